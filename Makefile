@@ -1,0 +1,52 @@
+# The one list of commands. `make run` serves the API; `make test` checks everything.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+
+.PHONY: help run test lint typecheck unit install install-dev lock bench clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=24.3"
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed ## install the app from the lock file
+
+install-dev: $(VENV)/.installed-dev ## install the app and the test tools from the lock file
+
+run: install ## set up and serve the API on http://127.0.0.1:8000 (SQLite by default)
+	$(BIN)/storekeeper db upgrade
+	$(BIN)/storekeeper serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+lint: install-dev ## ruff
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: install-dev ## mypy --strict
+	$(BIN)/mypy
+
+test: lint typecheck ## lint, type check and every test, on SQLite and PostgreSQL (when reachable)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lock: ## re-pin every dependency (needs network)
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock -q
+
+clean: ## remove the virtualenv and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

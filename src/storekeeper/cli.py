@@ -1,0 +1,133 @@
+"""Command line: storekeeper serve | db upgrade | db check | create-admin."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Sequence
+
+from sqlalchemy import inspect
+
+from storekeeper.db import migrate
+from storekeeper.db.accounts import AccountRepository
+from storekeeper.db.session import Database
+from storekeeper.domain import accounts
+from storekeeper.domain.errors import DomainError
+from storekeeper.security import Passwords
+from storekeeper.settings import Settings, SettingsError, load_settings
+
+DEFAULT_WORKERS = 2
+
+
+def _fail(message: str) -> int:
+    print(f"storekeeper: {message}", file=sys.stderr)
+    return 2
+
+
+def _schema_current(settings: Settings) -> bool:
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    db = Database(settings.database_url)
+    try:
+        with db.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return False
+            current = set(MigrationContext.configure(conn).get_current_heads())
+        heads = set(ScriptDirectory.from_config(migrate.alembic_config(db.engine)).get_heads())
+        return current == heads
+    finally:
+        db.dispose()
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+    """Run the production server (granian, WSGI) with several worker processes."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    if not _schema_current(settings):
+        return _fail("the database schema is not up to date; run: storekeeper db upgrade")
+    print(f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr)
+    Granian(
+        "storekeeper.wsgi:make_app",
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        factory=True,
+        backpressure=64,
+        log_access=False,
+    ).serve()
+    return 0
+
+
+def db_command(settings: Settings, action: str) -> int:
+    """Apply or check migrations."""
+    db = Database(settings.database_url)
+    try:
+        if action == "upgrade":
+            migrate.upgrade(db.engine)
+            print("storekeeper: database schema is up to date", file=sys.stderr)
+        else:
+            migrate.check(db.engine)
+            print("storekeeper: models and migrations agree", file=sys.stderr)
+    finally:
+        db.dispose()
+    return 0
+
+
+def create_admin(settings: Settings, username: str) -> int:
+    """Create an admin, or make an existing user one, with a password from the environment or a prompt."""
+    password = os.environ.get("STOREKEEPER_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+    if not 8 <= len(password) <= 128:
+        return _fail("the password must be 8 to 128 characters long")
+    db = Database(settings.database_url)
+    try:
+        with db.unit_of_work(write=True) as session:
+            user, created = accounts.ensure_admin(
+                AccountRepository(session), Passwords(), username, password
+            )
+    except DomainError as exc:
+        return _fail(exc.detail)
+    finally:
+        db.dispose()
+    print(
+        f"storekeeper: {'created' if created else 'promoted'} admin {user.username!r} (id {user.id})"
+    )
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="storekeeper", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("serve", help="serve the API with a production server")
+    run.add_argument("--host", default="127.0.0.1")
+    run.add_argument("--port", type=int, default=8000)
+    run.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade", "check"])
+    admin = sub.add_parser("create-admin", help="create an admin user")
+    admin.add_argument("username")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `storekeeper` command."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        return _fail(str(exc))
+    if args.command == "serve":
+        if not 1 <= args.workers <= 64:
+            return _fail("--workers must be between 1 and 64")
+        return serve(settings, args.host, args.port, args.workers)
+    if args.command == "db":
+        return db_command(settings, args.action)
+    return create_admin(settings, args.username)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

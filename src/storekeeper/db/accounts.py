@@ -1,0 +1,133 @@
+"""Queries for users, revoked sessions and login attempts."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, delete, exists, func, insert, select, text, update
+from sqlalchemy.orm import Session
+
+from storekeeper.db import models
+from storekeeper.db.repository import execute
+from storekeeper.domain.model import ActorState, User
+from storekeeper.domain.values import name_key
+from storekeeper.settings import RateLimit
+
+users = models.User.__table__
+revoked = models.RevokedSession.__table__
+stores = models.Store.__table__
+attempts = models.LoginAttempt.__table__
+
+
+def _user(row: Row[Any]) -> User:
+    return User(row.id, row.username, row.email, row.is_admin, row.created_at, row.password_hash)
+
+
+class AccountRepository:
+    """Users and sessions in one session (one transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def add_user(self, username: str, email: str | None, password_hash: str, is_admin: bool) -> int:
+        now = models.utcnow()
+        stmt = (
+            insert(users)
+            .values(
+                username=username,
+                username_key=name_key(username),
+                email=email,
+                email_key=name_key(email) if email is not None else None,
+                password_hash=password_hash,
+                is_admin=is_admin,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(users.c.id)
+        )
+        return int(execute(self.session, stmt).scalar_one())
+
+    def get_user(self, user_id: int) -> User | None:
+        row = self.session.execute(select(users).where(users.c.id == user_id)).first()
+        return None if row is None else _user(row)
+
+    def user_by_username(self, username: str) -> User | None:
+        row = self.session.execute(
+            select(users).where(users.c.username_key == name_key(username))
+        ).first()
+        return None if row is None else _user(row)
+
+    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        self.session.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(password_hash=password_hash, updated_at=models.utcnow())
+        )
+
+    def set_admin(self, user_id: int, is_admin: bool) -> None:
+        self.session.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(is_admin=is_admin, updated_at=models.utcnow())
+        )
+
+    def owns_stores(self, user_id: int) -> bool:
+        return bool(
+            self.session.execute(select(exists().where(stores.c.owner_id == user_id))).scalar()
+        )
+
+    def delete_user(self, user_id: int) -> None:
+        execute(self.session, delete(users).where(users.c.id == user_id))
+
+    def revoke_session(self, session_id: str, user_id: int, expires_at: datetime) -> None:
+        # Purging here keeps the table as small as the set of live revoked sessions.
+        self.session.execute(delete(revoked).where(revoked.c.expires_at < models.utcnow()))
+        exists_already = self.session.execute(
+            select(revoked.c.session_id).where(revoked.c.session_id == session_id)
+        ).first()
+        if exists_already is None:
+            execute(
+                self.session,
+                insert(revoked).values(
+                    session_id=session_id, user_id=user_id, expires_at=expires_at
+                ),
+            )
+
+    def actor_state(self, user_id: int, session_id: str) -> ActorState | None:
+        is_revoked = exists().where(revoked.c.session_id == session_id).label("revoked")
+        row = self.session.execute(
+            select(users.c.is_admin, is_revoked).where(users.c.id == user_id)
+        ).first()
+        return None if row is None else ActorState(bool(row.is_admin), bool(row.revoked))
+
+
+class SqlRateLimiter:
+    """A sliding-window login limiter in the database: exact across processes and instances."""
+
+    def __init__(self, session: Session, limit: RateLimit) -> None:
+        self.session = session
+        self.limit = limit
+
+    def hit(self, keys: list[str]) -> int | None:
+        now = models.utcnow()
+        window_start = now - timedelta(seconds=self.limit.period)
+        postgres = self.session.get_bind().dialect.name == "postgresql"
+        wait = 0.0
+        for key in sorted(keys):
+            if postgres:
+                # SQLite's write transactions are serial already; PostgreSQL needs a lock per key.
+                self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+            self.session.execute(
+                delete(attempts).where(attempts.c.key == key, attempts.c.at <= window_start)
+            )
+            count, oldest = self.session.execute(
+                select(func.count(), func.min(attempts.c.at)).where(attempts.c.key == key)
+            ).one()
+            if count >= self.limit.count and oldest is not None:
+                wait = max(wait, (oldest - window_start).total_seconds())
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        self.session.execute(insert(attempts), [{"key": k, "at": now} for k in keys])
+        return None

@@ -1,0 +1,201 @@
+"""Mapped tables: every uniqueness, reference and range rule of the contract is a constraint here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-assigns ids to a column declared exactly INTEGER PRIMARY KEY.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+# Names are compared byte-wise on every database, so sort order and keyset pages agree.
+Key = String(320).with_variant(String(320, collation="C"), "postgresql")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the microsecond."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the constraint naming convention Alembic relies on."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class User(Base):
+    """An account; owns stores."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("length(username) BETWEEN 3 AND 40", name="username_length"),
+        CheckConstraint("email IS NULL OR length(email) <= 254", name="email_length"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40))
+    username_key: Mapped[str] = mapped_column(Key, unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    email_key: Mapped[str | None] = mapped_column(Key, unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RevokedSession(Base):
+    """A logged-out session: its tokens are refused until they would have expired anyway."""
+
+    __tablename__ = "revoked_sessions"
+
+    session_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class Store(Base):
+    """A store; owns its items and tags."""
+
+    __tablename__ = "stores"
+    __table_args__ = (
+        CheckConstraint("length(name) BETWEEN 1 AND 80", name="name_length"),
+        CheckConstraint("item_count >= 0", name="item_count_positive"),
+        Index("ix_stores_name_key_id", "name_key", "id"),
+        Index("ix_stores_created_at_id", "created_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(Key, unique=True)
+    owner_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("users.id", ondelete="RESTRICT"), index=True
+    )
+    # Kept by the repository in the same transaction as every item insert, move and delete.
+    item_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Item(Base):
+    """An item for sale in one store; price in exact cents."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("store_id", "name_key"),
+        UniqueConstraint("id", "store_id"),
+        CheckConstraint("length(name) BETWEEN 1 AND 80", name="name_length"),
+        CheckConstraint("price_cents BETWEEN 0 AND 99999999999", name="price_range"),
+        CheckConstraint("quantity BETWEEN 0 AND 2147483647", name="quantity_range"),
+        CheckConstraint("length(description) <= 2000", name="description_length"),
+        Index("ix_items_name_key_id", "name_key", "id"),
+        Index("ix_items_price_cents_id", "price_cents", "id"),
+        Index("ix_items_created_at_id", "created_at", "id"),
+        Index("ix_items_store_id_id", "store_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    store_id: Mapped[int] = mapped_column(Id, ForeignKey("stores.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(Key)
+    price_cents: Mapped[int] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer, default=0)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Tag(Base):
+    """A label belonging to one store."""
+
+    __tablename__ = "tags"
+    __table_args__ = (
+        UniqueConstraint("store_id", "name_key"),
+        UniqueConstraint("id", "store_id"),
+        CheckConstraint("length(name) BETWEEN 1 AND 80", name="name_length"),
+        Index("ix_tags_store_id_id", "store_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    store_id: Mapped[int] = mapped_column(Id, ForeignKey("stores.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    name_key: Mapped[str] = mapped_column(Key)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ItemTag(Base):
+    """An item labelled with a tag; both must be of the same store (composite references)."""
+
+    __tablename__ = "item_tags"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["item_id", "store_id"], ["items.id", "items.store_id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tag_id", "store_id"], ["tags.id", "tags.store_id"]),
+        Index("ix_item_tags_tag_id_item_id", "tag_id", "item_id"),
+        Index("ix_item_tags_store_id", "store_id"),
+    )
+
+    item_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    tag_id: Mapped[int] = mapped_column(Id, primary_key=True)
+    store_id: Mapped[int] = mapped_column(Id)
+
+
+class LoginAttempt(Base):
+    """One login attempt counted against a key (a username or a client address)."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_key_at", "key", "at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    key: Mapped[str] = mapped_column(String(400))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,465 @@
+"""Every query of the catalog: filters, sorts, keyset pages and constraint-checked writes."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Select,
+    and_,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storekeeper.db import models
+from storekeeper.domain.errors import Conflict, DomainError, Invalid
+from storekeeper.domain.model import (
+    Item,
+    ItemBrief,
+    ItemFields,
+    ListQuery,
+    Page,
+    Ref,
+    Store,
+    Tag,
+)
+from storekeeper.domain.values import cents_to_price, name_key
+
+stores = models.Store.__table__
+items = models.Item.__table__
+tags = models.Tag.__table__
+item_tags = models.ItemTag.__table__
+users = models.User.__table__
+
+_CONFLICTS = {
+    "uq_stores_name_key": "A store with this name already exists.",
+    "uq_items_store_id_name_key": "An item with this name already exists in this store.",
+    "uq_tags_store_id_name_key": "A tag with this name already exists in this store.",
+    "uq_users_username_key": "This username is taken.",
+    "uq_users_email_key": "This email address is already registered.",
+    "pk_items": "An item with this id was created at the same moment; retry the request.",
+    "uq_items_id": "An item with this id was created at the same moment; retry the request.",
+}
+_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ((?:\w+\.\w+(?:, )?)+)")
+
+
+def constraint_of(exc: IntegrityError) -> str:
+    """The violated constraint's name, the same on SQLite (which names none) and PostgreSQL."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None and getattr(diag, "constraint_name", None):
+        return str(diag.constraint_name)
+    match = _SQLITE_UNIQUE.search(str(exc.orig))
+    if match:
+        parts = [p.split(".") for p in match.group(1).split(", ")]
+        return "uq_" + parts[0][0] + "_" + "_".join(col for _, col in parts)
+    if "CHECK constraint failed" in str(exc.orig):
+        return "ck_"
+    return "fk_"
+
+
+def domain_error(exc: IntegrityError) -> DomainError:
+    """The domain's word for a constraint the database enforced."""
+    name = constraint_of(exc)
+    if name in _CONFLICTS:
+        return Conflict(_CONFLICTS[name])
+    if name.startswith("ck_"):
+        return Invalid({}, "A value is outside its allowed range.")
+    return Conflict("The request conflicts with a concurrent change; retry it.")
+
+
+def execute(session: Session, statement: Any, params: Any = None) -> Any:
+    """Run a write, turning constraint violations into domain errors."""
+    try:
+        return session.execute(statement, params)
+    except IntegrityError as exc:
+        raise domain_error(exc) from None
+
+
+_SORTS: dict[str, dict[str, ColumnElement[Any]]] = {
+    "stores": {"id": stores.c.id, "name": stores.c.name_key, "created_at": stores.c.created_at},
+    "items": {
+        "id": items.c.id,
+        "name": items.c.name_key,
+        "price": items.c.price_cents,
+        "created_at": items.c.created_at,
+    },
+    "tags": {"id": tags.c.id, "name": tags.c.name_key, "created_at": tags.c.created_at},
+}
+_SORT_ATTR = {"id": "id", "name": "name_key", "price": "price_cents", "created_at": "created_at"}
+
+
+def _cursor_value(sort: str, raw: Any) -> Any:
+    if sort == "created_at":
+        return datetime.fromisoformat(raw)
+    return raw
+
+
+def _key_json(sort: str, row: Row[Any]) -> tuple[Any, int]:
+    value = getattr(row, _SORT_ATTR[sort])
+    return (value.isoformat() if isinstance(value, datetime) else value, row.id)
+
+
+def keyset(
+    stmt: Select[Any], table: str, id_col: ColumnElement[int], query: ListQuery
+) -> Select[Any]:
+    """Order, position and limit a list query by (sort key, id): every page costs the same."""
+    col = _SORTS[table][query.sort]
+    cols = [id_col] if query.sort == "id" else [col, id_col]
+    if query.after is not None:
+        value, last_id = query.after
+        if query.sort == "id":
+            stmt = stmt.where(id_col < last_id if query.descending else id_col > last_id)
+        else:
+            left, right = (
+                tuple_(col, id_col),
+                tuple_(literal(_cursor_value(query.sort, value)), literal(last_id)),
+            )
+            stmt = stmt.where(left < right if query.descending else left > right)
+    order = [c.desc() for c in cols] if query.descending else [c.asc() for c in cols]
+    return stmt.order_by(*order).limit(query.limit + 1)
+
+
+def _page(
+    rows: Sequence[Row[Any]], query: ListQuery
+) -> tuple[Sequence[Row[Any]], tuple[Any, int] | None]:
+    if len(rows) > query.limit:
+        rows = rows[: query.limit]
+        return rows, _key_json(query.sort, rows[-1])
+    return rows, None
+
+
+def _like(text_key: str) -> str:
+    escaped = text_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _brief(row: Row[Any]) -> ItemBrief:
+    return ItemBrief(row.id, row.name, cents_to_price(row.price_cents), row.quantity)
+
+
+_ITEM_COLUMNS = (*items.c, stores.c.name.label("store_name"))
+
+
+class CatalogRepository:
+    """Stores, items and tags in one session (one transaction)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._dialect = session.get_bind().dialect.name
+
+    # Stores
+
+    def _store(
+        self, row: Row[Any], items_: list[ItemBrief] | None = None, tags_: list[Ref] | None = None
+    ) -> Store:
+        return Store(
+            row.id,
+            row.name,
+            row.owner_id,
+            row.item_count,
+            row.created_at,
+            row.updated_at,
+            items_ or [],
+            tags_ or [],
+        )
+
+    def list_stores(self, query: ListQuery) -> Page[Store]:
+        stmt = select(stores)
+        if query.name is not None:
+            stmt = stmt.where(stores.c.name_key == name_key(query.name))
+        if query.q is not None:
+            stmt = stmt.where(stores.c.name_key.like(_like(name_key(query.q)), escape="\\"))
+        rows, after = _page(
+            self.session.execute(keyset(stmt, "stores", stores.c.id, query)).all(), query
+        )
+        return Page([self._store(r) for r in rows], after)
+
+    def store_detail(self, store_id: int, embed: int) -> Store | None:
+        row = self.session.execute(select(stores).where(stores.c.id == store_id)).first()
+        if row is None:
+            return None
+        item_rows = self.session.execute(
+            select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
+            .where(items.c.store_id == store_id)
+            .order_by(items.c.id)
+            .limit(embed)
+        ).all()
+        tag_rows = self.session.execute(
+            select(tags.c.id, tags.c.name)
+            .where(tags.c.store_id == store_id)
+            .order_by(tags.c.id)
+            .limit(embed)
+        ).all()
+        return self._store(
+            row, [_brief(r) for r in item_rows], [Ref(t.id, t.name) for t in tag_rows]
+        )
+
+    def store_owner(self, store_id: int) -> tuple[bool, int | None]:
+        owner = self.session.execute(
+            select(stores.c.owner_id).where(stores.c.id == store_id)
+        ).first()
+        return (False, None) if owner is None else (True, owner.owner_id)
+
+    def add_store(self, name: str, owner_id: int | None) -> int:
+        now = models.utcnow()
+        stmt = (
+            insert(stores)
+            .values(
+                name=name,
+                name_key=name_key(name),
+                owner_id=owner_id,
+                item_count=0,
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(stores.c.id)
+        )
+        return int(execute(self.session, stmt).scalar_one())
+
+    def rename_store(self, store_id: int, name: str) -> None:
+        execute(
+            self.session,
+            update(stores)
+            .where(stores.c.id == store_id)
+            .values(name=name, name_key=name_key(name), updated_at=models.utcnow()),
+        )
+
+    def delete_store(self, store_id: int) -> None:
+        # Children first and explicitly, so the outcome does not depend on cascade support.
+        for table in (item_tags, items, tags):
+            execute(self.session, delete(table).where(table.c.store_id == store_id))
+        execute(self.session, delete(stores).where(stores.c.id == store_id))
+
+    # Items
+
+    def _tags_of(self, item_ids: Iterable[int]) -> dict[int, list[Ref]]:
+        found: dict[int, list[Ref]] = defaultdict(list)
+        ids = list(item_ids)
+        if not ids:
+            return found
+        rows = self.session.execute(
+            select(item_tags.c.item_id, tags.c.id, tags.c.name)
+            .join(tags, tags.c.id == item_tags.c.tag_id)
+            .where(item_tags.c.item_id.in_(ids))
+            .order_by(item_tags.c.item_id, tags.c.id)
+        ).all()
+        for row in rows:
+            found[row.item_id].append(Ref(row.id, row.name))
+        return found
+
+    @staticmethod
+    def _item(row: Row[Any], tags_: list[Ref]) -> Item:
+        return Item(
+            row.id,
+            row.name,
+            cents_to_price(row.price_cents),
+            row.quantity,
+            row.description,
+            row.store_id,
+            Ref(row.store_id, row.store_name),
+            row.created_at,
+            row.updated_at,
+            tags_,
+        )
+
+    def list_items(self, query: ListQuery) -> Page[Item]:
+        stmt = select(*_ITEM_COLUMNS).join(stores, stores.c.id == items.c.store_id)
+        conditions: list[ColumnElement[bool]] = []
+        if query.store_id is not None:
+            conditions.append(items.c.store_id == query.store_id)
+        if query.tag_id is not None:
+            conditions.append(
+                exists().where(
+                    item_tags.c.item_id == items.c.id, item_tags.c.tag_id == query.tag_id
+                )
+            )
+        if query.min_price_cents is not None:
+            conditions.append(items.c.price_cents >= query.min_price_cents)
+        if query.max_price_cents is not None:
+            conditions.append(items.c.price_cents <= query.max_price_cents)
+        if query.in_stock is not None:
+            conditions.append(items.c.quantity > 0 if query.in_stock else items.c.quantity == 0)
+        if query.name is not None:
+            conditions.append(items.c.name_key == name_key(query.name))
+        if query.q is not None:
+            conditions.append(items.c.name_key.like(_like(name_key(query.q)), escape="\\"))
+        if conditions:
+            stmt = stmt.where(and_(*conditions))
+        rows, after = _page(
+            self.session.execute(keyset(stmt, "items", items.c.id, query)).all(), query
+        )
+        tag_map = self._tags_of(r.id for r in rows)
+        return Page([self._item(r, tag_map.get(r.id, [])) for r in rows], after)
+
+    def get_item(self, item_id: int) -> Item | None:
+        row = self.session.execute(
+            select(*_ITEM_COLUMNS)
+            .join(stores, stores.c.id == items.c.store_id)
+            .where(items.c.id == item_id)
+        ).first()
+        if row is None:
+            return None
+        return self._item(row, self._tags_of([item_id]).get(item_id, []))
+
+    def item_store(self, item_id: int) -> int | None:
+        return self.session.execute(select(items.c.store_id).where(items.c.id == item_id)).scalar()
+
+    def _count(self, store_id: int, delta: int) -> None:
+        execute(
+            self.session,
+            update(stores)
+            .where(stores.c.id == store_id)
+            .values(item_count=stores.c.item_count + delta),
+        )
+
+    def add_item(self, store_id: int, fields: ItemFields, item_id: int | None = None) -> int:
+        now = models.utcnow()
+        values: dict[str, Any] = {
+            "store_id": store_id,
+            "name": fields.name,
+            "name_key": name_key(fields.name),
+            "price_cents": fields.price_cents,
+            "quantity": fields.quantity,
+            "description": fields.description,
+            "created_at": now,
+            "updated_at": now,
+        }
+        if item_id is not None:
+            values["id"] = item_id
+            self._advance_sequence(item_id)
+        new_id = int(
+            execute(self.session, insert(items).values(**values).returning(items.c.id)).scalar_one()
+        )
+        self._count(store_id, 1)
+        return new_id
+
+    def _advance_sequence(self, used_id: int) -> None:
+        """Keep PostgreSQL's id sequence ahead of a client-chosen id (SQLite's AUTOINCREMENT does)."""
+        if self._dialect != "postgresql":
+            return
+        # Concurrent PUTs must not move the sequence backwards: serialise them on a lock.
+        self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('items_id_seq'))"))
+        self.session.execute(
+            text(
+                "SELECT setval('items_id_seq', :id) "
+                "WHERE :id > (SELECT last_value FROM items_id_seq)"
+            ),
+            {"id": used_id},
+        )
+
+    def update_item(self, item_id: int, changes: dict[str, object]) -> None:
+        values: dict[str, Any] = dict(changes)
+        if "name" in values:
+            values["name_key"] = name_key(str(values["name"]))
+        new_store = values.get("store_id")
+        old_store = self.item_store(item_id) if new_store is not None else None
+        values["updated_at"] = models.utcnow()
+        execute(self.session, update(items).where(items.c.id == item_id).values(**values))
+        if old_store is not None and isinstance(new_store, int) and new_store != old_store:
+            self._count(old_store, -1)
+            self._count(new_store, 1)
+
+    def delete_item(self, item_id: int) -> None:
+        store_id = execute(
+            self.session, delete(items).where(items.c.id == item_id).returning(items.c.store_id)
+        ).scalar()
+        if store_id is not None:
+            self._count(store_id, -1)
+
+    def unlink_item_tags(self, item_id: int) -> None:
+        execute(self.session, delete(item_tags).where(item_tags.c.item_id == item_id))
+
+    # Tags
+
+    def list_tags(self, store_id: int, query: ListQuery) -> Page[Tag]:
+        stmt = select(tags).where(tags.c.store_id == store_id)
+        if query.name is not None:
+            stmt = stmt.where(tags.c.name_key == name_key(query.name))
+        if query.q is not None:
+            stmt = stmt.where(tags.c.name_key.like(_like(name_key(query.q)), escape="\\"))
+        rows, after = _page(
+            self.session.execute(keyset(stmt, "tags", tags.c.id, query)).all(), query
+        )
+        return Page([Tag(r.id, r.name, r.store_id) for r in rows], after)
+
+    def get_tag(self, tag_id: int, with_items: bool, embed: int = 50) -> Tag | None:
+        row = self.session.execute(select(tags).where(tags.c.id == tag_id)).first()
+        if row is None:
+            return None
+        briefs: list[ItemBrief] = []
+        if with_items:
+            briefs = [
+                _brief(r)
+                for r in self.session.execute(
+                    select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
+                    .join(item_tags, item_tags.c.item_id == items.c.id)
+                    .where(item_tags.c.tag_id == tag_id)
+                    .order_by(items.c.id)
+                    .limit(embed)
+                ).all()
+            ]
+        return Tag(row.id, row.name, row.store_id, briefs)
+
+    def add_tag(self, store_id: int, name: str) -> int:
+        now = models.utcnow()
+        stmt = (
+            insert(tags)
+            .values(
+                store_id=store_id,
+                name=name,
+                name_key=name_key(name),
+                created_at=now,
+                updated_at=now,
+            )
+            .returning(tags.c.id)
+        )
+        return int(execute(self.session, stmt).scalar_one())
+
+    def tag_in_use(self, tag_id: int) -> bool:
+        return bool(
+            self.session.execute(select(exists().where(item_tags.c.tag_id == tag_id))).scalar()
+        )
+
+    def delete_tag(self, tag_id: int) -> None:
+        execute(self.session, delete(tags).where(tags.c.id == tag_id))
+
+    def link(self, item_id: int, tag_id: int, store_id: int) -> bool:
+        dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
+        stmt = (
+            dialect_insert(item_tags)
+            .values(item_id=item_id, tag_id=tag_id, store_id=store_id)
+            .on_conflict_do_nothing()
+        )
+        return bool(execute(self.session, stmt).rowcount)
+
+    def unlink(self, item_id: int, tag_id: int) -> bool:
+        result = execute(
+            self.session,
+            delete(item_tags).where(item_tags.c.item_id == item_id, item_tags.c.tag_id == tag_id),
+        )
+        return bool(result.rowcount)
+
+
+def count_rows(session: Session, table: str) -> int:
+    """How many rows a table holds (for tests and diagnostics)."""
+    return int(
+        session.execute(
+            select(func.count()).select_from(models.Base.metadata.tables[table])
+        ).scalar_one()
+    )

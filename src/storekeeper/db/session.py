@@ -1,0 +1,122 @@
+"""Engines (SQLite pragmas, PostgreSQL pool) and the unit of work: one transaction per use."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.orm import Session
+
+WRITE_OPTION = "storekeeper_write"
+CONNECT_TIMEOUT_S = 5
+STATEMENT_TIMEOUT_MS = 5000
+
+
+def _sqlite_engine(url: str) -> Engine:
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": CONNECT_TIMEOUT_S, "check_same_thread": False},
+        pool_size=8,
+        max_overflow=8,
+        pool_timeout=CONNECT_TIMEOUT_S,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+        # Let SQLAlchemy's begin event emit BEGIN itself, so writes can ask for IMMEDIATE.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            f"busy_timeout={CONNECT_TIMEOUT_S * 1000}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # A write takes the write lock up front: a deferred transaction that reads and then
+        # upgrades can fail with SQLITE_BUSY without waiting, whatever the busy timeout says.
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(url: str, pool_size: int) -> Engine:
+    return create_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_timeout=CONNECT_TIMEOUT_S,
+        pool_pre_ping=True,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_S,
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+        },
+    )
+
+
+def make_engine(url: str, pool_size: int = 5) -> Engine:
+    """An engine for the URL, safe to use in forked worker processes."""
+    engine = _sqlite_engine(url) if url.startswith("sqlite") else _postgres_engine(url, pool_size)
+    ref = weakref.ref(engine)
+
+    def _after_fork() -> None:
+        # A pooled connection must never be shared by two processes.
+        alive = ref()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    os.register_at_fork(after_in_child=_after_fork)
+    return engine
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or is too busy to answer in time."""
+
+
+class Database:
+    """The engine and the transactions made from it."""
+
+    def __init__(self, url: str, pool_size: int = 5) -> None:
+        self.engine = make_engine(url, pool_size)
+        self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+
+    @contextmanager
+    def unit_of_work(self, write: bool) -> Iterator[Session]:
+        """One transaction: committed when the block ends normally, rolled back on any error."""
+        try:
+            with (
+                Session(self._write_engine if write else self.engine, autoflush=False) as session,
+                session.begin(),
+            ):
+                yield session
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc
+
+    def ping(self) -> None:
+        """Raise when the database does not answer."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except (OperationalError, InterfaceError, PoolTimeout) as exc:
+            raise DatabaseUnavailable(type(exc).__name__) from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

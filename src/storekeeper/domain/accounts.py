@@ -1,0 +1,104 @@
+"""Use cases for users and their sessions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from storekeeper.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from storekeeper.domain.model import Actor, Session, User
+from storekeeper.domain.ports import AccountRepository, PasswordHasher, TokenIssuer
+from storekeeper.domain.values import name_key
+
+BAD_LOGIN = "The username or password is wrong."
+
+
+def register(
+    repo: AccountRepository,
+    hasher: PasswordHasher,
+    username: str,
+    password: str,
+    email: str | None,
+    is_admin: bool = False,
+) -> User:
+    """Create a user; usernames and emails are unique case-insensitively."""
+    user_id = repo.add_user(username, email, hasher.hash(password), is_admin)
+    user = repo.get_user(user_id)
+    assert user is not None
+    return user
+
+
+def login(
+    repo: AccountRepository,
+    hasher: PasswordHasher,
+    issuer: TokenIssuer,
+    username: str,
+    password: str,
+) -> Session:
+    """Check a password and open a session; an unknown user costs the same hash work."""
+    user = repo.user_by_username(username)
+    if not hasher.verify(user.password_hash if user else None, password) or user is None:
+        raise Unauthenticated(BAD_LOGIN)
+    if hasher.needs_rehash(user.password_hash):
+        repo.set_password_hash(user.id, hasher.hash(password))
+    pair = issuer.issue_pair(user.id)
+    return Session(pair.access, pair.refresh, issuer.access_ttl)
+
+
+def refresh(repo: AccountRepository, issuer: TokenIssuer, user_id: int, session_id: str) -> str:
+    """A new access token for a live session."""
+    state = repo.actor_state(user_id, session_id)
+    if state is None or state.revoked:
+        raise Unauthenticated("The refresh token has been revoked.")
+    return issuer.issue_access(user_id, session_id)
+
+
+def logout(repo: AccountRepository, issuer: TokenIssuer, user_id: int, session_id: str) -> None:
+    """Revoke a session's access and refresh tokens until they would have expired anyway."""
+    expires = datetime.now(UTC) + timedelta(seconds=max(issuer.access_ttl, issuer.refresh_ttl))
+    repo.revoke_session(session_id, user_id, expires)
+
+
+def _self_or_admin(actor: Actor | None, user_id: int) -> Actor:
+    if actor is None:
+        raise Unauthenticated("Authentication is required.")
+    if actor.user_id != user_id and not actor.is_admin:
+        raise Forbidden("Only the user themself or an admin may do this.")
+    return actor
+
+
+def get_user(repo: AccountRepository, actor: Actor | None, user_id: int) -> User:
+    """A user, seen by themself or an admin."""
+    _self_or_admin(actor, user_id)
+    user = repo.get_user(user_id)
+    if user is None:
+        raise NotFound("No user with this id.")
+    return user
+
+
+def delete_user(repo: AccountRepository, actor: Actor | None, user_id: int) -> None:
+    """Delete a user who owns no store."""
+    _self_or_admin(actor, user_id)
+    if repo.get_user(user_id) is None:
+        raise NotFound("No user with this id.")
+    if repo.owns_stores(user_id):
+        raise Conflict("The user still owns stores; delete them or ask an admin first.")
+    repo.delete_user(user_id)
+
+
+def ensure_admin(
+    repo: AccountRepository, hasher: PasswordHasher, username: str, password: str
+) -> tuple[User, bool]:
+    """Make an admin with this password, promoting an existing user; True when created."""
+    user = repo.user_by_username(username)
+    if user is None:
+        return register(repo, hasher, username, password, None, is_admin=True), True
+    repo.set_admin(user.id, True)
+    repo.set_password_hash(user.id, hasher.hash(password))
+    promoted = repo.get_user(user.id)
+    assert promoted is not None
+    return promoted, False
+
+
+def rate_limit_keys(username: str, client: str) -> list[str]:
+    """The counters one login attempt counts against."""
+    return [f"login:user:{name_key(username)}", f"login:addr:{client}"]

@@ -1,0 +1,244 @@
+"""Use cases for stores, items and tags: existence, ownership and consistency rules."""
+
+from __future__ import annotations
+
+from storekeeper.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from storekeeper.domain.model import Actor, Item, ItemFields, ListQuery, Page, Store, Tag
+from storekeeper.domain.ports import CatalogRepository
+from storekeeper.domain.values import CLIENT_ID_MAX
+
+STORE_EMBED_LIMIT = 50
+
+
+def require_actor(actor: Actor | None) -> Actor:
+    """Every write needs an authenticated actor."""
+    if actor is None:
+        raise Unauthenticated("Authentication is required.")
+    return actor
+
+
+def check_owner(actor: Actor | None, owner_id: int | None) -> None:
+    """The one ownership rule: the owner of a store or an admin may change it and its contents."""
+    who = require_actor(actor)
+    if not who.is_admin and who.user_id != owner_id:
+        raise Forbidden("Only the store's owner or an admin may do this.")
+
+
+def _store_owner(repo: CatalogRepository, store_id: int) -> int | None:
+    exists, owner = repo.store_owner(store_id)
+    if not exists:
+        raise NotFound("No store with this id.")
+    return owner
+
+
+def _writable_store(
+    repo: CatalogRepository, actor: Actor | None, store_id: int, field: str | None = None
+) -> None:
+    """Check that a store exists (404, or 422 on `field` when it came from a body) and is writable."""
+    require_actor(actor)
+    exists, owner = repo.store_owner(store_id)
+    if not exists:
+        if field:
+            raise Invalid.field(field, "no store has this id")
+        raise NotFound("No store with this id.")
+    check_owner(actor, owner)
+
+
+# Stores
+
+
+def list_stores(repo: CatalogRepository, query: ListQuery) -> Page[Store]:
+    """A page of stores."""
+    return repo.list_stores(query)
+
+
+def get_store(repo: CatalogRepository, store_id: int) -> Store:
+    """One store with its first items and its tags."""
+    store = repo.store_detail(store_id, STORE_EMBED_LIMIT)
+    if store is None:
+        raise NotFound("No store with this id.")
+    return store
+
+
+def create_store(repo: CatalogRepository, actor: Actor | None, name: str) -> Store:
+    """Create a store owned by the actor."""
+    who = require_actor(actor)
+    return get_store(repo, repo.add_store(name, who.user_id))
+
+
+def rename_store(
+    repo: CatalogRepository, actor: Actor | None, store_id: int, name: str | None
+) -> Store:
+    """Change a store's name (or nothing, when no name is given)."""
+    require_actor(actor)
+    check_owner(actor, _store_owner(repo, store_id))
+    if name is not None:
+        repo.rename_store(store_id, name)
+    return get_store(repo, store_id)
+
+
+def delete_store(repo: CatalogRepository, actor: Actor | None, store_id: int) -> None:
+    """Delete a store with all its items, tags and links."""
+    require_actor(actor)
+    check_owner(actor, _store_owner(repo, store_id))
+    repo.delete_store(store_id)
+
+
+# Items
+
+
+def list_items(repo: CatalogRepository, query: ListQuery, in_store: bool = False) -> Page[Item]:
+    """A page of items; for a store's own list, the store must exist."""
+    if in_store and query.store_id is not None:
+        _store_owner(repo, query.store_id)
+    return repo.list_items(query)
+
+
+def get_item(repo: CatalogRepository, item_id: int) -> Item:
+    """One item."""
+    item = repo.get_item(item_id)
+    if item is None:
+        raise NotFound("No item with this id.")
+    return item
+
+
+def create_item(
+    repo: CatalogRepository,
+    actor: Actor | None,
+    store_id: int,
+    fields: ItemFields,
+    *,
+    from_body: bool,
+) -> Item:
+    """Create an item in a store the actor may write to."""
+    _writable_store(repo, actor, store_id, "store_id" if from_body else None)
+    return get_item(repo, repo.add_item(store_id, fields))
+
+
+def _move(repo: CatalogRepository, actor: Actor | None, item_id: int, old: int, new: int) -> None:
+    """Moving an item needs both stores; its tags belong to the old store, so links go."""
+    _writable_store(repo, actor, new, "store_id")
+    if new != old:
+        repo.unlink_item_tags(item_id)
+
+
+def replace_item(
+    repo: CatalogRepository,
+    actor: Actor | None,
+    item_id: int,
+    fields: ItemFields,
+    store_id: int | None,
+) -> tuple[Item, bool]:
+    """Make the item exist with exactly this state; True when it was created."""
+    require_actor(actor)
+    current = repo.item_store(item_id)
+    if current is None:
+        if store_id is None:
+            raise Invalid.field("store_id", "is required when the item does not exist yet")
+        if item_id > CLIENT_ID_MAX:
+            raise Invalid.field(
+                "id", f"an item created by PUT must have an id of at most {CLIENT_ID_MAX}"
+            )
+        _writable_store(repo, actor, store_id, "store_id")
+        repo.add_item(store_id, fields, item_id)
+        return get_item(repo, item_id), True
+    check_owner(actor, _store_owner(repo, current))
+    target = current if store_id is None else store_id
+    _move(repo, actor, item_id, current, target)
+    repo.update_item(
+        item_id,
+        {
+            "name": fields.name,
+            "price_cents": fields.price_cents,
+            "quantity": fields.quantity,
+            "description": fields.description,
+            "store_id": target,
+        },
+    )
+    return get_item(repo, item_id), False
+
+
+def patch_item(
+    repo: CatalogRepository, actor: Actor | None, item_id: int, changes: dict[str, object]
+) -> Item:
+    """Change some of an item's fields (merge-patch semantics; changes are validated values)."""
+    require_actor(actor)
+    current = repo.item_store(item_id)
+    if current is None:
+        raise NotFound("No item with this id.")
+    check_owner(actor, _store_owner(repo, current))
+    target = changes.get("store_id")
+    if isinstance(target, int):
+        _move(repo, actor, item_id, current, target)
+    if changes:
+        repo.update_item(item_id, changes)
+    return get_item(repo, item_id)
+
+
+def delete_item(repo: CatalogRepository, actor: Actor | None, item_id: int) -> None:
+    """Delete an item and its tag links."""
+    require_actor(actor)
+    current = repo.item_store(item_id)
+    if current is None:
+        raise NotFound("No item with this id.")
+    check_owner(actor, _store_owner(repo, current))
+    repo.delete_item(item_id)
+
+
+# Tags
+
+
+def list_tags(repo: CatalogRepository, store_id: int, query: ListQuery) -> Page[Tag]:
+    """A page of one store's tags."""
+    _store_owner(repo, store_id)
+    return repo.list_tags(store_id, query)
+
+
+def get_tag(repo: CatalogRepository, tag_id: int, with_items: bool = True) -> Tag:
+    """One tag, with the items it labels."""
+    tag = repo.get_tag(tag_id, with_items)
+    if tag is None:
+        raise NotFound("No tag with this id.")
+    return tag
+
+
+def create_tag(repo: CatalogRepository, actor: Actor | None, store_id: int, name: str) -> Tag:
+    """Create a tag in a store the actor may write to."""
+    _writable_store(repo, actor, store_id)
+    return get_tag(repo, repo.add_tag(store_id, name), with_items=False)
+
+
+def delete_tag(repo: CatalogRepository, actor: Actor | None, tag_id: int) -> None:
+    """Delete a tag that labels no item."""
+    require_actor(actor)
+    tag = get_tag(repo, tag_id, with_items=False)
+    check_owner(actor, _store_owner(repo, tag.store_id))
+    if repo.tag_in_use(tag_id):
+        raise Conflict("The tag still labels items; remove it from them first.")
+    repo.delete_tag(tag_id)
+
+
+def link_tag(
+    repo: CatalogRepository, actor: Actor | None, item_id: int, tag_id: int
+) -> tuple[Tag, bool]:
+    """Label an item with a tag of the same store; True when the link is new."""
+    require_actor(actor)
+    store_id = repo.item_store(item_id)
+    if store_id is None:
+        raise NotFound("No item with this id.")
+    tag = get_tag(repo, tag_id, with_items=False)
+    check_owner(actor, _store_owner(repo, store_id))
+    if tag.store_id != store_id:
+        raise Invalid.field("tag_id", "the tag belongs to another store than the item")
+    return tag, repo.link(item_id, tag_id, store_id)
+
+
+def unlink_tag(repo: CatalogRepository, actor: Actor | None, item_id: int, tag_id: int) -> None:
+    """Remove a tag from an item."""
+    require_actor(actor)
+    store_id = repo.item_store(item_id)
+    if store_id is None:
+        raise NotFound("No item with this id.")
+    check_owner(actor, _store_owner(repo, store_id))
+    if not repo.unlink(item_id, tag_id):
+        raise NotFound("The item is not labelled with this tag.")

@@ -1,0 +1,71 @@
+"""Reading JSON request bodies strictly and writing JSON responses."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any, TypeVar
+
+import jiter
+from flask import Response, request
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from storekeeper.domain.errors import Invalid
+from storekeeper.http.problems import ApiError
+from storekeeper.http.schemas import field_errors
+
+M = TypeVar("M", bound=BaseModel)
+MAX_BODY = 1024 * 1024
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+def _check_media_type(allowed: tuple[str, ...]) -> None:
+    if request.mimetype not in allowed:
+        raise ApiError(415, f"The body must be sent as {' or '.join(allowed)}.")
+    charset = request.mimetype_params.get("charset")
+    if charset is not None and charset.lower().replace("-", "") != "utf8":
+        raise ApiError(415, "JSON bodies must be encoded as UTF-8.")
+
+
+def parse_json(data: bytes) -> Any:
+    """Parse RFC 8259 JSON exactly: numbers with fractions become Decimal; anything loose is refused."""
+    try:
+        return jiter.from_json(
+            data, float_mode="decimal", allow_inf_nan=False, catch_duplicate_keys=True
+        )
+    except ValueError as exc:
+        raise ApiError(400, f"The body is not valid JSON: {exc}.") from None
+
+
+def read_body(model: type[M], *, merge_patch: bool = False) -> M:
+    """The request body validated against a model: 415, 413, 400 or 422 when it is not."""
+    _check_media_type((JSON, MERGE_PATCH) if merge_patch else (JSON,))
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "The request body is larger than 1 MiB.")
+    parsed = parse_json(request.get_data(cache=False))
+    try:
+        return model.model_validate(parsed)
+    except ValidationError as exc:
+        raise Invalid(field_errors(exc.errors()), "The body has invalid fields.") from None
+
+
+@cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+def respond(
+    model: type[BaseModel], obj: object, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON response shaped by an output model."""
+    body = model.model_validate(obj, from_attributes=True).model_dump_json()
+    return Response(body, status=status, headers=headers, mimetype=JSON)
+
+
+def respond_list(
+    model: type[BaseModel], rows: list[Any], headers: dict[str, str] | None = None
+) -> Response:
+    """A JSON array response shaped by an output model."""
+    adapter = _list_adapter(model)
+    body = adapter.dump_json(adapter.validate_python(rows, from_attributes=True))
+    return Response(body, status=200, headers=headers, mimetype=JSON)

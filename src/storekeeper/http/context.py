@@ -1,0 +1,87 @@
+"""Per-request access to the database, the repositories and the caller's identity."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from flask import current_app, g, request
+
+from storekeeper.db.accounts import AccountRepository
+from storekeeper.db.repository import CatalogRepository
+from storekeeper.db.session import Database
+from storekeeper.domain.errors import Unauthenticated
+from storekeeper.domain.model import Actor
+from storekeeper.security import Claims, Passwords, TokenError, TokenKind, Tokens
+from storekeeper.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Work:
+    """The repositories of one transaction."""
+
+    catalog: CatalogRepository
+    accounts: AccountRepository
+
+
+def settings() -> Settings:
+    """The running app's settings."""
+    value: Settings = current_app.config["STOREKEEPER_SETTINGS"]
+    return value
+
+
+def database() -> Database:
+    """The running app's database."""
+    value: Database = current_app.extensions["storekeeper.db"]
+    return value
+
+
+def tokens() -> Tokens:
+    """The running app's token issuer."""
+    value: Tokens = current_app.extensions["storekeeper.tokens"]
+    return value
+
+
+def passwords() -> Passwords:
+    """The running app's password hasher."""
+    value: Passwords = current_app.extensions["storekeeper.passwords"]
+    return value
+
+
+@contextmanager
+def unit_of_work(write: bool = False) -> Iterator[Work]:
+    """One transaction for the request's use case."""
+    with database().unit_of_work(write) as session:
+        yield Work(CatalogRepository(session), AccountRepository(session))
+
+
+def bearer_claims(kind: TokenKind) -> Claims | None:
+    """The verified claims of the request's bearer token; None without one, 401 when bad."""
+    header = request.headers.get("Authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
+    try:
+        return tokens().verify(token.strip(), kind)
+    except TokenError:
+        raise Unauthenticated(f"The {kind} token is invalid or expired.") from None
+
+
+def current_actor(work: Work) -> Actor | None:
+    """The authenticated caller (None when no token was sent); 401 for a bad or revoked one."""
+    if "actor" in g:
+        actor: Actor | None = g.actor
+        return actor
+    claims = bearer_claims("access")
+    actor = None
+    if claims is not None:
+        state = work.accounts.actor_state(claims.user_id, claims.session_id)
+        if state is None or state.revoked:
+            raise Unauthenticated("The access token has been revoked.")
+        actor = Actor(claims.user_id, state.is_admin)
+        g.user_id = claims.user_id
+    g.actor = actor
+    return actor

@@ -1,0 +1,138 @@
+"""Item endpoints."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from storekeeper.domain import catalog
+from storekeeper.http.bodies import read_body, respond
+from storekeeper.http.context import current_actor, unit_of_work
+from storekeeper.http.openapi import operation
+from storekeeper.http.paging import list_query, query_params, respond_page
+from storekeeper.http.schemas import (
+    ItemCreate,
+    ItemListParams,
+    ItemOut,
+    ItemPatch,
+    ItemReplace,
+    StoreItemCreate,
+    StoreItemListParams,
+)
+
+bp = Blueprint("items", __name__)
+
+
+def _filters(params: StoreItemListParams, store_id: int | None) -> dict[str, object]:
+    return {
+        "store_id": store_id,
+        "tag_id": params.tag,
+        "min_price_cents": params.min_price,
+        "max_price_cents": params.max_price,
+        "in_stock": params.in_stock,
+        "name": params.name,
+        "q": params.q,
+    }
+
+
+@bp.get("/item")
+@operation("Items", response=ItemOut, many=True, query=ItemListParams)
+def list_items() -> Response:
+    """List items, a page at a time, with filters and sorts."""
+    params = query_params(ItemListParams)
+    query = list_query(params, **_filters(params, params.store_id))
+    with unit_of_work() as work:
+        page = catalog.list_items(work.catalog, query)
+    return respond_page(ItemOut, page, params)
+
+
+@bp.get("/store/<id:id>/item")
+@operation("Items", response=ItemOut, many=True, query=StoreItemListParams)
+def list_store_items(id: int) -> Response:
+    """List one store's items, a page at a time, with filters and sorts."""
+    params = query_params(StoreItemListParams)
+    query = list_query(params, **_filters(params, id))
+    with unit_of_work() as work:
+        page = catalog.list_items(work.catalog, query, in_store=True)
+    return respond_page(ItemOut, page, params)
+
+
+def _created(item: object, item_id: int) -> Response:
+    return respond(ItemOut, item, 201, {"Location": f"/item/{item_id}"})
+
+
+@bp.post("/item")
+@operation("Items", status=201, response=ItemOut, body=ItemCreate, auth=True, errors=(409,))
+def create_item() -> Response:
+    """Create an item in the store named by `store_id` (its owner or an admin)."""
+    data = read_body(ItemCreate)
+    with unit_of_work(write=True) as work:
+        item = catalog.create_item(
+            work.catalog, current_actor(work), data.store_id, data.to_fields(), from_body=True
+        )
+    return _created(item, item.id)
+
+
+@bp.post("/store/<id:id>/item")
+@operation("Items", status=201, response=ItemOut, body=StoreItemCreate, auth=True, errors=(409,))
+def create_store_item(id: int) -> Response:
+    """Create an item in the store of the path (its owner or an admin)."""
+    data = read_body(StoreItemCreate)
+    with unit_of_work(write=True) as work:
+        item = catalog.create_item(
+            work.catalog, current_actor(work), id, data.to_fields(), from_body=False
+        )
+    return _created(item, item.id)
+
+
+@bp.get("/item/<id:id>")
+@operation("Items", response=ItemOut)
+def get_item(id: int) -> Response:
+    """Read an item."""
+    with unit_of_work() as work:
+        item = catalog.get_item(work.catalog, id)
+    return respond(ItemOut, item)
+
+
+@bp.put("/item/<id:id>")
+@operation(
+    "Items",
+    response=ItemOut,
+    body=ItemReplace,
+    auth=True,
+    errors=(409,),
+    also={201: "Created with the id of the path (ids up to 2^53-1 may be chosen this way)."},
+)
+def replace_item(id: int) -> Response:
+    """Make the item exist with exactly this state: replaced (200) or created (201).
+
+    Omitted optional fields take their defaults. `store_id` may be omitted only when the item
+    exists. Moving an item to another store removes its tags (they belong to the old store).
+    """
+    data = read_body(ItemReplace)
+    with unit_of_work(write=True) as work:
+        item, created = catalog.replace_item(
+            work.catalog, current_actor(work), id, data.to_fields(), data.store_id
+        )
+    return _created(item, id) if created else respond(ItemOut, item)
+
+
+@bp.patch("/item/<id:id>")
+@operation("Items", response=ItemOut, body=ItemPatch, auth=True, merge_patch=True, errors=(409,))
+def update_item(id: int) -> Response:
+    """Change some fields of an item (JSON merge patch; null is not a value of any field).
+
+    Moving an item to another store (`store_id`) needs ownership of both and removes its tags.
+    """
+    data = read_body(ItemPatch, merge_patch=True)
+    with unit_of_work(write=True) as work:
+        item = catalog.patch_item(work.catalog, current_actor(work), id, data.changes())
+    return respond(ItemOut, item)
+
+
+@bp.delete("/item/<id:id>")
+@operation("Items", status=204, auth=True)
+def delete_item(id: int) -> Response:
+    """Delete an item (owner of its store or an admin)."""
+    with unit_of_work(write=True) as work:
+        catalog.delete_item(work.catalog, current_actor(work), id)
+    return Response(status=204)

@@ -1,0 +1,227 @@
+"""Operation metadata on handlers, and the OpenAPI 3.1 document built from it and the schemas."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, TypeVar
+
+from flask import Flask
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from storekeeper import __version__
+from storekeeper.domain.values import ID_MAX
+from storekeeper.http.schemas import Problem, ValidationProblem
+
+F = TypeVar("F", bound=Callable[..., Any])
+REF = "#/components/schemas/{model}"
+_PATH_ARG = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What a handler takes and answers, for the OpenAPI document."""
+
+    summary: str
+    description: str
+    tag: str
+    status: int
+    response: type[BaseModel] | None
+    many: bool
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    auth: bool
+    merge_patch: bool
+    errors: tuple[int, ...]
+    also: dict[int, str] = field(default_factory=dict)
+
+
+def operation(
+    tag: str,
+    *,
+    status: int = 200,
+    response: type[BaseModel] | None = None,
+    many: bool = False,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    auth: bool = False,
+    merge_patch: bool = False,
+    errors: tuple[int, ...] = (),
+    also: dict[int, str] | None = None,
+) -> Callable[[F], F]:
+    """Describe a handler; its docstring gives the summary (first line) and description."""
+
+    def mark(func: F) -> F:
+        doc = (func.__doc__ or func.__name__).strip().split("\n", 1)
+        func.__openapi__ = Operation(  # type: ignore[attr-defined]
+            summary=doc[0].strip(),
+            description=doc[1].strip() if len(doc) > 1 else "",
+            tag=tag,
+            status=status,
+            response=response,
+            many=many,
+            body=body,
+            query=query,
+            auth=auth,
+            merge_patch=merge_patch,
+            errors=errors,
+            also=also or {},
+        )
+        return func
+
+    return mark
+
+
+_ERROR_TEXT = {
+    400: "The body is not valid JSON, or a header is malformed.",
+    401: "Missing, invalid, expired or revoked access token.",
+    403: "Authenticated, but not the owner of the store nor an admin.",
+    404: "No such resource (ids are canonical positive integers).",
+    409: "Conflicts with the current state, e.g. a duplicate name.",
+    413: "The body is larger than 1 MiB.",
+    415: "The body is not sent as application/json.",
+    422: "Invalid fields or query parameters; `errors` names each one.",
+    429: "Too many attempts; retry after the number of seconds in `Retry-After`.",
+    503: "The database is unavailable; retry after `Retry-After` seconds.",
+}
+_STRING = {"type": "string"}
+_ERROR_HEADERS: dict[int, dict[str, Any]] = {
+    401: {"WWW-Authenticate": {"schema": _STRING, "description": "Bearer challenge."}},
+    429: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+    503: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
+}
+_COMMON_HEADERS = {
+    "X-Request-ID": {"schema": _STRING, "description": "The request's id (echoed or generated)."}
+}
+
+
+def _statuses(op: Operation, has_path_args: bool) -> list[int]:
+    found = set(op.errors) | {503}
+    if has_path_args:
+        found.add(404)
+    if op.body is not None:
+        found |= {400, 413, 415, 422}
+    if op.query is not None:
+        found.add(422)
+    if op.auth:
+        found |= {401, 403}
+    return sorted(found)
+
+
+def _error_response(status: int) -> dict[str, Any]:
+    model = ValidationProblem if status == 422 else Problem
+    return {
+        "description": _ERROR_TEXT.get(status, HTTPStatus(status).phrase),
+        "headers": {**_COMMON_HEADERS, **_ERROR_HEADERS.get(status, {})},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": REF.format(model=model.__name__)}}
+        },
+    }
+
+
+def _success(op: Operation, status: int, text: str | None = None) -> dict[str, Any]:
+    headers: dict[str, Any] = dict(_COMMON_HEADERS)
+    if status == 201:
+        headers["Location"] = {"schema": _STRING, "description": "URL of the created resource."}
+    if op.many:
+        headers["Link"] = {"schema": _STRING, "description": 'The next page, as rel="next".'}
+    answer: dict[str, Any] = {"description": text or HTTPStatus(status).phrase, "headers": headers}
+    if op.response is not None and status != 204:
+        schema: dict[str, Any] = {"$ref": REF.format(model=op.response.__name__)}
+        if op.many:
+            schema = {"type": "array", "items": schema}
+        answer["content"] = {"application/json": {"schema": schema}}
+    return answer
+
+
+def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template=REF)
+    defs.update(schema.get("$defs", {}))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop.pop("title", None)
+        params.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": prop,
+                "description": prop.pop("description", ""),
+            }
+        )
+    return params
+
+
+def _operation(
+    op: Operation, path_args: list[str], defs: dict[str, Any], name: str
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "operationId": name,
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": [
+            {
+                "name": arg,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+            }
+            for arg in path_args
+        ],
+        "responses": {str(op.status): _success(op, op.status)},
+    }
+    if op.description:
+        doc["description"] = op.description
+    for status, text in op.also.items():
+        doc["responses"][str(status)] = _success(op, status, text)
+    for status in _statuses(op, bool(path_args)):
+        doc["responses"][str(status)] = _error_response(status)
+    if op.query is not None:
+        doc["parameters"].extend(_query_parameters(op.query, defs))
+    if op.body is not None:
+        media = ["application/json"] + (["application/merge-patch+json"] if op.merge_patch else [])
+        ref = {"$ref": REF.format(model=op.body.__name__)}
+        doc["requestBody"] = {"required": True, "content": {m: {"schema": ref} for m in media}}
+    if op.auth:
+        doc["security"] = [{"bearerAuth": []}]
+    return doc
+
+
+def build_document(app: Flask) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of every described route of the app."""
+    paths: dict[str, dict[str, Any]] = {}
+    models: set[type[BaseModel]] = {Problem, ValidationProblem}
+    defs: dict[str, Any] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        op: Operation | None = getattr(app.view_functions.get(rule.endpoint), "__openapi__", None)
+        if op is None:
+            continue
+        path = _PATH_ARG.sub(r"{\1}", rule.rule)
+        path_args = _PATH_ARG.findall(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            name = rule.endpoint.replace(".", "_")
+            paths.setdefault(path, {})[method.lower()] = _operation(op, path_args, defs, name)
+        models |= {m for m in (op.body, op.response) if m is not None}
+    _, schemas = models_json_schema(
+        [(m, "serialization" if m.__name__.endswith("Out") else "validation") for m in models],
+        ref_template=REF,
+    )
+    defs.update(schemas.get("$defs", {}))
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Storekeeper API",
+            "version": __version__,
+            "description": "Stores, their items and tags, and the users who own them.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": defs,
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
+        },
+    }

@@ -1,0 +1,56 @@
+"""Operations endpoints: health, readiness, the OpenAPI document and the interactive docs."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import orjson
+from flask import Blueprint, Flask, Response, current_app
+from flask_swagger_ui import get_swaggerui_blueprint
+
+from storekeeper.db.session import DatabaseUnavailable
+from storekeeper.http.context import database
+from storekeeper.http.openapi import build_document, operation
+from storekeeper.http.problems import problem
+from storekeeper.http.schemas import Health
+
+bp = Blueprint("ops", __name__)
+
+
+@bp.get("/health")
+@operation("Operations", response=Health)
+def health() -> Response:
+    """Liveness: 200 while the process serves."""
+    return Response(b'{"status":"ok"}', mimetype="application/json")
+
+
+@bp.get("/ready")
+@operation("Operations", response=Health)
+def ready() -> Response:
+    """Readiness: 200 when the database answers, 503 otherwise."""
+    try:
+        database().ping()
+    except DatabaseUnavailable:
+        return problem(503, "The database does not answer.", headers={"Retry-After": "5"})
+    return Response(b'{"status":"ok"}', mimetype="application/json")
+
+
+@cache
+def _document(app: Flask) -> bytes:
+    return orjson.dumps(build_document(app))
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Response:
+    """The OpenAPI 3.1 document of this API."""
+    return Response(_document(current_app._get_current_object()), mimetype="application/json")  # type: ignore[attr-defined]
+
+
+def docs_blueprint() -> Any:
+    """Swagger UI, served from the package's own assets."""
+    return get_swaggerui_blueprint(
+        "/docs",
+        "/openapi.json",
+        config={"app_name": "Storekeeper API", "persistAuthorization": True},
+    )

@@ -1,0 +1,413 @@
+"""Request and response models: the single source of validation and of the OpenAPI document."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    StrictInt,
+    StrictStr,
+    WithJsonSchema,
+)
+
+from storekeeper.domain import values
+from storekeeper.domain.model import ItemFields
+
+# A name: at least one visible character, no control characters; trimmed, then 1-80 long.
+NAME_PATTERN = r"^(?!\s*$)[^\u0000-\u001f\u007f-\u009f]*$"
+
+
+def _price(value: object) -> Decimal:
+    return values.cents_to_price(values.price_to_cents(value))
+
+
+Name = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=values.NAME_MAX, pattern=NAME_PATTERN),
+    AfterValidator(values.clean_name),
+]
+Description = Annotated[
+    StrictStr,
+    Field(max_length=values.DESCRIPTION_MAX, pattern=r"^[^\u0000]*$"),
+    AfterValidator(lambda v: values.check_text(v, values.DESCRIPTION_MAX)),
+]
+Quantity = Annotated[StrictInt, Field(ge=0, le=values.QUANTITY_MAX)]
+ResourceId = Annotated[StrictInt, Field(ge=1, le=values.ID_MAX)]
+PriceIn = Annotated[
+    Decimal,
+    BeforeValidator(_price),
+    WithJsonSchema(
+        {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 999999999.99,
+            "multipleOf": 0.01,
+            "description": "Exact amount with at most 2 decimal places.",
+        }
+    ),
+]
+PriceOut = Annotated[
+    Decimal,
+    PlainSerializer(float, return_type=float, when_used="json"),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 999999999.99}),
+]
+
+
+class InModel(BaseModel):
+    """A request body: strict types, unknown fields rejected."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
+
+
+class OutModel(BaseModel):
+    """A response body, built from domain objects."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# Requests
+
+
+class StoreCreate(InModel):
+    """A new store."""
+
+    name: Name
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    """Absent means unchanged, but null is no allowed value: show no default of null."""
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+class StoreUpdate(InModel):
+    """Changes to a store (JSON merge patch)."""
+
+    model_config = ConfigDict(json_schema_extra=_no_null_defaults)
+
+    name: Name = None  # type: ignore[assignment]
+
+
+class ItemFieldsIn(InModel):
+    """Fields every item body may carry."""
+
+    name: Name
+    price: PriceIn
+    quantity: Quantity = 0
+    description: Description = ""
+
+    def to_fields(self) -> ItemFields:
+        """The domain's item fields (price in cents)."""
+        return ItemFields(self.name, int(self.price * 100), self.quantity, self.description)
+
+
+class ItemCreate(ItemFieldsIn):
+    """A new item in the store named by `store_id`."""
+
+    store_id: ResourceId
+
+
+class StoreItemCreate(ItemFieldsIn):
+    """A new item in the store of the path."""
+
+
+class ItemReplace(ItemFieldsIn):
+    """The whole state of an item; `store_id` may be omitted when the item exists."""
+
+    store_id: ResourceId | None = None
+
+
+class ItemPatch(InModel):
+    """Changes to an item (JSON merge patch: absent fields stay; none of them may be null)."""
+
+    model_config = ConfigDict(json_schema_extra=_no_null_defaults)
+
+    name: Name = None  # type: ignore[assignment]
+    price: PriceIn = None  # type: ignore[assignment]
+    quantity: Quantity = None  # type: ignore[assignment]
+    description: Description = None  # type: ignore[assignment]
+    store_id: ResourceId = None  # type: ignore[assignment]
+
+    def changes(self) -> dict[str, object]:
+        """The fields the patch sets, as the domain stores them."""
+        found: dict[str, object] = {name: getattr(self, name) for name in self.model_fields_set}
+        if "price" in found:
+            found["price_cents"] = int(self.price * 100)
+            del found["price"]
+        return found
+
+
+class TagCreate(InModel):
+    """A new tag."""
+
+    name: Name
+
+
+# Responses
+
+
+class ItemBriefOut(OutModel):
+    """An item as embedded in a store."""
+
+    id: int
+    name: str
+    price: PriceOut
+    quantity: int
+
+
+class TagItemOut(OutModel):
+    """An item as embedded in a tag."""
+
+    id: int
+    name: str
+    price: PriceOut
+
+
+class RefOut(OutModel):
+    """A short reference: id and name."""
+
+    id: int
+    name: str
+
+
+class StoreSummaryOut(OutModel):
+    """A store in a list."""
+
+    id: int
+    name: str
+    owner_id: int | None
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class StoreOut(StoreSummaryOut):
+    """A store with its first 50 items and first 50 tags (by id)."""
+
+    items: list[ItemBriefOut]
+    tags: list[RefOut]
+
+
+class ItemOut(OutModel):
+    """An item."""
+
+    id: int
+    name: str
+    price: PriceOut
+    quantity: int
+    description: str
+    store_id: int
+    store: RefOut
+    tags: list[RefOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class TagOut(OutModel):
+    """A tag."""
+
+    id: int
+    name: str
+    store_id: int
+
+
+class TagDetailOut(TagOut):
+    """A tag with the first 50 items it labels (by id); all of them at /item?tag={id}."""
+
+    items: list[TagItemOut]
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem detail."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+
+
+class ValidationProblem(Problem):
+    """A 422 problem naming each offending field."""
+
+    errors: dict[str, list[str]]
+
+
+class Health(BaseModel):
+    """Process and database state."""
+
+    status: Literal["ok", "unavailable"]
+
+
+# Query parameters
+
+
+def _canonical_int(value: object) -> object:
+    if isinstance(value, str):
+        if not value.isascii() or not value.isdigit() or (len(value) > 1 and value[0] == "0"):
+            raise ValueError("must be a whole number written in plain digits")
+        return int(value)
+    return value
+
+
+def _query_price(value: object) -> object:
+    if isinstance(value, str):
+        if not _DECIMAL.fullmatch(value):
+            raise ValueError("must be a number with at most 2 decimal places, like 9.99")
+        return values.price_to_cents(Decimal(value))
+    return value
+
+
+def _boolean(value: object) -> object:
+    if value in ("true", "false"):
+        return value == "true"
+    raise ValueError("must be true or false")
+
+
+_DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?", re.ASCII)
+QueryInt = Annotated[int, BeforeValidator(_canonical_int)]
+QueryPrice = Annotated[
+    int,
+    BeforeValidator(_query_price),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 999999999.99, "multipleOf": 0.01}),
+]
+QueryBool = Annotated[bool, BeforeValidator(_boolean), WithJsonSchema({"type": "boolean"})]
+QueryText = Annotated[str, Field(min_length=1, max_length=values.NAME_MAX * 4)]
+
+
+class ListParams(BaseModel):
+    """Paging parameters every list takes."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    limit: Annotated[QueryInt, Field(ge=1, le=200)] = 50
+    cursor: Annotated[str, Field(max_length=2048)] | None = None
+
+
+class StoreListParams(ListParams):
+    """Paging, sorting and filters of /store."""
+
+    sort: Literal["id", "-id", "name", "-name", "created_at", "-created_at"] = "id"
+    name: QueryText | None = None
+    q: QueryText | None = None
+
+
+class TagListParams(StoreListParams):
+    """Paging, sorting and filters of a store's tags."""
+
+
+class StoreItemListParams(ListParams):
+    """Paging, sorting and filters of one store's items."""
+
+    sort: Literal["id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at"] = (
+        "id"
+    )
+    tag: Annotated[QueryInt, Field(ge=1, le=values.ID_MAX)] | None = None
+    min_price: QueryPrice | None = None
+    max_price: QueryPrice | None = None
+    in_stock: QueryBool | None = None
+    name: QueryText | None = None
+    q: QueryText | None = None
+
+
+class ItemListParams(StoreItemListParams):
+    """Paging, sorting and filters of all items."""
+
+    store_id: Annotated[QueryInt, Field(ge=1, le=values.ID_MAX)] | None = None
+
+
+def field_errors(errors: list[Any]) -> dict[str, list[str]]:
+    """Pydantic's errors as {field: [messages]}, with readable messages."""
+    found: dict[str, list[str]] = {}
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ()) if not str(p).startswith("function-")]
+        field = ".".join(loc) or "body"
+        kind = error.get("type")
+        if kind == "extra_forbidden":
+            message = "is not a known field"
+        elif kind == "missing":
+            message = "is required"
+        elif kind == "value_error":
+            message = str(error.get("ctx", {}).get("error", error.get("msg")))
+        else:
+            message = str(error.get("msg", "is invalid"))
+        found.setdefault(field, []).append(message)
+    return found
+
+
+# Users and tokens
+
+Username = Annotated[StrictStr, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+Password = Annotated[StrictStr, Field(min_length=8, max_length=128)]
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValueError("is not a valid email address") from None
+
+
+Email = Annotated[
+    StrictStr,
+    Field(max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(_email),
+]
+
+
+class RegisterIn(InModel):
+    """A new account."""
+
+    username: Username
+    password: Password
+    email: Email | None = None
+
+
+class LoginIn(InModel):
+    """Credentials."""
+
+    username: Annotated[StrictStr, Field(min_length=1, max_length=40)]
+    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+
+
+class UserCreatedOut(OutModel):
+    """A registered user."""
+
+    id: int
+    username: str
+
+
+class UserOut(OutModel):
+    """A user, as seen by themself or an admin."""
+
+    id: int
+    username: str
+    email: str | None
+    is_admin: bool
+    created_at: datetime
+
+
+class TokensOut(BaseModel):
+    """The tokens of a new session."""
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int
+
+
+class AccessTokenOut(BaseModel):
+    """A fresh access token."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int

@@ -1,0 +1,71 @@
+"""Store endpoints."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from storekeeper.domain import catalog
+from storekeeper.http.bodies import read_body, respond
+from storekeeper.http.context import current_actor, unit_of_work
+from storekeeper.http.openapi import operation
+from storekeeper.http.paging import list_query, query_params, respond_page
+from storekeeper.http.schemas import (
+    StoreCreate,
+    StoreListParams,
+    StoreOut,
+    StoreSummaryOut,
+    StoreUpdate,
+)
+
+bp = Blueprint("stores", __name__)
+
+
+@bp.get("/store")
+@operation("Stores", response=StoreSummaryOut, many=True, query=StoreListParams)
+def list_stores() -> Response:
+    """List stores, a page at a time."""
+    params = query_params(StoreListParams)
+    query = list_query(params, name=params.name, q=params.q)
+    with unit_of_work() as work:
+        page = catalog.list_stores(work.catalog, query)
+    return respond_page(StoreSummaryOut, page, params)
+
+
+@bp.post("/store")
+@operation("Stores", status=201, response=StoreOut, body=StoreCreate, auth=True, errors=(409,))
+def create_store() -> Response:
+    """Create a store owned by the caller; names are unique case-insensitively."""
+    data = read_body(StoreCreate)
+    with unit_of_work(write=True) as work:
+        store = catalog.create_store(work.catalog, current_actor(work), data.name)
+    return respond(StoreOut, store, 201, {"Location": f"/store/{store.id}"})
+
+
+@bp.get("/store/<id:id>")
+@operation("Stores", response=StoreOut)
+def get_store(id: int) -> Response:
+    """Read a store with its first 50 items and tags; `item_count` gives the total."""
+    with unit_of_work() as work:
+        store = catalog.get_store(work.catalog, id)
+    return respond(StoreOut, store)
+
+
+@bp.patch("/store/<id:id>")
+@operation(
+    "Stores", response=StoreOut, body=StoreUpdate, auth=True, merge_patch=True, errors=(409,)
+)
+def update_store(id: int) -> Response:
+    """Rename a store (owner or admin)."""
+    data = read_body(StoreUpdate, merge_patch=True)
+    with unit_of_work(write=True) as work:
+        store = catalog.rename_store(work.catalog, current_actor(work), id, data.name)
+    return respond(StoreOut, store)
+
+
+@bp.delete("/store/<id:id>")
+@operation("Stores", status=204, auth=True)
+def delete_store(id: int) -> Response:
+    """Delete a store with its items, tags and links (owner or admin)."""
+    with unit_of_work(write=True) as work:
+        catalog.delete_store(work.catalog, current_actor(work), id)
+    return Response(status=204)

@@ -1,0 +1,78 @@
+"""Tag endpoints and the links between items and tags."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response
+
+from storekeeper.domain import catalog
+from storekeeper.http.bodies import read_body, respond
+from storekeeper.http.context import current_actor, unit_of_work
+from storekeeper.http.openapi import operation
+from storekeeper.http.paging import list_query, query_params, respond_page
+from storekeeper.http.schemas import TagCreate, TagDetailOut, TagListParams, TagOut
+
+bp = Blueprint("tags", __name__)
+
+
+@bp.get("/store/<id:id>/tag")
+@operation("Tags", response=TagOut, many=True, query=TagListParams)
+def list_store_tags(id: int) -> Response:
+    """List one store's tags, a page at a time."""
+    params = query_params(TagListParams)
+    query = list_query(params, name=params.name, q=params.q)
+    with unit_of_work() as work:
+        page = catalog.list_tags(work.catalog, id, query)
+    return respond_page(TagOut, page, params)
+
+
+@bp.post("/store/<id:id>/tag")
+@operation("Tags", status=201, response=TagOut, body=TagCreate, auth=True, errors=(409,))
+def create_tag(id: int) -> Response:
+    """Create a tag in a store (owner or admin); names are unique per store case-insensitively."""
+    data = read_body(TagCreate)
+    with unit_of_work(write=True) as work:
+        tag = catalog.create_tag(work.catalog, current_actor(work), id, data.name)
+    return respond(TagOut, tag, 201, {"Location": f"/tag/{tag.id}"})
+
+
+@bp.get("/tag/<id:id>")
+@operation("Tags", response=TagDetailOut)
+def get_tag(id: int) -> Response:
+    """Read a tag with the first 50 items it labels; all of them at /item?tag={id}."""
+    with unit_of_work() as work:
+        tag = catalog.get_tag(work.catalog, id)
+    return respond(TagDetailOut, tag)
+
+
+@bp.delete("/tag/<id:id>")
+@operation("Tags", status=204, auth=True, errors=(409,))
+def delete_tag(id: int) -> Response:
+    """Delete a tag that labels no item (owner or admin); otherwise 409."""
+    with unit_of_work(write=True) as work:
+        catalog.delete_tag(work.catalog, current_actor(work), id)
+    return Response(status=204)
+
+
+@bp.post("/item/<id:id>/tag/<id:tag_id>")
+@operation(
+    "Tags",
+    status=201,
+    response=TagOut,
+    auth=True,
+    errors=(422,),
+    also={200: "The item already had this tag."},
+)
+def link_tag(id: int, tag_id: int) -> Response:
+    """Label an item with a tag of the same store: 201 when new, 200 when already linked."""
+    with unit_of_work(write=True) as work:
+        tag, created = catalog.link_tag(work.catalog, current_actor(work), id, tag_id)
+    return respond(TagOut, tag, 201 if created else 200)
+
+
+@bp.delete("/item/<id:id>/tag/<id:tag_id>")
+@operation("Tags", status=204, auth=True)
+def unlink_tag(id: int, tag_id: int) -> Response:
+    """Remove a tag from an item; 404 when the item does not have it."""
+    with unit_of_work(write=True) as work:
+        catalog.unlink_tag(work.catalog, current_actor(work), id, tag_id)
+    return Response(status=204)

@@ -1,0 +1,67 @@
+"""Structured JSON logs: one line per request, never a password, token or secret."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import UTC, datetime
+
+import orjson
+from flask import g, has_request_context, request
+
+access = logging.getLogger("storekeeper.access")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id when there is a request."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update(fields)
+        if has_request_context() and "request_id" not in entry:
+            entry["request_id"] = g.get("request_id")
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return orjson.dumps(entry).decode()
+
+
+def configure_logging(level: str) -> None:
+    """Send the app's logs to stderr as JSON lines (idempotent)."""
+    root = logging.getLogger("storekeeper")
+    root.setLevel(level)
+    if not any(getattr(h, "_storekeeper", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._storekeeper = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+        root.propagate = False
+
+
+def log_request(status: int) -> None:
+    """The access log line of the current request."""
+    if not access.isEnabledFor(logging.INFO):
+        return
+    started = g.get("started")
+    duration = (time.perf_counter() - started) * 1000 if started else None
+    rule = request.url_rule.rule if request.url_rule else None
+    access.info(
+        "request",
+        extra={
+            "fields": {
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "route": rule,
+                "status": status,
+                "duration_ms": round(duration, 3) if duration is not None else None,
+                "user_id": g.get("user_id"),
+            }
+        },
+    )

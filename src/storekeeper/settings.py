@@ -1,0 +1,177 @@
+"""Typed settings read from STOREKEEPER_* environment variables; the only module reading the environment."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal
+
+PREFIX = "STOREKEEPER_"
+MIN_SECRET_BYTES = 32
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
+_PERIODS = {"second": 1, "minute": 60, "hour": 3600}
+_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+Environment = Literal["development", "production"]
+
+
+class SettingsError(ValueError):
+    """A setting has a value the program cannot run with; the message names it."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `count` events per `period` seconds."""
+
+    count: int
+    period: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the application needs to know about its environment."""
+
+    database_url: str
+    secret_key: str = field(repr=False)
+    env: Environment = "development"
+    log_level: str = "INFO"
+    instance_path: Path = Path("instance")
+    access_token_ttl: int = 15 * 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+    login_rate_limit: RateLimit = RateLimit(10, 60)
+    redis_url: str | None = field(default=None, repr=False)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    db_pool_size: int = 5
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite default."""
+        return self.database_url.startswith("sqlite")
+
+    def with_overrides(self, **changes: object) -> Settings:
+        """A copy with some fields replaced (used by tests and the CLI)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not re.fullmatch(r"\d+", raw.strip()):
+        raise SettingsError(f"{PREFIX}{name}: must be a whole number, got {raw!r}")
+    value = int(raw.strip())
+    if not low <= value <= high:
+        raise SettingsError(f"{PREFIX}{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def parse_rate_limit(raw: str) -> RateLimit:
+    """Parse '10/minute' style limits."""
+    match = _RATE.match(raw)
+    if not match or int(match.group(1)) < 1:
+        raise SettingsError(
+            f"{PREFIX}LOGIN_RATE_LIMIT: must look like '10/minute' (second, minute or hour), "
+            f"got {raw!r}"
+        )
+    return RateLimit(int(match.group(1)), _PERIODS[match.group(2)])
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept plain postgres URLs and point them at the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith(("sqlite:///", "postgresql+psycopg://")) or url == "sqlite://":
+        return url
+    raise SettingsError(
+        f"{PREFIX}DATABASE_URL: must be a sqlite:/// or postgresql:// URL, got scheme "
+        f"{url.split(':', 1)[0]!r}"
+    )
+
+
+def _secret(env: Mapping[str, str], environment: Environment, instance: Path) -> str:
+    raw = env.get(PREFIX + "SECRET_KEY", "")
+    if raw:
+        if len(raw.encode()) < MIN_SECRET_BYTES:
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY: must be at least {MIN_SECRET_BYTES} bytes long"
+            )
+        return raw
+    if environment == "production":
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY: required in production (at least {MIN_SECRET_BYTES} bytes; "
+            "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    return instance_secret(instance)
+
+
+def instance_secret(instance: Path) -> str:
+    """The development secret kept in the instance folder, made on first use (mode 0600)."""
+    path = instance / "secret_key"
+    try:
+        instance.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            value = path.read_text().strip()
+            if len(value.encode()) < MIN_SECRET_BYTES:
+                raise SettingsError(f"{path}: the stored secret is too short; delete it") from None
+            return value
+        value = secrets.token_urlsafe(48)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+        return value
+    except OSError as exc:
+        raise SettingsError(
+            f"{PREFIX}INSTANCE_PATH: cannot keep a secret in {instance}: {exc.strerror}"
+        ) from None
+
+
+def _proxies(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for part in raw.split(","):
+        if part.strip():
+            try:
+                nets.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise SettingsError(
+                    f"{PREFIX}TRUSTED_PROXIES: {part.strip()!r} is not an IP address or network"
+                ) from None
+    return tuple(nets)
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate settings; raise SettingsError naming the first bad variable."""
+    env = os.environ if env is None else env
+    environment = env.get(PREFIX + "ENV", "development").strip().lower() or "development"
+    if environment not in ("development", "production"):
+        raise SettingsError(
+            f"{PREFIX}ENV: must be 'development' or 'production', got {environment!r}"
+        )
+    instance = Path(env.get(PREFIX + "INSTANCE_PATH", "") or "instance").resolve()
+    default_db = f"sqlite:///{instance / 'storekeeper.db'}"
+    database_url = normalise_database_url(env.get(PREFIX + "DATABASE_URL", "") or default_db)
+    level = (env.get(PREFIX + "LOG_LEVEL", "") or "INFO").strip().upper()
+    if level not in _LEVELS:
+        raise SettingsError(
+            f"{PREFIX}LOG_LEVEL: must be one of {', '.join(_LEVELS)}, got {level!r}"
+        )
+    rate = env.get(PREFIX + "LOGIN_RATE_LIMIT", "")
+    return Settings(
+        database_url=database_url,
+        secret_key=_secret(env, environment, instance),  # type: ignore[arg-type]
+        env=environment,  # type: ignore[arg-type]
+        log_level=level,
+        instance_path=instance,
+        access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", 15 * 60, 10, 24 * 3600),
+        refresh_token_ttl=_int(env, "REFRESH_TOKEN_TTL", 30 * 24 * 3600, 60, 365 * 24 * 3600),
+        login_rate_limit=parse_rate_limit(rate) if rate.strip() else RateLimit(10, 60),
+        redis_url=(env.get(PREFIX + "REDIS_URL", "") or None),
+        trusted_proxies=_proxies(env.get(PREFIX + "TRUSTED_PROXIES", "")),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 5, 1, 100),
+    )
