@@ -79,7 +79,7 @@ def db_command(settings: Settings, action: str) -> int:
 
 
 def create_admin(settings: Settings, username: str) -> int:
-    """Create an admin, or make an existing user one, with a password from the environment or a prompt."""
+    """Create or promote an admin; the password comes from the environment or a prompt."""
     password = os.environ.get("STOREKEEPER_ADMIN_PASSWORD") or getpass.getpass("Password: ")
     if not 8 <= len(password) <= 128:
         return _fail("the password must be 8 to 128 characters long")
@@ -93,9 +93,8 @@ def create_admin(settings: Settings, username: str) -> int:
         return _fail(exc.detail)
     finally:
         db.dispose()
-    print(
-        f"storekeeper: {'created' if created else 'promoted'} admin {user.username!r} (id {user.id})"
-    )
+    verb = "created" if created else "promoted"
+    print(f"storekeeper: {verb} admin {user.username!r} (id {user.id})")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Typed settings read from STOREKEEPER_* environment variables; the only module reading the environment."""
+"""Typed settings from STOREKEEPER_* variables; the only module that reads the environment."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, delete, exists, func, insert, select, text, update
+from sqlalchemy import Table, delete, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from storekeeper.db import models
@@ -15,13 +15,13 @@ from storekeeper.domain.model import ActorState, User
 from storekeeper.domain.values import name_key
 from storekeeper.settings import RateLimit
 
-users = models.User.__table__
-revoked = models.RevokedSession.__table__
-stores = models.Store.__table__
-attempts = models.LoginAttempt.__table__
+users: Table = cast(Table, models.User.__table__)
+revoked: Table = cast(Table, models.RevokedSession.__table__)
+stores: Table = cast(Table, models.Store.__table__)
+attempts: Table = cast(Table, models.LoginAttempt.__table__)
 
 
-def _user(row: Row[Any]) -> User:
+def _user(row: Any) -> User:
     return User(row.id, row.username, row.email, row.is_admin, row.created_at, row.password_hash)
 
 

@@ -1,4 +1,4 @@
-"""Mapped tables: every uniqueness, reference and range rule of the contract is a constraint here."""
+"""Mapped tables: every uniqueness, reference and range rule of the contract is a constraint."""
 
 from __future__ import annotations
 

@@ -6,12 +6,12 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    Row,
     Select,
+    Table,
     and_,
     delete,
     exists,
@@ -41,11 +41,11 @@ from storekeeper.domain.model import (
 )
 from storekeeper.domain.values import cents_to_price, name_key
 
-stores = models.Store.__table__
-items = models.Item.__table__
-tags = models.Tag.__table__
-item_tags = models.ItemTag.__table__
-users = models.User.__table__
+stores: Table = cast(Table, models.Store.__table__)
+items: Table = cast(Table, models.Item.__table__)
+tags: Table = cast(Table, models.Tag.__table__)
+item_tags: Table = cast(Table, models.ItemTag.__table__)
+users: Table = cast(Table, models.User.__table__)
 
 _CONFLICTS = {
     "uq_stores_name_key": "A store with this name already exists.",
@@ -110,7 +110,7 @@ def _cursor_value(sort: str, raw: Any) -> Any:
     return raw
 
 
-def _key_json(sort: str, row: Row[Any]) -> tuple[Any, int]:
+def _key_json(sort: str, row: Any) -> tuple[Any, int]:
     value = getattr(row, _SORT_ATTR[sort])
     return (value.isoformat() if isinstance(value, datetime) else value, row.id)
 
@@ -135,9 +135,7 @@ def keyset(
     return stmt.order_by(*order).limit(query.limit + 1)
 
 
-def _page(
-    rows: Sequence[Row[Any]], query: ListQuery
-) -> tuple[Sequence[Row[Any]], tuple[Any, int] | None]:
+def _page(rows: Sequence[Any], query: ListQuery) -> tuple[Sequence[Any], tuple[Any, int] | None]:
     if len(rows) > query.limit:
         rows = rows[: query.limit]
         return rows, _key_json(query.sort, rows[-1])
@@ -149,7 +147,7 @@ def _like(text_key: str) -> str:
     return f"%{escaped}%"
 
 
-def _brief(row: Row[Any]) -> ItemBrief:
+def _brief(row: Any) -> ItemBrief:
     return ItemBrief(row.id, row.name, cents_to_price(row.price_cents), row.quantity)
 
 
@@ -166,7 +164,7 @@ class CatalogRepository:
     # Stores
 
     def _store(
-        self, row: Row[Any], items_: list[ItemBrief] | None = None, tags_: list[Ref] | None = None
+        self, row: Any, items_: list[ItemBrief] | None = None, tags_: list[Ref] | None = None
     ) -> Store:
         return Store(
             row.id,
@@ -264,7 +262,7 @@ class CatalogRepository:
         return found
 
     @staticmethod
-    def _item(row: Row[Any], tags_: list[Ref]) -> Item:
+    def _item(row: Any, tags_: list[Ref]) -> Item:
         return Item(
             row.id,
             row.name,
@@ -350,7 +348,7 @@ class CatalogRepository:
         return new_id
 
     def _advance_sequence(self, used_id: int) -> None:
-        """Keep PostgreSQL's id sequence ahead of a client-chosen id (SQLite's AUTOINCREMENT does)."""
+        """Keep PostgreSQL's id sequence ahead of a client-chosen id (SQLite does it itself)."""
         if self._dialect != "postgresql":
             return
         # Concurrent PUTs must not move the sequence backwards: serialise them on a lock.

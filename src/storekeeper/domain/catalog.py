@@ -34,7 +34,7 @@ def _store_owner(repo: CatalogRepository, store_id: int) -> int | None:
 def _writable_store(
     repo: CatalogRepository, actor: Actor | None, store_id: int, field: str | None = None
 ) -> None:
-    """Check that a store exists (404, or 422 on `field` when it came from a body) and is writable."""
+    """Check that a store exists (404, or 422 on a body `field`) and the actor may write it."""
     require_actor(actor)
     exists, owner = repo.store_owner(store_id)
     if not exists:

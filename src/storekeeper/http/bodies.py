@@ -28,7 +28,7 @@ def _check_media_type(allowed: tuple[str, ...]) -> None:
 
 
 def parse_json(data: bytes) -> Any:
-    """Parse RFC 8259 JSON exactly: numbers with fractions become Decimal; anything loose is refused."""
+    """Parse strict RFC 8259 JSON; numbers with fractions become exact Decimals."""
     try:
         return jiter.from_json(
             data, float_mode="decimal", allow_inf_nan=False, catch_duplicate_keys=True

@@ -70,12 +70,28 @@ def bearer_claims(kind: TokenKind) -> Claims | None:
         raise Unauthenticated(f"The {kind} token is invalid or expired.") from None
 
 
+def authenticate_request() -> None:
+    """Before anything else, refuse a request to an `auth` operation without a valid token."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    op = getattr(view, "__openapi__", None)
+    if op is not None and op.auth:
+        g.claims = bearer_claims(op.token_kind)
+        if g.claims is None:
+            raise Unauthenticated(f"This operation needs an {op.token_kind} token.")
+
+
+def request_claims() -> Claims | None:
+    """The claims of the token checked by authenticate_request, if any."""
+    claims: Claims | None = g.get("claims")
+    return claims
+
+
 def current_actor(work: Work) -> Actor | None:
-    """The authenticated caller (None when no token was sent); 401 for a bad or revoked one."""
+    """The authenticated caller (None when no token was sent); 401 for a revoked one."""
     if "actor" in g:
         actor: Actor | None = g.actor
         return actor
-    claims = bearer_claims("access")
+    claims = request_claims()
     actor = None
     if claims is not None:
         state = work.accounts.actor_state(claims.user_id, claims.session_id)

@@ -61,7 +61,15 @@ def _created(item: object, item_id: int) -> Response:
 
 
 @bp.post("/item")
-@operation("Items", status=201, response=ItemOut, body=ItemCreate, auth=True, errors=(409,))
+@operation(
+    "Items",
+    status=201,
+    response=ItemOut,
+    body=ItemCreate,
+    auth=True,
+    errors=(409,),
+    creates="/item/{id}",
+)
 def create_item() -> Response:
     """Create an item in the store named by `store_id` (its owner or an admin)."""
     data = read_body(ItemCreate)
@@ -73,7 +81,15 @@ def create_item() -> Response:
 
 
 @bp.post("/store/<id:id>/item")
-@operation("Items", status=201, response=ItemOut, body=StoreItemCreate, auth=True, errors=(409,))
+@operation(
+    "Items",
+    status=201,
+    response=ItemOut,
+    body=StoreItemCreate,
+    auth=True,
+    errors=(409,),
+    creates="/item/{id}",
+)
 def create_store_item(id: int) -> Response:
     """Create an item in the store of the path (its owner or an admin)."""
     data = read_body(StoreItemCreate)

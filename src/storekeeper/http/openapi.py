@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from storekeeper import __version__
 from storekeeper.domain.values import ID_MAX
 from storekeeper.http.schemas import Problem, ValidationProblem
+from storekeeper.security import TokenKind
 
 F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/{model}"
@@ -37,6 +38,8 @@ class Operation:
     merge_patch: bool
     errors: tuple[int, ...]
     also: dict[int, str] = field(default_factory=dict)
+    token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
+    creates: str | None = None
 
 
 def operation(
@@ -51,8 +54,15 @@ def operation(
     merge_patch: bool = False,
     errors: tuple[int, ...] = (),
     also: dict[int, str] | None = None,
+    token_kind: TokenKind = "access",  # noqa: S107
+    creates: str | None = None,
 ) -> Callable[[F], F]:
-    """Describe a handler; its docstring gives the summary (first line) and description."""
+    """Describe a handler; its docstring gives the summary (first line) and description.
+
+    `auth=True` also makes the request need a valid bearer token of kind `token_kind`, checked
+    before the body is read (see context.authenticate_request): documented and enforced by
+    the same declaration.
+    """
 
     def mark(func: F) -> F:
         doc = (func.__doc__ or func.__name__).strip().split("\n", 1)
@@ -69,6 +79,8 @@ def operation(
             merge_patch=merge_patch,
             errors=errors,
             also=also or {},
+            token_kind=token_kind,
+            creates=creates,
         )
         return func
 
@@ -143,6 +155,12 @@ def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict
     params = []
     for name, prop in schema.get("properties", {}).items():
         prop.pop("title", None)
+        if prop.get("default", "") is None:
+            del prop["default"]
+        # A query parameter is absent or a string, never null: keep the non-null branch.
+        branches = [b for b in prop.pop("anyOf", []) if b.get("type") != "null"]
+        if branches:
+            prop.update(branches[0])
         params.append(
             {
                 "name": name,
@@ -190,11 +208,28 @@ def _operation(
     return doc
 
 
+def _add_links(paths: dict[str, dict[str, Any]], operations: list[tuple[Operation, Any]]) -> None:
+    """Link each create to the operations on what it created (its `id` feeds their `{id}`)."""
+    for op, doc in operations:
+        if op.creates is None:
+            continue
+        links = {}
+        for path, item in paths.items():
+            if path == op.creates or path.startswith(op.creates + "/"):
+                for target in item.values():
+                    links[target["operationId"]] = {
+                        "operationId": target["operationId"],
+                        "parameters": {"id": "$response.body#/id"},
+                    }
+        doc["responses"]["201"]["links"] = links
+
+
 def build_document(app: Flask) -> dict[str, Any]:
     """The OpenAPI 3.1 document of every described route of the app."""
     paths: dict[str, dict[str, Any]] = {}
     models: set[type[BaseModel]] = {Problem, ValidationProblem}
     defs: dict[str, Any] = {}
+    operations: list[tuple[Operation, dict[str, Any]]] = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         op: Operation | None = getattr(app.view_functions.get(rule.endpoint), "__openapi__", None)
         if op is None:
@@ -203,8 +238,11 @@ def build_document(app: Flask) -> dict[str, Any]:
         path_args = _PATH_ARG.findall(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             name = rule.endpoint.replace(".", "_")
-            paths.setdefault(path, {})[method.lower()] = _operation(op, path_args, defs, name)
+            doc = _operation(op, path_args, defs, name)
+            paths.setdefault(path, {})[method.lower()] = doc
+            operations.append((op, doc))
         models |= {m for m in (op.body, op.response) if m is not None}
+    _add_links(paths, operations)
     _, schemas = models_json_schema(
         [(m, "serialization" if m.__name__.endswith("Out") else "validation") for m in models],
         ref_template=REF,

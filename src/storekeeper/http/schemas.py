@@ -41,8 +41,17 @@ Description = Annotated[
     Field(max_length=values.DESCRIPTION_MAX, pattern=r"^[^\u0000]*$"),
     AfterValidator(lambda v: values.check_text(v, values.DESCRIPTION_MAX)),
 ]
-Quantity = Annotated[StrictInt, Field(ge=0, le=values.QUANTITY_MAX)]
-ResourceId = Annotated[StrictInt, Field(ge=1, le=values.ID_MAX)]
+
+
+def _integral(value: object) -> object:
+    """JSON has one number type: 5.0 is the integer 5 (as JSON Schema says), 5.5 is not."""
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+Quantity = Annotated[StrictInt, Field(ge=0, le=values.QUANTITY_MAX), BeforeValidator(_integral)]
+ResourceId = Annotated[StrictInt, Field(ge=1, le=values.ID_MAX), BeforeValidator(_integral)]
 PriceIn = Annotated[
     Decimal,
     BeforeValidator(_price),
@@ -274,7 +283,8 @@ def _boolean(value: object) -> object:
 
 
 _DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?", re.ASCII)
-QueryInt = Annotated[int, BeforeValidator(_canonical_int)]
+QueryId = Annotated[int, Field(ge=1, le=values.ID_MAX), BeforeValidator(_canonical_int)]
+QueryLimit = Annotated[int, Field(ge=1, le=200), BeforeValidator(_canonical_int)]
 QueryPrice = Annotated[
     int,
     BeforeValidator(_query_price),
@@ -289,7 +299,7 @@ class ListParams(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    limit: Annotated[QueryInt, Field(ge=1, le=200)] = 50
+    limit: QueryLimit = 50
     cursor: Annotated[str, Field(max_length=2048)] | None = None
 
 
@@ -311,7 +321,7 @@ class StoreItemListParams(ListParams):
     sort: Literal["id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at"] = (
         "id"
     )
-    tag: Annotated[QueryInt, Field(ge=1, le=values.ID_MAX)] | None = None
+    tag: QueryId | None = None
     min_price: QueryPrice | None = None
     max_price: QueryPrice | None = None
     in_stock: QueryBool | None = None
@@ -322,7 +332,7 @@ class StoreItemListParams(ListParams):
 class ItemListParams(StoreItemListParams):
     """Paging, sorting and filters of all items."""
 
-    store_id: Annotated[QueryInt, Field(ge=1, le=values.ID_MAX)] | None = None
+    store_id: QueryId | None = None
 
 
 def field_errors(errors: list[Any]) -> dict[str, list[str]]:
@@ -352,7 +362,7 @@ Password = Annotated[StrictStr, Field(min_length=8, max_length=128)]
 
 def _email(value: str) -> str:
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
     except EmailNotValidError:
         raise ValueError("is not a valid email address") from None
 
@@ -401,7 +411,7 @@ class TokensOut(BaseModel):
 
     access_token: str
     refresh_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
     expires_in: int
 
 
@@ -409,5 +419,5 @@ class AccessTokenOut(BaseModel):
     """A fresh access token."""
 
     access_token: str
-    token_type: Literal["Bearer"] = "Bearer"
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
     expires_in: int

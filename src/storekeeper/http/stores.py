@@ -32,7 +32,15 @@ def list_stores() -> Response:
 
 
 @bp.post("/store")
-@operation("Stores", status=201, response=StoreOut, body=StoreCreate, auth=True, errors=(409,))
+@operation(
+    "Stores",
+    status=201,
+    response=StoreOut,
+    body=StoreCreate,
+    auth=True,
+    errors=(409,),
+    creates="/store/{id}",
+)
 def create_store() -> Response:
     """Create a store owned by the caller; names are unique case-insensitively."""
     data = read_body(StoreCreate)

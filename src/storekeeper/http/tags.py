@@ -26,7 +26,15 @@ def list_store_tags(id: int) -> Response:
 
 
 @bp.post("/store/<id:id>/tag")
-@operation("Tags", status=201, response=TagOut, body=TagCreate, auth=True, errors=(409,))
+@operation(
+    "Tags",
+    status=201,
+    response=TagOut,
+    body=TagCreate,
+    auth=True,
+    errors=(409,),
+    creates="/tag/{id}",
+)
 def create_tag(id: int) -> Response:
     """Create a tag in a store (owner or admin); names are unique per store case-insensitively."""
     data = read_body(TagCreate)

@@ -10,10 +10,10 @@ from storekeeper.domain.errors import Unauthenticated
 from storekeeper.http.bodies import read_body, respond
 from storekeeper.http.clients import client_address
 from storekeeper.http.context import (
-    bearer_claims,
     current_actor,
     database,
     passwords,
+    request_claims,
     settings,
     tokens,
     unit_of_work,
@@ -29,13 +29,28 @@ from storekeeper.http.schemas import (
     UserOut,
 )
 from storekeeper.ratelimit import RateLimiterUnavailable, RedisRateLimiter
+from storekeeper.security import Claims
 
 bp = Blueprint("users", __name__)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+def _claims() -> Claims:
+    claims = request_claims()
+    if claims is None:  # authenticate_request refuses such requests before the handler
+        raise Unauthenticated("A bearer token is required.")
+    return claims
+
+
 @bp.post("/register")
-@operation("Users", status=201, response=UserCreatedOut, body=RegisterIn, errors=(409,))
+@operation(
+    "Users",
+    status=201,
+    response=UserCreatedOut,
+    body=RegisterIn,
+    errors=(409,),
+    creates="/user/{id}",
+)
 def register() -> Response:
     """Create an account; usernames and emails are unique case-insensitively."""
     data = read_body(RegisterIn)
@@ -83,12 +98,10 @@ def login() -> Response:
 
 
 @bp.post("/refresh")
-@operation("Users", response=AccessTokenOut, auth=True)
+@operation("Users", response=AccessTokenOut, auth=True, token_kind="refresh")  # noqa: S106
 def refresh() -> Response:
     """Exchange a refresh token (as Bearer) for a new access token."""
-    claims = bearer_claims("refresh")
-    if claims is None:
-        raise Unauthenticated("A refresh token is required.")
+    claims = _claims()
     with unit_of_work() as work:
         access = accounts.refresh(work.accounts, tokens(), claims.user_id, claims.session_id)
     body = {"access_token": access, "token_type": "Bearer", "expires_in": tokens().access_ttl}
@@ -99,10 +112,9 @@ def refresh() -> Response:
 @operation("Users", status=204, auth=True)
 def logout() -> Response:
     """Revoke the session: its access token and the refresh token issued with it."""
-    claims = bearer_claims("access")
+    claims = _claims()
     with unit_of_work(write=True) as work:
-        if claims is None or current_actor(work) is None:
-            raise Unauthenticated("An access token is required.")
+        current_actor(work)
         accounts.logout(work.accounts, tokens(), claims.user_id, claims.session_id)
     return Response(status=204)
 
@@ -113,9 +125,7 @@ def get_me() -> Response:
     """Read the caller's own account."""
     with unit_of_work() as work:
         actor = current_actor(work)
-        if actor is None:
-            raise Unauthenticated("An access token is required.")
-        user = accounts.get_user(work.accounts, actor, actor.user_id)
+        user = accounts.get_user(work.accounts, actor, _claims().user_id)
     return respond(UserOut, user)
 
 

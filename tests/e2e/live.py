@@ -1,0 +1,127 @@
+"""Run the real server (`storekeeper serve`, several worker processes) for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import requests
+
+from tests.conftest import PG_ADMIN_URL, postgres_available
+
+BIN = Path(sys.executable).parent
+START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 10
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_env(instance: str, **extra: str) -> dict[str, str]:
+    """The environment of a server: this one's, less any STOREKEEPER_* the caller has set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREKEEPER_")}
+    env["STOREKEEPER_INSTANCE_PATH"] = instance
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database URL, dropped afterwards."""
+    name = f"storekeeper_e2e_{os.getpid()}_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def database_url(backend: str) -> Iterator[str | None]:
+    """None for the embedded SQLite default, else a fresh PostgreSQL database."""
+    if backend == "sqlite":
+        yield None
+        return
+    if not postgres_available():
+        if os.environ.get("CI"):
+            raise RuntimeError("PostgreSQL is required in CI")
+        import pytest
+
+        pytest.skip("PostgreSQL is not reachable")
+    with postgres_database() as url:
+        yield url
+
+
+@contextmanager
+def live_server(workers: int = 2, **settings: str) -> Iterator[str]:
+    """Upgrade the schema, serve on a free port, and yield the base URL; stop on exit."""
+    with tempfile.TemporaryDirectory() as instance:
+        env = server_env(instance, **settings)
+        subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
+        port = free_port()
+        log = Path(instance) / "server.log"
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [BIN / "storekeeper", "serve", "--port", str(port), "--workers", str(workers)],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            base = f"http://127.0.0.1:{port}"
+            try:
+                _wait_healthy(base, proc, log)
+                yield base
+            finally:
+                _stop(proc)
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
+        try:
+            if requests.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server did not become healthy: {log.read_text()[-2000:]}")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(STOP_TIMEOUT_S)
+
+
+def login_token(base: str, username: str = "fuzzer", password: str = "fuzzer-password") -> str:
+    """Register a user on a live server and return an access token."""
+    body = {"username": username, "password": password}
+    assert requests.post(f"{base}/register", json=body, timeout=10).status_code == 201
+    answer = requests.post(f"{base}/login", json=body, timeout=10)
+    assert answer.status_code == 200
+    token: str = answer.json()["access_token"]
+    return token
