@@ -42,21 +42,26 @@ def postgres_available() -> bool:
 
 
 @dataclass
-class TestDatabase:
+class ProvisionedDatabase:
     """A database made for this test run."""
 
     backend: str
     url: str
 
 
-def _create_postgres(name: str) -> str:
+def create_postgres(name: str) -> str:
+    """Create an empty PostgreSQL database; its SQLAlchemy URL."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{name}"
+    return (
+        PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        + f"/{name}"
+    )
 
 
-def _drop_postgres(name: str) -> None:
+def drop_postgres(name: str) -> None:
+    """Drop a PostgreSQL database, closing its connections."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -64,12 +69,12 @@ def _drop_postgres(name: str) -> None:
 @pytest.fixture(scope="session", params=BACKENDS)
 def test_database(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestDatabase]:
+) -> Iterator[ProvisionedDatabase]:
     """An empty, migrated database for the session, per backend."""
     backend: str = request.param
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "storekeeper.db"
-        db = TestDatabase(backend, f"sqlite:///{path}")
+        db = ProvisionedDatabase(backend, f"sqlite:///{path}")
         name = None
     else:
         if not postgres_available():
@@ -77,13 +82,13 @@ def test_database(
                 pytest.fail(f"PostgreSQL is required in CI but {PG_ADMIN_URL} does not answer")
             pytest.skip("PostgreSQL is not reachable")
         name = f"storekeeper_test_{os.getpid()}_{secrets.token_hex(4)}"
-        db = TestDatabase(backend, _create_postgres(name))
+        db = ProvisionedDatabase(backend, create_postgres(name))
     database = Database(db.url)
     migrate.upgrade(database.engine)
     database.dispose()
     yield db
     if name is not None:
-        _drop_postgres(name)
+        drop_postgres(name)
 
 
 def make_settings(db_url: str, instance: Path, **overrides: object) -> Settings:
@@ -98,7 +103,7 @@ def make_settings(db_url: str, instance: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def database(test_database: TestDatabase) -> Iterator[Database]:
+def database(test_database: ProvisionedDatabase) -> Iterator[Database]:
     """The session's database handle."""
     db = Database(test_database.url)
     yield db
@@ -107,7 +112,7 @@ def database(test_database: TestDatabase) -> Iterator[Database]:
 
 @pytest.fixture(scope="session")
 def app(
-    test_database: TestDatabase, database: Database, tmp_path_factory: pytest.TempPathFactory
+    test_database: ProvisionedDatabase, database: Database, tmp_path_factory: pytest.TempPathFactory
 ) -> Flask:
     """The app under test, bound to the session's database."""
     settings = make_settings(test_database.url, tmp_path_factory.mktemp("instance"))
@@ -131,7 +136,7 @@ def client(app: Flask, database: Database) -> Iterator[FlaskClient]:
 
 
 @pytest.fixture
-def backend(test_database: TestDatabase) -> str:
+def backend(test_database: ProvisionedDatabase) -> str:
     """'sqlite' or 'postgresql'."""
     return test_database.backend
 
@@ -177,7 +182,9 @@ def new_user(client: FlaskClient, username: str) -> User:
 def make_admin(database: Database, user_id: int) -> None:
     """Turn a user into an admin, as `storekeeper create-admin` would."""
     with database.unit_of_work(write=True) as session:
-        session.execute(text("UPDATE users SET is_admin = :t WHERE id = :id"), {"t": True, "id": user_id})
+        session.execute(
+            text("UPDATE users SET is_admin = :t WHERE id = :id"), {"t": True, "id": user_id}
+        )
 
 
 @pytest.fixture

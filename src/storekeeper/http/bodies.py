@@ -58,7 +58,7 @@ def respond(
     model: type[BaseModel], obj: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     """A JSON response shaped by an output model."""
-    body = model.model_validate(obj, from_attributes=True).model_dump_json()
+    body = model.model_validate(obj, from_attributes=True).model_dump_json() + "\n"
     return Response(body, status=status, headers=headers, mimetype=JSON)
 
 
@@ -67,5 +67,5 @@ def respond_list(
 ) -> Response:
     """A JSON array response shaped by an output model."""
     adapter = _list_adapter(model)
-    body = adapter.dump_json(adapter.validate_python(rows, from_attributes=True))
+    body = adapter.dump_json(adapter.validate_python(rows, from_attributes=True)) + b"\n"
     return Response(body, status=200, headers=headers, mimetype=JSON)

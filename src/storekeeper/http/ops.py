@@ -22,7 +22,7 @@ bp = Blueprint("ops", __name__)
 @operation("Operations", response=Health)
 def health() -> Response:
     """Liveness: 200 while the process serves."""
-    return Response(b'{"status":"ok"}', mimetype="application/json")
+    return Response(b'{"status":"ok"}\n', mimetype="application/json")
 
 
 @bp.get("/ready")
@@ -33,7 +33,7 @@ def ready() -> Response:
         database().ping()
     except DatabaseUnavailable:
         return problem(503, "The database does not answer.", headers={"Retry-After": "5"})
-    return Response(b'{"status":"ok"}', mimetype="application/json")
+    return Response(b'{"status":"ok"}\n', mimetype="application/json")
 
 
 @cache

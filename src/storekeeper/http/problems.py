@@ -50,7 +50,7 @@ def problem(
     }
     if field_errors is not None:
         body["errors"] = field_errors
-    response = Response(orjson.dumps(body), status=status, mimetype=PROBLEM_JSON)
+    response = Response(orjson.dumps(body) + b"\n", status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     if status == 401:
