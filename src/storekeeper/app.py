@@ -11,7 +11,7 @@ from werkzeug.routing import BaseConverter
 
 from storekeeper.db.session import Database
 from storekeeper.domain.values import ID_MAX
-from storekeeper.http import items, ops, problems, stores, tags, users
+from storekeeper.http import idempotency, items, ops, problems, stores, tags, users
 from storekeeper.http.context import authenticate_request
 from storekeeper.logs import configure_logging, log_request
 from storekeeper.ratelimit import RedisRateLimiter
@@ -78,6 +78,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     app.register_blueprint(ops.docs_blueprint())
     app.before_request(_start)
     app.before_request(authenticate_request)
+    app.before_request(idempotency.begin)
+    app.after_request(idempotency.finish)
     app.after_request(_finish)
     problems.register(app)
     return app

@@ -1,9 +1,15 @@
-"""Schemathesis hooks: keep generated requests to what a generator can make valid.
+"""Schemathesis hooks: keep generated requests to what a schema-driven generator can make valid.
 
-A list cursor is opaque and signed with the server's secret, so no generated string can be a
-valid one, and the contract says an invalid cursor is a 422; the generator would take every
-such 422 for a rejected valid request. The fuzzed copy of the document therefore leaves the
-`cursor` parameter out; cursors are covered by tests/api/test_lists.py. Nothing else changes.
+Two parameters mean something only through history, which a generator cannot know:
+
+- a list `cursor` is opaque and signed with the server's secret, so no generated string is a
+  valid one, and the contract makes an invalid cursor a 422;
+- an `Idempotency-Key` binds the first request sent with it, so the generator's reuse of a
+  short value like "0" with another body is rightly a 422.
+
+Either would be reported as a valid request rejected. The fuzzed copy of the document leaves
+those two parameters out; tests/api/test_lists.py and tests/api/test_http_semantics.py cover
+them. Nothing else is changed.
 """
 
 from __future__ import annotations
@@ -12,11 +18,13 @@ from typing import Any
 
 import schemathesis
 
+HISTORY_BOUND = {"cursor", "Idempotency-Key"}
+
 
 @schemathesis.hook
 def before_load_schema(ctx: Any, raw_schema: dict[str, Any]) -> None:
-    """Drop the cursor parameter from every list operation."""
+    """Drop the history-bound parameters from every operation."""
     for path_item in raw_schema.get("paths", {}).values():
         for operation in path_item.values():
             params = operation.get("parameters", [])
-            operation["parameters"] = [p for p in params if p.get("name") != "cursor"]
+            operation["parameters"] = [p for p in params if p.get("name") not in HISTORY_BOUND]

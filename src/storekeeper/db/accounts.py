@@ -10,7 +10,7 @@ from sqlalchemy import Table, delete, exists, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from storekeeper.db import models
-from storekeeper.db.repository import execute
+from storekeeper.db.repository import execute, lock_row
 from storekeeper.domain.model import ActorState, User
 from storekeeper.domain.values import name_key
 from storekeeper.settings import RateLimit
@@ -48,6 +48,10 @@ class AccountRepository:
             .returning(users.c.id)
         )
         return int(execute(self.session, stmt).scalar_one())
+
+    def lock(self, user_id: int) -> None:
+        """Lock a user row for the rest of the transaction."""
+        lock_row(self.session, users, user_id)
 
     def get_user(self, user_id: int) -> User | None:
         row = self.session.execute(select(users).where(users.c.id == user_id)).first()

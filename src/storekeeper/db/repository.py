@@ -55,6 +55,8 @@ _CONFLICTS = {
     "uq_users_email_key": "This email address is already registered.",
     "pk_items": "An item with this id was created at the same moment; retry the request.",
     "uq_items_id": "An item with this id was created at the same moment; retry the request.",
+    "pk_idempotency_keys": "A request with this Idempotency-Key is still in flight.",
+    "uq_idempotency_keys_user_id_key": "A request with this Idempotency-Key is still in flight.",
 }
 _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ((?:\w+\.\w+(?:, )?)+)")
 
@@ -81,6 +83,12 @@ def domain_error(exc: IntegrityError) -> DomainError:
     if name.startswith("ck_"):
         return Invalid({}, "A value is outside its allowed range.")
     return Conflict("The request conflicts with a concurrent change; retry it.")
+
+
+def lock_row(session: Session, table: Table, row_id: int) -> None:
+    """Hold a row until the transaction ends (SQLite's write transactions are serial already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
 
 
 def execute(session: Session, statement: Any, params: Any = None) -> Any:
@@ -160,6 +168,10 @@ class CatalogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
+
+    def lock(self, kind: str, row_id: int) -> None:
+        """Lock a store, item or tag row for the rest of the transaction."""
+        lock_row(self.session, {"store": stores, "item": items, "tag": tags}[kind], row_id)
 
     # Stores
 

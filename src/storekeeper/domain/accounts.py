@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from storekeeper.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
@@ -75,11 +76,18 @@ def get_user(repo: AccountRepository, actor: Actor | None, user_id: int) -> User
     return user
 
 
-def delete_user(repo: AccountRepository, actor: Actor | None, user_id: int) -> None:
+def delete_user(
+    repo: AccountRepository,
+    actor: Actor | None,
+    user_id: int,
+    guard: Callable[[], None] | None = None,
+) -> None:
     """Delete a user who owns no store."""
     _self_or_admin(actor, user_id)
     if repo.get_user(user_id) is None:
         raise NotFound("No user with this id.")
+    if guard is not None:
+        guard()
     if repo.owns_stores(user_id):
         raise Conflict("The user still owns stores; delete them or ask an admin first.")
     repo.delete_user(user_id)

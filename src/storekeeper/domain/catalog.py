@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from storekeeper.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from storekeeper.domain.model import Actor, Item, ItemFields, ListQuery, Page, Store, Tag
 from storekeeper.domain.ports import CatalogRepository
 from storekeeper.domain.values import CLIENT_ID_MAX
 
 STORE_EMBED_LIMIT = 50
+# A caller's precondition (e.g. an ETag comparison), run after existence and permission checks
+# and before any change, inside the same transaction.
+Guard = Callable[[], None] | None
+
+
+def _check(guard: Guard) -> None:
+    if guard is not None:
+        guard()
 
 
 def require_actor(actor: Actor | None) -> Actor:
@@ -67,20 +77,28 @@ def create_store(repo: CatalogRepository, actor: Actor | None, name: str) -> Sto
 
 
 def rename_store(
-    repo: CatalogRepository, actor: Actor | None, store_id: int, name: str | None
+    repo: CatalogRepository,
+    actor: Actor | None,
+    store_id: int,
+    name: str | None,
+    guard: Guard = None,
 ) -> Store:
     """Change a store's name (or nothing, when no name is given)."""
     require_actor(actor)
     check_owner(actor, _store_owner(repo, store_id))
+    _check(guard)
     if name is not None:
         repo.rename_store(store_id, name)
     return get_store(repo, store_id)
 
 
-def delete_store(repo: CatalogRepository, actor: Actor | None, store_id: int) -> None:
+def delete_store(
+    repo: CatalogRepository, actor: Actor | None, store_id: int, guard: Guard = None
+) -> None:
     """Delete a store with all its items, tags and links."""
     require_actor(actor)
     check_owner(actor, _store_owner(repo, store_id))
+    _check(guard)
     repo.delete_store(store_id)
 
 
@@ -128,6 +146,7 @@ def replace_item(
     item_id: int,
     fields: ItemFields,
     store_id: int | None,
+    guard: Guard = None,
 ) -> tuple[Item, bool]:
     """Make the item exist with exactly this state; True when it was created."""
     require_actor(actor)
@@ -140,10 +159,12 @@ def replace_item(
                 "id", f"an item created by PUT must have an id of at most {CLIENT_ID_MAX}"
             )
         _writable_store(repo, actor, store_id, "store_id")
+        _check(guard)
         repo.add_item(store_id, fields, item_id)
         return get_item(repo, item_id), True
     check_owner(actor, _store_owner(repo, current))
     target = current if store_id is None else store_id
+    _check(guard)
     _move(repo, actor, item_id, current, target)
     repo.update_item(
         item_id,
@@ -159,7 +180,11 @@ def replace_item(
 
 
 def patch_item(
-    repo: CatalogRepository, actor: Actor | None, item_id: int, changes: dict[str, object]
+    repo: CatalogRepository,
+    actor: Actor | None,
+    item_id: int,
+    changes: dict[str, object],
+    guard: Guard = None,
 ) -> Item:
     """Change some of an item's fields (merge-patch semantics; changes are validated values)."""
     require_actor(actor)
@@ -167,6 +192,7 @@ def patch_item(
     if current is None:
         raise NotFound("No item with this id.")
     check_owner(actor, _store_owner(repo, current))
+    _check(guard)
     target = changes.get("store_id")
     if isinstance(target, int):
         _move(repo, actor, item_id, current, target)
@@ -175,13 +201,16 @@ def patch_item(
     return get_item(repo, item_id)
 
 
-def delete_item(repo: CatalogRepository, actor: Actor | None, item_id: int) -> None:
+def delete_item(
+    repo: CatalogRepository, actor: Actor | None, item_id: int, guard: Guard = None
+) -> None:
     """Delete an item and its tag links."""
     require_actor(actor)
     current = repo.item_store(item_id)
     if current is None:
         raise NotFound("No item with this id.")
     check_owner(actor, _store_owner(repo, current))
+    _check(guard)
     repo.delete_item(item_id)
 
 
@@ -208,11 +237,14 @@ def create_tag(repo: CatalogRepository, actor: Actor | None, store_id: int, name
     return get_tag(repo, repo.add_tag(store_id, name), with_items=False)
 
 
-def delete_tag(repo: CatalogRepository, actor: Actor | None, tag_id: int) -> None:
+def delete_tag(
+    repo: CatalogRepository, actor: Actor | None, tag_id: int, guard: Guard = None
+) -> None:
     """Delete a tag that labels no item."""
     require_actor(actor)
     tag = get_tag(repo, tag_id, with_items=False)
     check_owner(actor, _store_owner(repo, tag.store_id))
+    _check(guard)
     if repo.tag_in_use(tag_id):
         raise Conflict("The tag still labels items; remove it from them first.")
     repo.delete_tag(tag_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -10,6 +11,12 @@ from flask import Response, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from storekeeper.domain.errors import Invalid
+from storekeeper.http.conditional import (
+    check_preconditions,
+    etag_of,
+    has_preconditions,
+    not_modified,
+)
 from storekeeper.http.problems import ApiError
 from storekeeper.http.schemas import field_errors
 
@@ -54,12 +61,41 @@ def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
     return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
+def render(model: type[BaseModel], obj: object) -> bytes:
+    """The exact JSON representation of a domain object."""
+    return model.model_validate(obj, from_attributes=True).model_dump_json().encode() + b"\n"
+
+
 def respond(
     model: type[BaseModel], obj: object, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """A JSON response shaped by an output model."""
-    body = model.model_validate(obj, from_attributes=True).model_dump_json() + "\n"
-    return Response(body, status=status, headers=headers, mimetype=JSON)
+    """A JSON response shaped by an output model, with its strong ETag (304 when it matches)."""
+    body = render(model, obj)
+    etag = etag_of(body)
+    if status == 200 and not_modified(etag):
+        return Response(status=304, headers={"ETag": etag})
+    response = Response(body, status=status, headers=headers, mimetype=JSON)
+    response.headers["ETag"] = etag
+    return response
+
+
+def guard(
+    model: type[BaseModel], load: Callable[[], object | None], lock: Callable[[], None]
+) -> Callable[[], None] | None:
+    """The precondition check a use case runs after its own checks, when the request has one.
+
+    It locks the row, renders the current representation and compares ETags, all inside the
+    write transaction: of concurrent writes carrying the same ETag, exactly one passes.
+    """
+    if not has_preconditions():
+        return None
+
+    def check() -> None:
+        lock()
+        current = load()
+        check_preconditions(None if current is None else render(model, current))
+
+    return check
 
 
 def respond_list(

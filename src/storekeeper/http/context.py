@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import current_app, g, request
 
 from storekeeper.db.accounts import AccountRepository
+from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.repository import CatalogRepository
 from storekeeper.db.session import Database
 from storekeeper.domain.errors import Unauthenticated
@@ -23,6 +24,7 @@ class Work:
 
     catalog: CatalogRepository
     accounts: AccountRepository
+    keys: IdempotencyRepository
 
 
 def settings() -> Settings:
@@ -53,7 +55,9 @@ def passwords() -> Passwords:
 def unit_of_work(write: bool = False) -> Iterator[Work]:
     """One transaction for the request's use case."""
     with database().unit_of_work(write) as session:
-        yield Work(CatalogRepository(session), AccountRepository(session))
+        yield Work(
+            CatalogRepository(session), AccountRepository(session), IdempotencyRepository(session)
+        )
 
 
 def bearer_claims(kind: TokenKind) -> Claims | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
-from storekeeper.http.bodies import read_body, respond
-from storekeeper.http.context import current_actor, unit_of_work
+from storekeeper.http.bodies import guard, read_body, respond
+from storekeeper.http.context import Work, current_actor, unit_of_work
+from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import list_query, query_params, respond_page
 from storekeeper.http.schemas import (
@@ -20,6 +21,12 @@ from storekeeper.http.schemas import (
 )
 
 bp = Blueprint("items", __name__)
+
+
+def _guard(work: Work, item_id: int) -> catalog.Guard:
+    return guard(
+        ItemOut, lambda: work.catalog.get_item(item_id), lambda: work.catalog.lock("item", item_id)
+    )
 
 
 def _filters(params: StoreItemListParams, store_id: int | None) -> dict[str, object]:
@@ -77,7 +84,7 @@ def create_item() -> Response:
         item = catalog.create_item(
             work.catalog, current_actor(work), data.store_id, data.to_fields(), from_body=True
         )
-    return _created(item, item.id)
+        return bind(work, _created(item, item.id))
 
 
 @bp.post("/store/<id:id>/item")
@@ -97,7 +104,7 @@ def create_store_item(id: int) -> Response:
         item = catalog.create_item(
             work.catalog, current_actor(work), id, data.to_fields(), from_body=False
         )
-    return _created(item, item.id)
+        return bind(work, _created(item, item.id))
 
 
 @bp.get("/item/<id:id>")
@@ -115,7 +122,7 @@ def get_item(id: int) -> Response:
     response=ItemOut,
     body=ItemReplace,
     auth=True,
-    errors=(409,),
+    errors=(409, 412),
     also={201: "Created with the id of the path (ids up to 2^53-1 may be chosen this way)."},
 )
 def replace_item(id: int) -> Response:
@@ -127,13 +134,20 @@ def replace_item(id: int) -> Response:
     data = read_body(ItemReplace)
     with unit_of_work(write=True) as work:
         item, created = catalog.replace_item(
-            work.catalog, current_actor(work), id, data.to_fields(), data.store_id
+            work.catalog, current_actor(work), id, data.to_fields(), data.store_id, _guard(work, id)
         )
     return _created(item, id) if created else respond(ItemOut, item)
 
 
 @bp.patch("/item/<id:id>")
-@operation("Items", response=ItemOut, body=ItemPatch, auth=True, merge_patch=True, errors=(409,))
+@operation(
+    "Items",
+    response=ItemOut,
+    body=ItemPatch,
+    auth=True,
+    merge_patch=True,
+    errors=(409, 412),
+)
 def update_item(id: int) -> Response:
     """Change some fields of an item (JSON merge patch; null is not a value of any field).
 
@@ -141,14 +155,15 @@ def update_item(id: int) -> Response:
     """
     data = read_body(ItemPatch, merge_patch=True)
     with unit_of_work(write=True) as work:
-        item = catalog.patch_item(work.catalog, current_actor(work), id, data.changes())
+        actor = current_actor(work)
+        item = catalog.patch_item(work.catalog, actor, id, data.changes(), _guard(work, id))
     return respond(ItemOut, item)
 
 
 @bp.delete("/item/<id:id>")
-@operation("Items", status=204, auth=True)
+@operation("Items", status=204, auth=True, errors=(412,))
 def delete_item(id: int) -> Response:
     """Delete an item (owner of its store or an admin)."""
     with unit_of_work(write=True) as work:
-        catalog.delete_item(work.catalog, current_actor(work), id)
+        catalog.delete_item(work.catalog, current_actor(work), id, _guard(work, id))
     return Response(status=204)

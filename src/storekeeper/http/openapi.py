@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, TypeVar
 
@@ -14,6 +14,7 @@ from pydantic.json_schema import models_json_schema
 
 from storekeeper import __version__
 from storekeeper.domain.values import ID_MAX
+from storekeeper.http.idempotency import NOT_STORED
 from storekeeper.http.schemas import Problem, ValidationProblem
 from storekeeper.security import TokenKind
 
@@ -40,6 +41,7 @@ class Operation:
     also: dict[int, str] = field(default_factory=dict)
     token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
     creates: str | None = None
+    idempotent: bool = False
 
 
 def operation(
@@ -92,7 +94,9 @@ _ERROR_TEXT = {
     401: "Missing, invalid, expired or revoked access token.",
     403: "Authenticated, but not the owner of the store nor an admin.",
     404: "No such resource (ids are canonical positive integers).",
-    409: "Conflicts with the current state, e.g. a duplicate name.",
+    409: "Conflicts with the current state (e.g. a duplicate name), or the request with this "
+    "Idempotency-Key is still in flight.",
+    412: "A precondition (If-Match / If-None-Match) failed; nothing was changed.",
     413: "The body is larger than 1 MiB.",
     415: "The body is not sent as application/json.",
     422: "Invalid fields or query parameters; `errors` names each one.",
@@ -112,6 +116,8 @@ _COMMON_HEADERS = {
 
 def _statuses(op: Operation, has_path_args: bool) -> list[int]:
     found = set(op.errors) | {503}
+    if op.idempotent:
+        found |= {400, 409, 422}
     if has_path_args:
         found.add(404)
     if op.body is not None:
@@ -173,8 +179,49 @@ def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict
     return params
 
 
+def _header(name: str, schema: dict[str, Any], text: str) -> dict[str, Any]:
+    return {"name": name, "in": "header", "required": False, "schema": schema, "description": text}
+
+
+_IF_MATCH = _header("If-Match", _STRING, "Change only if the ETag still matches (else 412).")
+_IF_NONE_MATCH_WRITE = _header(
+    "If-None-Match", _STRING, "`*`: only if the resource does not exist (else 412)."
+)
+_IF_NONE_MATCH_READ = _header("If-None-Match", _STRING, "304 when the ETag still matches.")
+_IDEMPOTENCY_KEY = _header(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+    "Retry safely: the same key and body within 24 hours replays the first answer "
+    "(with `Idempotent-Replayed: true`); a different body is a 422, a retry while the first "
+    "is in flight a 409.",
+)
+
+
+def _conditional(op: Operation, method: str, doc: dict[str, Any]) -> None:
+    """Document ETags, conditional headers and idempotency keys where the handler honours them."""
+    single = op.response is not None and not op.many
+    for status, answer in doc["responses"].items():
+        if single and status in ("200", "201"):
+            answer["headers"]["ETag"] = {"schema": _STRING, "description": "Strong validator."}
+        if op.idempotent and status.startswith("2"):
+            answer["headers"]["Idempotent-Replayed"] = {
+                "schema": {"type": "string", "enum": ["true"]},
+                "description": "Present when this is the stored answer of an earlier request.",
+            }
+    if single and method == "GET":
+        doc["parameters"].append(_IF_NONE_MATCH_READ)
+        doc["responses"]["304"] = {
+            "description": "Not modified: the If-None-Match ETag is current.",
+            "headers": {**_COMMON_HEADERS, "ETag": {"schema": _STRING}},
+        }
+    if 412 in op.errors:
+        doc["parameters"] += [_IF_MATCH, _IF_NONE_MATCH_WRITE]
+    if op.idempotent:
+        doc["parameters"].append(_IDEMPOTENCY_KEY)
+
+
 def _operation(
-    op: Operation, path_args: list[str], defs: dict[str, Any], name: str
+    op: Operation, method: str, path_args: list[str], defs: dict[str, Any], name: str
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "operationId": name,
@@ -205,6 +252,7 @@ def _operation(
         doc["requestBody"] = {"required": True, "content": {m: {"schema": ref} for m in media}}
     if op.auth:
         doc["security"] = [{"bearerAuth": []}]
+    _conditional(op, method, doc)
     return doc
 
 
@@ -238,7 +286,8 @@ def build_document(app: Flask) -> dict[str, Any]:
         path_args = _PATH_ARG.findall(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             name = rule.endpoint.replace(".", "_")
-            doc = _operation(op, path_args, defs, name)
+            op = replace(op, idempotent=method == "POST" and rule.endpoint not in NOT_STORED)
+            doc = _operation(op, method, path_args, defs, name)
             paths.setdefault(path, {})[method.lower()] = doc
             operations.append((op, doc))
         models |= {m for m in (op.body, op.response) if m is not None}

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
-from storekeeper.http.bodies import read_body, respond
-from storekeeper.http.context import current_actor, unit_of_work
+from storekeeper.http.bodies import guard, read_body, respond
+from storekeeper.http.context import Work, current_actor, unit_of_work
+from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import list_query, query_params, respond_page
 from storekeeper.http.schemas import (
@@ -18,6 +19,14 @@ from storekeeper.http.schemas import (
 )
 
 bp = Blueprint("stores", __name__)
+
+
+def _guard(work: Work, store_id: int) -> catalog.Guard:
+    return guard(
+        StoreOut,
+        lambda: work.catalog.store_detail(store_id, catalog.STORE_EMBED_LIMIT),
+        lambda: work.catalog.lock("store", store_id),
+    )
 
 
 @bp.get("/store")
@@ -46,7 +55,7 @@ def create_store() -> Response:
     data = read_body(StoreCreate)
     with unit_of_work(write=True) as work:
         store = catalog.create_store(work.catalog, current_actor(work), data.name)
-    return respond(StoreOut, store, 201, {"Location": f"/store/{store.id}"})
+        return bind(work, respond(StoreOut, store, 201, {"Location": f"/store/{store.id}"}))
 
 
 @bp.get("/store/<id:id>")
@@ -66,14 +75,15 @@ def update_store(id: int) -> Response:
     """Rename a store (owner or admin)."""
     data = read_body(StoreUpdate, merge_patch=True)
     with unit_of_work(write=True) as work:
-        store = catalog.rename_store(work.catalog, current_actor(work), id, data.name)
+        check = _guard(work, id)
+        store = catalog.rename_store(work.catalog, current_actor(work), id, data.name, check)
     return respond(StoreOut, store)
 
 
 @bp.delete("/store/<id:id>")
-@operation("Stores", status=204, auth=True)
+@operation("Stores", status=204, auth=True, errors=(412,))
 def delete_store(id: int) -> Response:
     """Delete a store with its items, tags and links (owner or admin)."""
     with unit_of_work(write=True) as work:
-        catalog.delete_store(work.catalog, current_actor(work), id)
+        catalog.delete_store(work.catalog, current_actor(work), id, _guard(work, id))
     return Response(status=204)

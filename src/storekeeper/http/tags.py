@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
-from storekeeper.http.bodies import read_body, respond
+from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.context import current_actor, unit_of_work
+from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import list_query, query_params, respond_page
 from storekeeper.http.schemas import TagCreate, TagDetailOut, TagListParams, TagOut
@@ -40,7 +41,7 @@ def create_tag(id: int) -> Response:
     data = read_body(TagCreate)
     with unit_of_work(write=True) as work:
         tag = catalog.create_tag(work.catalog, current_actor(work), id, data.name)
-    return respond(TagOut, tag, 201, {"Location": f"/tag/{tag.id}"})
+        return bind(work, respond(TagOut, tag, 201, {"Location": f"/tag/{tag.id}"}))
 
 
 @bp.get("/tag/<id:id>")
@@ -53,11 +54,16 @@ def get_tag(id: int) -> Response:
 
 
 @bp.delete("/tag/<id:id>")
-@operation("Tags", status=204, auth=True, errors=(409,))
+@operation("Tags", status=204, auth=True, errors=(409, 412))
 def delete_tag(id: int) -> Response:
     """Delete a tag that labels no item (owner or admin); otherwise 409."""
     with unit_of_work(write=True) as work:
-        catalog.delete_tag(work.catalog, current_actor(work), id)
+        check = guard(
+            TagDetailOut,
+            lambda: work.catalog.get_tag(id, with_items=True),
+            lambda: work.catalog.lock("tag", id),
+        )
+        catalog.delete_tag(work.catalog, current_actor(work), id, check)
     return Response(status=204)
 
 
@@ -74,7 +80,7 @@ def link_tag(id: int, tag_id: int) -> Response:
     """Label an item with a tag of the same store: 201 when new, 200 when already linked."""
     with unit_of_work(write=True) as work:
         tag, created = catalog.link_tag(work.catalog, current_actor(work), id, tag_id)
-    return respond(TagOut, tag, 201 if created else 200)
+        return bind(work, respond(TagOut, tag, 201 if created else 200))
 
 
 @bp.delete("/item/<id:id>/tag/<id:tag_id>")

@@ -7,7 +7,7 @@ from flask import Blueprint, Response, current_app, request
 from storekeeper.db.accounts import SqlRateLimiter
 from storekeeper.domain import accounts
 from storekeeper.domain.errors import Unauthenticated
-from storekeeper.http.bodies import read_body, respond
+from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.clients import client_address
 from storekeeper.http.context import (
     current_actor,
@@ -18,6 +18,7 @@ from storekeeper.http.context import (
     tokens,
     unit_of_work,
 )
+from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.problems import ApiError
 from storekeeper.http.schemas import (
@@ -58,7 +59,7 @@ def register() -> Response:
         user = accounts.register(
             work.accounts, passwords(), data.username, data.password, data.email
         )
-    return respond(UserCreatedOut, user, 201, {"Location": f"/user/{user.id}"})
+        return bind(work, respond(UserCreatedOut, user, 201, {"Location": f"/user/{user.id}"}))
 
 
 def _check_rate(username: str) -> None:
@@ -116,7 +117,7 @@ def logout() -> Response:
     with unit_of_work(write=True) as work:
         current_actor(work)
         accounts.logout(work.accounts, tokens(), claims.user_id, claims.session_id)
-    return Response(status=204)
+        return bind(work, Response(status=204))
 
 
 @bp.get("/user/me")
@@ -139,9 +140,10 @@ def get_user(id: int) -> Response:
 
 
 @bp.delete("/user/<id:id>")
-@operation("Users", status=204, auth=True, errors=(409,))
+@operation("Users", status=204, auth=True, errors=(409, 412))
 def delete_user(id: int) -> Response:
     """Delete a user who owns no store (the user themself or an admin)."""
     with unit_of_work(write=True) as work:
-        accounts.delete_user(work.accounts, current_actor(work), id)
+        check = guard(UserOut, lambda: work.accounts.get_user(id), lambda: work.accounts.lock(id))
+        accounts.delete_user(work.accounts, current_actor(work), id, check)
     return Response(status=204)
