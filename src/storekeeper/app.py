@@ -6,7 +6,8 @@ import re
 import time
 import uuid
 
-from flask import Flask, Response, abort, g, request
+from flask import Flask, Response, abort, current_app, g, request
+from flask_cors import CORS
 from werkzeug.routing import BaseConverter
 
 from storekeeper.db.session import Database
@@ -14,11 +15,29 @@ from storekeeper.domain.values import ID_MAX
 from storekeeper.http import idempotency, items, ops, problems, stores, tags, users
 from storekeeper.http.context import authenticate_request
 from storekeeper.logs import configure_logging, log_request
+from storekeeper.metrics import Metrics
 from storekeeper.ratelimit import RedisRateLimiter
 from storekeeper.security import Passwords, Tokens
 from storekeeper.settings import Settings
 
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "If-Match",
+    "If-None-Match",
+    "X-Request-ID",
+]
+CORS_EXPOSED_HEADERS = [
+    "ETag",
+    "Idempotent-Replayed",
+    "Link",
+    "Location",
+    "Retry-After",
+    "WWW-Authenticate",
+    "X-Request-ID",
+]
 
 
 class IdConverter(BaseConverter):
@@ -44,10 +63,28 @@ def _start() -> None:
             abort(404)
 
 
+# API answers are data, never documents: nothing in them may load, run or be framed.
+_API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The docs page is Swagger UI from the package's own assets, with one inline start-up script.
+_DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
 def _finish(response: Response) -> Response:
-    response.headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    log_request(response.status_code)
+    headers = response.headers
+    headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "no-referrer"
+    headers["Content-Security-Policy"] = _DOCS_CSP if request.path.startswith("/docs") else _API_CSP
+    started = g.get("started")
+    seconds = time.perf_counter() - started if started is not None else 0.0
+    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    current_app.extensions["storekeeper.metrics"].observe(
+        request.method, route, response.status_code, seconds
+    )
+    log_request(route, response.status_code, seconds)
     return response
 
 
@@ -69,6 +106,16 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
         settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl
     )
     app.extensions["storekeeper.passwords"] = Passwords()
+    app.extensions["storekeeper.metrics"] = Metrics(app.extensions["storekeeper.db"].engine)
+    if settings.cors_origins:
+        CORS(
+            app,
+            origins=list(settings.cors_origins),
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_EXPOSED_HEADERS,
+            max_age=600,
+            supports_credentials=False,
+        )
     if settings.redis_url:
         app.extensions["storekeeper.redis_limiter"] = RedisRateLimiter(
             settings.redis_url, settings.login_rate_limit

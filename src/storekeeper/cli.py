@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from sqlalchemy import inspect
@@ -19,6 +20,13 @@ from storekeeper.security import Passwords
 from storekeeper.settings import Settings, SettingsError, load_settings
 
 DEFAULT_WORKERS = 2
+SHUTDOWN_GRACE_S = 20
+# Requests a worker takes on at once: above the database pool, so a burst queues in the
+# server instead of piling up threads that only wait for a connection.
+BACKPRESSURE = 32
+# Not imported from storekeeper.metrics: importing prometheus_client before this variable is
+# set would fix this process (and forked workers) in single-process mode.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _fail(message: str) -> int:
@@ -43,23 +51,34 @@ def _schema_current(settings: Settings) -> bool:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
-    """Run the production server (granian, WSGI) with several worker processes."""
-    from granian import Granian
-    from granian.constants import Interfaces
+    """Run the production server (granian, WSGI) with several worker processes.
 
+    On SIGTERM granian stops accepting connections, lets the workers finish the requests in
+    flight (for at most SHUTDOWN_GRACE_S) and exits 0.
+    """
     if not _schema_current(settings):
         return _fail("the database schema is not up to date; run: storekeeper db upgrade")
-    print(f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr)
-    Granian(
-        "storekeeper.wsgi:make_app",
-        address=host,
-        port=port,
-        interface=Interfaces.WSGI,
-        workers=workers,
-        factory=True,
-        backpressure=64,
-        log_access=False,
-    ).serve()
+    with tempfile.TemporaryDirectory(prefix="storekeeper-metrics-") as metrics_dir:
+        # Must be set before any worker imports prometheus_client: each worker then writes its
+        # samples to this (empty) folder and /metrics adds up every worker's.
+        os.environ[MULTIPROC_ENV] = metrics_dir
+        from granian import Granian
+        from granian.constants import Interfaces
+
+        print(
+            f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr
+        )
+        Granian(
+            "storekeeper.wsgi:make_app",
+            address=host,
+            port=port,
+            interface=Interfaces.WSGI,
+            workers=workers,
+            factory=True,
+            backpressure=BACKPRESSURE,
+            log_access=False,
+            workers_kill_timeout=SHUTDOWN_GRACE_S,
+        ).serve()
     return 0
 
 

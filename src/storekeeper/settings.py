@@ -47,6 +47,7 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     db_pool_size: int = 5
+    cors_origins: tuple[str, ...] = ()
 
     @property
     def is_sqlite(self) -> bool:
@@ -145,6 +146,19 @@ def _proxies(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, .
     return tuple(nets)
 
 
+_ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    origins = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            raise SettingsError(
+                f"{PREFIX}CORS_ORIGINS: {origin!r} is not '*' or an origin like https://example.com"
+            )
+    return origins
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate settings; raise SettingsError naming the first bad variable."""
     env = os.environ if env is None else env
@@ -174,4 +188,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=(env.get(PREFIX + "REDIS_URL", "") or None),
         trusted_proxies=_proxies(env.get(PREFIX + "TRUSTED_PROXIES", "")),
         db_pool_size=_int(env, "DB_POOL_SIZE", 5, 1, 100),
+        cors_origins=_origins(env.get(PREFIX + "CORS_ORIGINS", "")),
     )

@@ -87,13 +87,13 @@ def live_server(workers: int = 2, **settings: str) -> Iterator[str]:
             )
             base = f"http://127.0.0.1:{port}"
             try:
-                _wait_healthy(base, proc, log)
+                wait_healthy(base, proc, log)
                 yield base
             finally:
                 _stop(proc)
 
 
-def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:

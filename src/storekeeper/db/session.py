@@ -17,8 +17,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session
 
 WRITE_OPTION = "storekeeper_write"
-CONNECT_TIMEOUT_S = 5
-STATEMENT_TIMEOUT_MS = 5000
+# An unreachable database must turn into a 503 within 5 seconds: connecting, waiting for a
+# pooled connection and waiting for a lock each give up well before that.
+CONNECT_TIMEOUT_S = 3
+STATEMENT_TIMEOUT_MS = 4000
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -66,7 +68,14 @@ def _postgres_engine(url: str, pool_size: int) -> Engine:
         pool_pre_ping=True,
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
-            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
+            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} "
+            f"-c lock_timeout={STATEMENT_TIMEOUT_MS}",
+            # Unacknowledged data (a database host gone from the network) ends the connection.
+            "tcp_user_timeout": CONNECT_TIMEOUT_S * 1000,
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 2,
         },
     )
 

@@ -14,6 +14,7 @@ from storekeeper.http.context import database
 from storekeeper.http.openapi import build_document, operation
 from storekeeper.http.problems import problem
 from storekeeper.http.schemas import Health
+from storekeeper.metrics import CONTENT_TYPE
 
 bp = Blueprint("ops", __name__)
 
@@ -34,6 +35,14 @@ def ready() -> Response:
     except DatabaseUnavailable:
         return problem(503, "The database does not answer.", headers={"Retry-After": "5"})
     return Response(b'{"status":"ok"}\n', mimetype="application/json")
+
+
+@bp.get("/metrics")
+@operation("Operations")
+def metrics() -> Response:
+    """Prometheus text: request counts and latency histograms by route, method and status."""
+    body = current_app.extensions["storekeeper.metrics"].exposition()
+    return Response(body, mimetype=None, content_type=CONTENT_TYPE)
 
 
 @cache

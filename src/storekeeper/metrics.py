@@ -1,0 +1,78 @@
+"""Prometheus metrics: request counts and latencies by route, method and status; pool figures.
+
+Under `storekeeper serve` every worker process writes its samples to files in
+PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode, set up by the CLI before any
+worker starts), and /metrics aggregates all of them, so a scrape answered by any worker
+counts the requests of every worker.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The application's metrics, in a registry of its own (one per app)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "storekeeper_http_requests",
+            "HTTP requests answered.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "storekeeper_http_request_duration_seconds",
+            "Time from the start of a request to its answer.",
+            ["method", "route", "status"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.pool_checked_out = Gauge(
+            "storekeeper_db_pool_checked_out",
+            "Database connections in use.",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
+        self.pool_size = Gauge(
+            "storekeeper_db_pool_size",
+            "Database connections the pools keep.",
+            multiprocess_mode="livesum",
+            registry=self.registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Count one answered request."""
+        code = str(status)
+        self.requests.labels(method, route, code).inc()
+        self.latency.labels(method, route, code).observe(seconds)
+        pool = self._engine.pool
+        if isinstance(pool, QueuePool):
+            self.pool_checked_out.set(pool.checkedout())
+            self.pool_size.set(pool.size())
+
+    def exposition(self) -> bytes:
+        """The text format of every worker's metrics."""
+        if os.environ.get(MULTIPROC_ENV):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)

@@ -1,0 +1,156 @@
+"""Operations endpoints, request ids, logs, security headers and CORS."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from storekeeper.app import create_app
+from storekeeper.db.session import Database
+from tests.conftest import PASSWORD, ProvisionedDatabase, make_settings
+
+
+def test_health_and_ready(client: FlaskClient) -> None:
+    assert client.get("/health").get_json() == {"status": "ok"}
+    assert client.get("/ready").status_code == 200
+
+
+def test_openapi_document_validates_and_covers_every_route(client: FlaskClient, app: Flask) -> None:
+    document = client.get("/openapi.json").get_json()
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    documented = {
+        (path, method.upper()) for path, item in document["paths"].items() for method in item
+    }
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith(("swagger_ui", "static")) or rule.rule == "/openapi.json":
+            continue
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            assert (path, method) in documented, (path, method)
+
+
+def test_every_documented_write_declares_its_errors(client: FlaskClient) -> None:
+    document = client.get("/openapi.json").get_json()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            statuses = set(operation["responses"])
+            assert "503" in statuses, (path, method)
+            if "requestBody" in operation:
+                assert {"400", "413", "415", "422"} <= statuses, (path, method)
+            if operation.get("security"):
+                assert {"401", "403"} <= statuses, (path, method)
+
+
+def test_docs_are_served_from_the_package(client: FlaskClient) -> None:
+    page = client.get("/docs/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/openapi.json" in html
+    assert not re.search(r"(src|href)=\"https?://", html), "no asset may come from a CDN"
+    for asset in re.findall(r'(?:src|href)="(/docs/[^"]+)"', html):
+        with client.get(asset) as answer:
+            assert answer.status_code == 200, asset
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_security_headers_on_every_answer(client: FlaskClient) -> None:
+    for response in (client.get("/health"), client.get("/nope"), client.get("/item/1")):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_request_id_is_echoed_when_well_formed(client: FlaskClient) -> None:
+    assert (
+        client.get("/health", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
+    for bad in ("", "x" * 129, "has space", "caf\u00e9"):
+        answer = client.get("/health", headers={"X-Request-ID": bad.encode().decode("latin-1")})
+        assert answer.headers["X-Request-ID"] not in (bad, "")
+    first = client.get("/health").headers["X-Request-ID"]
+    assert first != client.get("/health").headers["X-Request-ID"]
+
+
+def test_metrics_count_requests_by_route(client: FlaskClient) -> None:
+    client.get("/health")
+    client.get("/item/999999")
+    text = client.get("/metrics").get_data(as_text=True)
+    assert client.get("/metrics").headers["Content-Type"].startswith("text/plain")
+    assert re.search(
+        r'storekeeper_http_requests_total\{method="GET",route="/health",status="200"\} [1-9]', text
+    )
+    assert re.search(r'route="/item/<id:id>",status="404"', text)
+    assert "storekeeper_http_request_duration_seconds_bucket" in text
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """Everything the app logs during the test, as JSON lines."""
+    logger = logging.getLogger("storekeeper")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.handlers[0].formatter if logger.handlers else None)
+    logger.addHandler(handler)
+    yield stream
+    logger.removeHandler(handler)
+
+
+def test_one_json_log_line_per_request_without_secrets(
+    client: FlaskClient, log_lines: io.StringIO
+) -> None:
+    client.post("/register", json={"username": "logged", "password": PASSWORD})
+    tokens = client.post("/login", json={"username": "logged", "password": PASSWORD}).get_json()
+    client.get(
+        "/user/me",
+        headers={"Authorization": f"Bearer {tokens['access_token']}", "X-Request-ID": "trace-1"},
+    )
+    text = log_lines.getvalue()
+    assert PASSWORD not in text
+    assert tokens["access_token"] not in text and tokens["refresh_token"] not in text
+    entries = [json.loads(line) for line in text.splitlines()]
+    me = [e for e in entries if e.get("route") == "/user/me"]
+    assert len(me) == 1
+    assert me[0]["request_id"] == "trace-1"
+    assert me[0]["method"] == "GET" and me[0]["status"] == 200
+    assert isinstance(me[0]["duration_ms"], float) and me[0]["user_id"] is not None
+    assert all("time" in e and "level" in e for e in entries)
+
+
+def test_cors_is_off_by_default(client: FlaskClient) -> None:
+    answer = client.get("/health", headers={"Origin": "https://shop.example"})
+    assert "Access-Control-Allow-Origin" not in answer.headers
+
+
+def test_cors_allows_configured_origins_with_preflight(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    settings = make_settings(test_database.url, tmp_path, cors_origins=("https://shop.example",))
+    client = create_app(settings, database).test_client()
+    preflight = client.options(
+        "/store",
+        headers={
+            "Origin": "https://shop.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization, Content-Type, Idempotency-Key",
+        },
+    )
+    assert preflight.status_code in (200, 204)
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "idempotency-key" in preflight.headers["Access-Control-Allow-Headers"].lower()
+    simple = client.get("/health", headers={"Origin": "https://shop.example"})
+    assert simple.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "ETag" in simple.headers["Access-Control-Expose-Headers"]
+    other = client.get("/health", headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
