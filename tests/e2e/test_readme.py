@@ -35,7 +35,9 @@ def test_readme_walkthrough_runs_as_written() -> None:
         )
     assert run.returncode == 0, run.stdout + run.stderr
     lines = run.stdout.strip().splitlines()
-    assert lines[-2:] == ["204", "401"], run.stdout
+    assert lines[-3:] == ["412", "204", "401"], run.stdout
     assert '"price":17.5' in run.stdout
+    assert sum("201" in line for line in lines if line.startswith("HTTP/")) == 2
+    assert sum(line.lower().startswith("idempotent-replayed: true") for line in lines) == 1
     assert '"username":"ada"' in run.stdout
     assert 'rel="next"' in run.stdout
