@@ -93,7 +93,9 @@ def login() -> Response:
     """
     data = read_body(LoginIn)
     _check_rate(data.username)
-    with unit_of_work(write=True) as work:
+    # A read transaction: on SQLite a write one would hold the database's write lock for the
+    # whole password check. The rare rehash after a parameter change upgrades it.
+    with unit_of_work() as work:
         session = accounts.login(work.accounts, passwords(), tokens(), data.username, data.password)
     return respond(TokensOut, session, 200, NO_STORE)
 
