@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
+import orjson
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -18,12 +18,14 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    literal_column,
     select,
     text,
     tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -155,11 +157,43 @@ def _like(text_key: str) -> str:
     return f"%{escaped}%"
 
 
-def _brief(row: Any) -> ItemBrief:
-    return ItemBrief(row.id, row.name, cents_to_price(row.price_cents), row.quantity)
+def _embedded(value: Any) -> list[dict[str, Any]]:
+    """An embedded JSON array: text on SQLite, already decoded by psycopg on PostgreSQL."""
+    if value is None:
+        return []
+    decoded: list[dict[str, Any]] = orjson.loads(value) if isinstance(value, str | bytes) else value
+    return decoded
+
+
+def _refs(value: Any) -> list[Ref]:
+    return [Ref(e["id"], e["name"]) for e in _embedded(value)]
+
+
+def _briefs(value: Any) -> list[ItemBrief]:
+    return [
+        ItemBrief(e["id"], e["name"], cents_to_price(e["price_cents"]), e["quantity"])
+        for e in _embedded(value)
+    ]
+
+
+def json_rows(dialect: str, rows: Select[Any], keys: Sequence[str]) -> Any:
+    """A scalar subquery folding the rows of a (correlated, ordered) query into a JSON array.
+
+    It lets one statement carry a resource and its embedded lists, so a single-resource read
+    is one statement and a list page is one statement, whatever its size.
+    """
+    sub = rows.subquery()
+    pairs: list[Any] = []
+    for key in keys:
+        pairs += [literal_column(f"'{key}'"), sub.c[key]]
+    if dialect == "postgresql":
+        folded = func.json_agg(aggregate_order_by(func.json_build_object(*pairs), sub.c.id))
+        return select(func.coalesce(folded, literal_column("'[]'::json"))).scalar_subquery()
+    return select(func.json_group_array(func.json_object(*pairs))).scalar_subquery()
 
 
 _ITEM_COLUMNS = (*items.c, stores.c.name.label("store_name"))
+_BRIEF_KEYS = ("id", "name", "price_cents", "quantity")
 
 
 class CatalogRepository:
@@ -168,6 +202,21 @@ class CatalogRepository:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._dialect = session.get_bind().dialect.name
+
+    def _item_tags(self) -> Any:
+        """The JSON array of the tags of the item of the enclosing row, by tag id."""
+        rows = (
+            select(tags.c.id, tags.c.name)
+            .join(item_tags, item_tags.c.tag_id == tags.c.id)
+            .where(item_tags.c.item_id == items.c.id)
+            .order_by(tags.c.id)
+        )
+        return json_rows(self._dialect, rows, ("id", "name"))
+
+    def _item_query(self) -> Select[Any]:
+        return select(*_ITEM_COLUMNS, self._item_tags().label("tags_json")).join(
+            stores, stores.c.id == items.c.store_id
+        )
 
     def lock(self, kind: str, row_id: int) -> None:
         """Lock a store, item or tag row for the rest of the transaction."""
@@ -201,24 +250,28 @@ class CatalogRepository:
         return Page([self._store(r) for r in rows], after)
 
     def store_detail(self, store_id: int, embed: int) -> Store | None:
-        row = self.session.execute(select(stores).where(stores.c.id == store_id)).first()
-        if row is None:
-            return None
-        item_rows = self.session.execute(
+        first_items = (
             select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
-            .where(items.c.store_id == store_id)
+            .where(items.c.store_id == stores.c.id)
             .order_by(items.c.id)
             .limit(embed)
-        ).all()
-        tag_rows = self.session.execute(
+        )
+        first_tags = (
             select(tags.c.id, tags.c.name)
-            .where(tags.c.store_id == store_id)
+            .where(tags.c.store_id == stores.c.id)
             .order_by(tags.c.id)
             .limit(embed)
-        ).all()
-        return self._store(
-            row, [_brief(r) for r in item_rows], [Ref(t.id, t.name) for t in tag_rows]
         )
+        row = self.session.execute(
+            select(
+                stores,
+                json_rows(self._dialect, first_items, _BRIEF_KEYS).label("items_json"),
+                json_rows(self._dialect, first_tags, ("id", "name")).label("tags_json"),
+            ).where(stores.c.id == store_id)
+        ).first()
+        if row is None:
+            return None
+        return self._store(row, _briefs(row.items_json), _refs(row.tags_json))
 
     def store_owner(self, store_id: int) -> tuple[bool, int | None]:
         owner = self.session.execute(
@@ -258,23 +311,8 @@ class CatalogRepository:
 
     # Items
 
-    def _tags_of(self, item_ids: Iterable[int]) -> dict[int, list[Ref]]:
-        found: dict[int, list[Ref]] = defaultdict(list)
-        ids = list(item_ids)
-        if not ids:
-            return found
-        rows = self.session.execute(
-            select(item_tags.c.item_id, tags.c.id, tags.c.name)
-            .join(tags, tags.c.id == item_tags.c.tag_id)
-            .where(item_tags.c.item_id.in_(ids))
-            .order_by(item_tags.c.item_id, tags.c.id)
-        ).all()
-        for row in rows:
-            found[row.item_id].append(Ref(row.id, row.name))
-        return found
-
     @staticmethod
-    def _item(row: Any, tags_: list[Ref]) -> Item:
+    def _item(row: Any) -> Item:
         return Item(
             row.id,
             row.name,
@@ -285,11 +323,11 @@ class CatalogRepository:
             Ref(row.store_id, row.store_name),
             row.created_at,
             row.updated_at,
-            tags_,
+            _refs(row.tags_json),
         )
 
     def list_items(self, query: ListQuery) -> Page[Item]:
-        stmt = select(*_ITEM_COLUMNS).join(stores, stores.c.id == items.c.store_id)
+        stmt = self._item_query()
         conditions: list[ColumnElement[bool]] = []
         if query.store_id is not None:
             conditions.append(items.c.store_id == query.store_id)
@@ -314,18 +352,11 @@ class CatalogRepository:
         rows, after = _page(
             self.session.execute(keyset(stmt, "items", items.c.id, query)).all(), query
         )
-        tag_map = self._tags_of(r.id for r in rows)
-        return Page([self._item(r, tag_map.get(r.id, [])) for r in rows], after)
+        return Page([self._item(r) for r in rows], after)
 
     def get_item(self, item_id: int) -> Item | None:
-        row = self.session.execute(
-            select(*_ITEM_COLUMNS)
-            .join(stores, stores.c.id == items.c.store_id)
-            .where(items.c.id == item_id)
-        ).first()
-        if row is None:
-            return None
-        return self._item(row, self._tags_of([item_id]).get(item_id, []))
+        row = self.session.execute(self._item_query().where(items.c.id == item_id)).first()
+        return None if row is None else self._item(row)
 
     def item_store(self, item_id: int) -> int | None:
         return self.session.execute(select(items.c.store_id).where(items.c.id == item_id)).scalar()
@@ -409,22 +440,22 @@ class CatalogRepository:
         return Page([Tag(r.id, r.name, r.store_id) for r in rows], after)
 
     def get_tag(self, tag_id: int, with_items: bool, embed: int = 50) -> Tag | None:
-        row = self.session.execute(select(tags).where(tags.c.id == tag_id)).first()
+        stmt = select(tags).where(tags.c.id == tag_id)
+        if with_items:
+            labelled = (
+                select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
+                .join(item_tags, item_tags.c.item_id == items.c.id)
+                .where(item_tags.c.tag_id == tags.c.id)
+                .order_by(items.c.id)
+                .limit(embed)
+            )
+            stmt = stmt.add_columns(
+                json_rows(self._dialect, labelled, _BRIEF_KEYS).label("items_json")
+            )
+        row = self.session.execute(stmt).first()
         if row is None:
             return None
-        briefs: list[ItemBrief] = []
-        if with_items:
-            briefs = [
-                _brief(r)
-                for r in self.session.execute(
-                    select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
-                    .join(item_tags, item_tags.c.item_id == items.c.id)
-                    .where(item_tags.c.tag_id == tag_id)
-                    .order_by(items.c.id)
-                    .limit(embed)
-                ).all()
-            ]
-        return Tag(row.id, row.name, row.store_id, briefs)
+        return Tag(row.id, row.name, row.store_id, _briefs(row.items_json) if with_items else [])
 
     def add_tag(self, store_id: int, name: str) -> int:
         now = models.utcnow()

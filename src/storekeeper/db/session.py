@@ -53,8 +53,10 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_begin(conn: Any) -> None:
         # A write takes the write lock up front: a deferred transaction that reads and then
         # upgrades can fail with SQLITE_BUSY without waiting, whatever the busy timeout says.
-        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # Reads run in autocommit: each is one statement (embedded lists are folded into it),
+        # and WAL gives every statement a consistent snapshot.
+        if conn.get_execution_options().get(WRITE_OPTION, False):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -105,13 +107,21 @@ class Database:
     def __init__(self, url: str, pool_size: int = 5) -> None:
         self.engine = make_engine(url, pool_size)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
+        # Reads are single statements: no BEGIN/COMMIT round trips around them.
+        self._read_engine = (
+            self.engine
+            if self.engine.dialect.name == "sqlite"
+            else self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @contextmanager
     def unit_of_work(self, write: bool) -> Iterator[Session]:
         """One transaction: committed when the block ends normally, rolled back on any error."""
         try:
             with (
-                Session(self._write_engine if write else self.engine, autoflush=False) as session,
+                Session(
+                    self._write_engine if write else self._read_engine, autoflush=False
+                ) as session,
                 session.begin(),
             ):
                 yield session
