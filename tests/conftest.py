@@ -123,7 +123,7 @@ def _empty_tables(database: Database) -> None:
     with database.unit_of_work(write=True) as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())
-        if session.get_bind().dialect.name == "postgresql":
+        if session.dialect.name == "postgresql":
             for table in ("users", "stores", "items", "tags", "login_attempts"):
                 session.execute(text(f"ALTER SEQUENCE {table}_id_seq RESTART WITH 1"))
 

@@ -104,9 +104,9 @@ def create_admin(settings: Settings, username: str) -> int:
         return _fail("the password must be 8 to 128 characters long")
     db = Database(settings.database_url)
     try:
-        with db.unit_of_work(write=True) as session:
+        with db.unit_of_work(write=True) as conn:
             user, created = accounts.ensure_admin(
-                AccountRepository(session), Passwords(), username, password
+                AccountRepository(conn), Passwords(), username, password
             )
     except DomainError as exc:
         return _fail(exc.detail)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, exists, func, insert, select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from storekeeper.db import models
 from storekeeper.db.repository import execute, lock_row
@@ -26,10 +26,10 @@ def _user(row: Any) -> User:
 
 
 class AccountRepository:
-    """Users and sessions in one session (one transaction)."""
+    """Users and sessions in one transaction."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     def add_user(self, username: str, email: str | None, password_hash: str, is_admin: bool) -> int:
         now = models.utcnow()
@@ -47,31 +47,31 @@ class AccountRepository:
             )
             .returning(users.c.id)
         )
-        return int(execute(self.session, stmt).scalar_one())
+        return int(execute(self.conn, stmt).scalar_one())
 
     def lock(self, user_id: int) -> None:
         """Lock a user row for the rest of the transaction."""
-        lock_row(self.session, users, user_id)
+        lock_row(self.conn, users, user_id)
 
     def get_user(self, user_id: int) -> User | None:
-        row = self.session.execute(select(users).where(users.c.id == user_id)).first()
+        row = self.conn.execute(select(users).where(users.c.id == user_id)).first()
         return None if row is None else _user(row)
 
     def user_by_username(self, username: str) -> User | None:
-        row = self.session.execute(
+        row = self.conn.execute(
             select(users).where(users.c.username_key == name_key(username))
         ).first()
         return None if row is None else _user(row)
 
     def set_password_hash(self, user_id: int, password_hash: str) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(users)
             .where(users.c.id == user_id)
             .values(password_hash=password_hash, updated_at=models.utcnow())
         )
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
-        self.session.execute(
+        self.conn.execute(
             update(users)
             .where(users.c.id == user_id)
             .values(is_admin=is_admin, updated_at=models.utcnow())
@@ -79,21 +79,21 @@ class AccountRepository:
 
     def owns_stores(self, user_id: int) -> bool:
         return bool(
-            self.session.execute(select(exists().where(stores.c.owner_id == user_id))).scalar()
+            self.conn.execute(select(exists().where(stores.c.owner_id == user_id))).scalar()
         )
 
     def delete_user(self, user_id: int) -> None:
-        execute(self.session, delete(users).where(users.c.id == user_id))
+        execute(self.conn, delete(users).where(users.c.id == user_id))
 
     def revoke_session(self, session_id: str, user_id: int, expires_at: datetime) -> None:
         # Purging here keeps the table as small as the set of live revoked sessions.
-        self.session.execute(delete(revoked).where(revoked.c.expires_at < models.utcnow()))
-        exists_already = self.session.execute(
+        self.conn.execute(delete(revoked).where(revoked.c.expires_at < models.utcnow()))
+        exists_already = self.conn.execute(
             select(revoked.c.session_id).where(revoked.c.session_id == session_id)
         ).first()
         if exists_already is None:
             execute(
-                self.session,
+                self.conn,
                 insert(revoked).values(
                     session_id=session_id, user_id=user_id, expires_at=expires_at
                 ),
@@ -101,7 +101,7 @@ class AccountRepository:
 
     def actor_state(self, user_id: int, session_id: str) -> ActorState | None:
         is_revoked = exists().where(revoked.c.session_id == session_id).label("revoked")
-        row = self.session.execute(
+        row = self.conn.execute(
             select(users.c.is_admin, is_revoked).where(users.c.id == user_id)
         ).first()
         return None if row is None else ActorState(bool(row.is_admin), bool(row.revoked))
@@ -110,28 +110,28 @@ class AccountRepository:
 class SqlRateLimiter:
     """A sliding-window login limiter in the database: exact across processes and instances."""
 
-    def __init__(self, session: Session, limit: RateLimit) -> None:
-        self.session = session
+    def __init__(self, conn: Connection, limit: RateLimit) -> None:
+        self.conn = conn
         self.limit = limit
 
     def hit(self, keys: list[str]) -> int | None:
         now = models.utcnow()
         window_start = now - timedelta(seconds=self.limit.period)
-        postgres = self.session.get_bind().dialect.name == "postgresql"
+        postgres = self.conn.dialect.name == "postgresql"
         wait = 0.0
         for key in sorted(keys):
             if postgres:
                 # SQLite's write transactions are serial already; PostgreSQL needs a lock per key.
-                self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-            self.session.execute(
+                self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+            self.conn.execute(
                 delete(attempts).where(attempts.c.key == key, attempts.c.at <= window_start)
             )
-            count, oldest = self.session.execute(
+            count, oldest = self.conn.execute(
                 select(func.count(), func.min(attempts.c.at)).where(attempts.c.key == key)
             ).one()
             if count >= self.limit.count and oldest is not None:
                 wait = max(wait, (oldest - window_start).total_seconds())
         if wait > 0:
             return max(1, math.ceil(wait))
-        self.session.execute(insert(attempts), [{"key": k, "at": now} for k in keys])
+        self.conn.execute(insert(attempts), [{"key": k, "at": now} for k in keys])
         return None

@@ -9,7 +9,7 @@ from typing import cast
 
 import orjson
 from sqlalchemy import Table, delete, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Connection
 
 from storekeeper.db import models
 from storekeeper.db.repository import execute
@@ -41,22 +41,22 @@ class Claim:
 
 
 class IdempotencyRepository:
-    """Idempotency records in one session (one transaction)."""
+    """Idempotency records in one transaction."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
 
     def claim(self, user_id: int, key: str, fingerprint: str) -> Claim:
         """Claim the key for a new request, or say why not (replay, in flight, other request)."""
         now = models.utcnow()
-        self.session.execute(delete(keys).where(keys.c.created_at < now - TTL))
+        self.conn.execute(delete(keys).where(keys.c.created_at < now - TTL))
         query = select(keys).where(keys.c.user_id == user_id, keys.c.key == key)
-        if self.session.get_bind().dialect.name == "postgresql":
+        if self.conn.dialect.name == "postgresql":
             query = query.with_for_update()
-        row = self.session.execute(query).first()
+        row = self.conn.execute(query).first()
         if row is None:
             execute(
-                self.session,
+                self.conn,
                 insert(keys).values(
                     user_id=user_id, key=key, fingerprint=fingerprint, created_at=now, locked_at=now
                 ),
@@ -69,7 +69,7 @@ class IdempotencyRepository:
             return Claim(Outcome.REPLAY, row.status, headers, row.body or b"")
         if row.locked_at > now - LEASE:
             return Claim(Outcome.IN_FLIGHT)
-        self.session.execute(
+        self.conn.execute(
             update(keys).where(keys.c.user_id == user_id, keys.c.key == key).values(locked_at=now)
         )
         return Claim(Outcome.NEW)
@@ -78,7 +78,7 @@ class IdempotencyRepository:
         self, user_id: int, key: str, status: int, headers: dict[str, str], body: bytes
     ) -> None:
         """Store the first answer; later retries replay it."""
-        self.session.execute(
+        self.conn.execute(
             update(keys)
             .where(keys.c.user_id == user_id, keys.c.key == key)
             .values(status=status, headers=orjson.dumps(headers).decode(), body=body)
@@ -86,4 +86,4 @@ class IdempotencyRepository:
 
     def release(self, user_id: int, key: str) -> None:
         """Forget a claim whose request bound nothing (invalid, or failed on the server)."""
-        self.session.execute(delete(keys).where(keys.c.user_id == user_id, keys.c.key == key))
+        self.conn.execute(delete(keys).where(keys.c.user_id == user_id, keys.c.key == key))

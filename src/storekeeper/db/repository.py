@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 import orjson
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -26,8 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from storekeeper.db import models
 from storekeeper.domain.errors import Conflict, DomainError, Invalid
@@ -87,16 +89,16 @@ def domain_error(exc: IntegrityError) -> DomainError:
     return Conflict("The request conflicts with a concurrent change; retry it.")
 
 
-def lock_row(session: Session, table: Table, row_id: int) -> None:
+def lock_row(conn: Connection, table: Table, row_id: int) -> None:
     """Hold a row until the transaction ends (SQLite's write transactions are serial already)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
 
 
-def execute(session: Session, statement: Any, params: Any = None) -> Any:
+def execute(conn: Connection, statement: Any, params: Any = None) -> Any:
     """Run a write, turning constraint violations into domain errors."""
     try:
-        return session.execute(statement, params)
+        return conn.execute(statement, params)
     except IntegrityError as exc:
         raise domain_error(exc) from None
 
@@ -194,33 +196,89 @@ def json_rows(dialect: str, rows: Select[Any], keys: Sequence[str]) -> Any:
 
 _ITEM_COLUMNS = (*items.c, stores.c.name.label("store_name"))
 _BRIEF_KEYS = ("id", "name", "price_cents", "quantity")
+# A tag embeds the first items it labels; all of them are at /item?tag={id}.
+TAG_EMBED_LIMIT = 50
+
+
+# The read statements are built once per dialect with bind parameters: building a SQLAlchemy
+# statement costs more than running a cached one, and these run on every read.
+
+
+@cache
+def item_query(dialect: str) -> Select[Any]:
+    """Items with their store's name and their tags (a JSON array), for lists and reads."""
+    item_tag_rows = (
+        select(tags.c.id, tags.c.name)
+        .join(item_tags, item_tags.c.tag_id == tags.c.id)
+        .where(item_tags.c.item_id == items.c.id)
+        .order_by(tags.c.id)
+    )
+    tags_json = json_rows(dialect, item_tag_rows, ("id", "name")).label("tags_json")
+    return select(*_ITEM_COLUMNS, tags_json).join(stores, stores.c.id == items.c.store_id)
+
+
+@cache
+def item_by_id(dialect: str) -> Select[Any]:
+    """One item, as item_query shapes it."""
+    return item_query(dialect).where(items.c.id == bindparam("item_id"))
+
+
+@cache
+def store_by_id(dialect: str, embed: int) -> Select[Any]:
+    """One store with its first items and tags (JSON arrays)."""
+    first_items = (
+        select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
+        .where(items.c.store_id == stores.c.id)
+        .order_by(items.c.id)
+        .limit(embed)
+    )
+    first_tags = (
+        select(tags.c.id, tags.c.name)
+        .where(tags.c.store_id == stores.c.id)
+        .order_by(tags.c.id)
+        .limit(embed)
+    )
+    return select(
+        stores,
+        json_rows(dialect, first_items, _BRIEF_KEYS).label("items_json"),
+        json_rows(dialect, first_tags, ("id", "name")).label("tags_json"),
+    ).where(stores.c.id == bindparam("store_id"))
+
+
+@cache
+def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
+    """One tag, with the first items it labels (a JSON array) when asked."""
+    stmt = select(tags).where(tags.c.id == bindparam("tag_id"))
+    if with_items:
+        labelled = (
+            select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
+            .join(item_tags, item_tags.c.item_id == items.c.id)
+            .where(item_tags.c.tag_id == tags.c.id)
+            .order_by(items.c.id)
+            .limit(TAG_EMBED_LIMIT)
+        )
+        stmt = stmt.add_columns(json_rows(dialect, labelled, _BRIEF_KEYS).label("items_json"))
+    return stmt
+
+
+_STORE_OWNER = select(stores.c.owner_id).where(stores.c.id == bindparam("store_id"))
+_ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"))
 
 
 class CatalogRepository:
-    """Stores, items and tags in one session (one transaction)."""
+    """Stores, items and tags in one transaction."""
 
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._dialect = session.get_bind().dialect.name
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._dialect = conn.dialect.name
 
-    def _item_tags(self) -> Any:
-        """The JSON array of the tags of the item of the enclosing row, by tag id."""
-        rows = (
-            select(tags.c.id, tags.c.name)
-            .join(item_tags, item_tags.c.tag_id == tags.c.id)
-            .where(item_tags.c.item_id == items.c.id)
-            .order_by(tags.c.id)
-        )
-        return json_rows(self._dialect, rows, ("id", "name"))
-
-    def _item_query(self) -> Select[Any]:
-        return select(*_ITEM_COLUMNS, self._item_tags().label("tags_json")).join(
-            stores, stores.c.id == items.c.store_id
-        )
+    def _read(self, statement: Any, params: dict[str, Any] | None = None) -> Any:
+        """Run a read on the Core connection: no ORM bookkeeping on the hot path."""
+        return self.conn.execute(statement, params)
 
     def lock(self, kind: str, row_id: int) -> None:
         """Lock a store, item or tag row for the rest of the transaction."""
-        lock_row(self.session, {"store": stores, "item": items, "tag": tags}[kind], row_id)
+        lock_row(self.conn, {"store": stores, "item": items, "tag": tags}[kind], row_id)
 
     # Stores
 
@@ -244,39 +302,17 @@ class CatalogRepository:
             stmt = stmt.where(stores.c.name_key == name_key(query.name))
         if query.q is not None:
             stmt = stmt.where(stores.c.name_key.like(_like(name_key(query.q)), escape="\\"))
-        rows, after = _page(
-            self.session.execute(keyset(stmt, "stores", stores.c.id, query)).all(), query
-        )
+        rows, after = _page(self._read(keyset(stmt, "stores", stores.c.id, query)).all(), query)
         return Page([self._store(r) for r in rows], after)
 
     def store_detail(self, store_id: int, embed: int) -> Store | None:
-        first_items = (
-            select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
-            .where(items.c.store_id == stores.c.id)
-            .order_by(items.c.id)
-            .limit(embed)
-        )
-        first_tags = (
-            select(tags.c.id, tags.c.name)
-            .where(tags.c.store_id == stores.c.id)
-            .order_by(tags.c.id)
-            .limit(embed)
-        )
-        row = self.session.execute(
-            select(
-                stores,
-                json_rows(self._dialect, first_items, _BRIEF_KEYS).label("items_json"),
-                json_rows(self._dialect, first_tags, ("id", "name")).label("tags_json"),
-            ).where(stores.c.id == store_id)
-        ).first()
+        row = self._read(store_by_id(self._dialect, embed), {"store_id": store_id}).first()
         if row is None:
             return None
         return self._store(row, _briefs(row.items_json), _refs(row.tags_json))
 
     def store_owner(self, store_id: int) -> tuple[bool, int | None]:
-        owner = self.session.execute(
-            select(stores.c.owner_id).where(stores.c.id == store_id)
-        ).first()
+        owner = self._read(_STORE_OWNER, {"store_id": store_id}).first()
         return (False, None) if owner is None else (True, owner.owner_id)
 
     def add_store(self, name: str, owner_id: int | None) -> int:
@@ -293,11 +329,11 @@ class CatalogRepository:
             )
             .returning(stores.c.id)
         )
-        return int(execute(self.session, stmt).scalar_one())
+        return int(execute(self.conn, stmt).scalar_one())
 
     def rename_store(self, store_id: int, name: str) -> None:
         execute(
-            self.session,
+            self.conn,
             update(stores)
             .where(stores.c.id == store_id)
             .values(name=name, name_key=name_key(name), updated_at=models.utcnow()),
@@ -306,8 +342,8 @@ class CatalogRepository:
     def delete_store(self, store_id: int) -> None:
         # Children first and explicitly, so the outcome does not depend on cascade support.
         for table in (item_tags, items, tags):
-            execute(self.session, delete(table).where(table.c.store_id == store_id))
-        execute(self.session, delete(stores).where(stores.c.id == store_id))
+            execute(self.conn, delete(table).where(table.c.store_id == store_id))
+        execute(self.conn, delete(stores).where(stores.c.id == store_id))
 
     # Items
 
@@ -327,7 +363,7 @@ class CatalogRepository:
         )
 
     def list_items(self, query: ListQuery) -> Page[Item]:
-        stmt = self._item_query()
+        stmt = item_query(self._dialect)
         conditions: list[ColumnElement[bool]] = []
         if query.store_id is not None:
             conditions.append(items.c.store_id == query.store_id)
@@ -349,21 +385,20 @@ class CatalogRepository:
             conditions.append(items.c.name_key.like(_like(name_key(query.q)), escape="\\"))
         if conditions:
             stmt = stmt.where(and_(*conditions))
-        rows, after = _page(
-            self.session.execute(keyset(stmt, "items", items.c.id, query)).all(), query
-        )
+        rows, after = _page(self._read(keyset(stmt, "items", items.c.id, query)).all(), query)
         return Page([self._item(r) for r in rows], after)
 
     def get_item(self, item_id: int) -> Item | None:
-        row = self.session.execute(self._item_query().where(items.c.id == item_id)).first()
+        row = self._read(item_by_id(self._dialect), {"item_id": item_id}).first()
         return None if row is None else self._item(row)
 
     def item_store(self, item_id: int) -> int | None:
-        return self.session.execute(select(items.c.store_id).where(items.c.id == item_id)).scalar()
+        store_id: int | None = self._read(_ITEM_STORE, {"item_id": item_id}).scalar()
+        return store_id
 
     def _count(self, store_id: int, delta: int) -> None:
         execute(
-            self.session,
+            self.conn,
             update(stores)
             .where(stores.c.id == store_id)
             .values(item_count=stores.c.item_count + delta),
@@ -385,7 +420,7 @@ class CatalogRepository:
             values["id"] = item_id
             self._advance_sequence(item_id)
         new_id = int(
-            execute(self.session, insert(items).values(**values).returning(items.c.id)).scalar_one()
+            execute(self.conn, insert(items).values(**values).returning(items.c.id)).scalar_one()
         )
         self._count(store_id, 1)
         return new_id
@@ -395,8 +430,8 @@ class CatalogRepository:
         if self._dialect != "postgresql":
             return
         # Concurrent PUTs must not move the sequence backwards: serialise them on a lock.
-        self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext('items_id_seq'))"))
-        self.session.execute(
+        self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('items_id_seq'))"))
+        self.conn.execute(
             text(
                 "SELECT setval('items_id_seq', :id) "
                 "WHERE :id > (SELECT last_value FROM items_id_seq)"
@@ -411,20 +446,20 @@ class CatalogRepository:
         new_store = values.get("store_id")
         old_store = self.item_store(item_id) if new_store is not None else None
         values["updated_at"] = models.utcnow()
-        execute(self.session, update(items).where(items.c.id == item_id).values(**values))
+        execute(self.conn, update(items).where(items.c.id == item_id).values(**values))
         if old_store is not None and isinstance(new_store, int) and new_store != old_store:
             self._count(old_store, -1)
             self._count(new_store, 1)
 
     def delete_item(self, item_id: int) -> None:
         store_id = execute(
-            self.session, delete(items).where(items.c.id == item_id).returning(items.c.store_id)
+            self.conn, delete(items).where(items.c.id == item_id).returning(items.c.store_id)
         ).scalar()
         if store_id is not None:
             self._count(store_id, -1)
 
     def unlink_item_tags(self, item_id: int) -> None:
-        execute(self.session, delete(item_tags).where(item_tags.c.item_id == item_id))
+        execute(self.conn, delete(item_tags).where(item_tags.c.item_id == item_id))
 
     # Tags
 
@@ -434,25 +469,11 @@ class CatalogRepository:
             stmt = stmt.where(tags.c.name_key == name_key(query.name))
         if query.q is not None:
             stmt = stmt.where(tags.c.name_key.like(_like(name_key(query.q)), escape="\\"))
-        rows, after = _page(
-            self.session.execute(keyset(stmt, "tags", tags.c.id, query)).all(), query
-        )
+        rows, after = _page(self._read(keyset(stmt, "tags", tags.c.id, query)).all(), query)
         return Page([Tag(r.id, r.name, r.store_id) for r in rows], after)
 
-    def get_tag(self, tag_id: int, with_items: bool, embed: int = 50) -> Tag | None:
-        stmt = select(tags).where(tags.c.id == tag_id)
-        if with_items:
-            labelled = (
-                select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
-                .join(item_tags, item_tags.c.item_id == items.c.id)
-                .where(item_tags.c.tag_id == tags.c.id)
-                .order_by(items.c.id)
-                .limit(embed)
-            )
-            stmt = stmt.add_columns(
-                json_rows(self._dialect, labelled, _BRIEF_KEYS).label("items_json")
-            )
-        row = self.session.execute(stmt).first()
+    def get_tag(self, tag_id: int, with_items: bool) -> Tag | None:
+        row = self._read(tag_by_id(self._dialect, with_items), {"tag_id": tag_id}).first()
         if row is None:
             return None
         return Tag(row.id, row.name, row.store_id, _briefs(row.items_json) if with_items else [])
@@ -470,15 +491,15 @@ class CatalogRepository:
             )
             .returning(tags.c.id)
         )
-        return int(execute(self.session, stmt).scalar_one())
+        return int(execute(self.conn, stmt).scalar_one())
 
     def tag_in_use(self, tag_id: int) -> bool:
         return bool(
-            self.session.execute(select(exists().where(item_tags.c.tag_id == tag_id))).scalar()
+            self.conn.execute(select(exists().where(item_tags.c.tag_id == tag_id))).scalar()
         )
 
     def delete_tag(self, tag_id: int) -> None:
-        execute(self.session, delete(tags).where(tags.c.id == tag_id))
+        execute(self.conn, delete(tags).where(tags.c.id == tag_id))
 
     def link(self, item_id: int, tag_id: int, store_id: int) -> bool:
         dialect_insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
@@ -487,20 +508,11 @@ class CatalogRepository:
             .values(item_id=item_id, tag_id=tag_id, store_id=store_id)
             .on_conflict_do_nothing()
         )
-        return bool(execute(self.session, stmt).rowcount)
+        return bool(execute(self.conn, stmt).rowcount)
 
     def unlink(self, item_id: int, tag_id: int) -> bool:
         result = execute(
-            self.session,
+            self.conn,
             delete(item_tags).where(item_tags.c.item_id == item_id, item_tags.c.tag_id == tag_id),
         )
         return bool(result.rowcount)
-
-
-def count_rows(session: Session, table: str) -> int:
-    """How many rows a table holds (for tests and diagnostics)."""
-    return int(
-        session.execute(
-            select(func.count()).select_from(models.Base.metadata.tables[table])
-        ).scalar_one()
-    )

@@ -10,11 +10,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import Session
 
 WRITE_OPTION = "storekeeper_write"
 # An unreachable database must turn into a 503 within 5 seconds: connecting, waiting for a
@@ -115,16 +114,15 @@ class Database:
         )
 
     @contextmanager
-    def unit_of_work(self, write: bool) -> Iterator[Session]:
-        """One transaction: committed when the block ends normally, rolled back on any error."""
+    def unit_of_work(self, write: bool) -> Iterator[Connection]:
+        """One transaction: committed when the block ends normally, rolled back on any error.
+
+        Plain Core connections: the repositories run Core statements only, and an ORM session
+        around them would cost more than the reads themselves.
+        """
         try:
-            with (
-                Session(
-                    self._write_engine if write else self._read_engine, autoflush=False
-                ) as session,
-                session.begin(),
-            ):
-                yield session
+            with (self._write_engine if write else self._read_engine).begin() as conn:
+                yield conn
         except (OperationalError, InterfaceError, PoolTimeout) as exc:
             raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc
 

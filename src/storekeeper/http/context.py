@@ -54,10 +54,8 @@ def passwords() -> Passwords:
 @contextmanager
 def unit_of_work(write: bool = False) -> Iterator[Work]:
     """One transaction for the request's use case."""
-    with database().unit_of_work(write) as session:
-        yield Work(
-            CatalogRepository(session), AccountRepository(session), IdempotencyRepository(session)
-        )
+    with database().unit_of_work(write) as conn:
+        yield Work(CatalogRepository(conn), AccountRepository(conn), IdempotencyRepository(conn))
 
 
 def bearer_claims(kind: TokenKind) -> Claims | None:

@@ -46,8 +46,8 @@ def begin() -> Response | None:
     claims = request_claims()
     user_id = claims.user_id if claims else 0
     fingerprint = _fingerprint()
-    with database().unit_of_work(write=True) as session:
-        claim = IdempotencyRepository(session).claim(user_id, key, fingerprint)
+    with database().unit_of_work(write=True) as conn:
+        claim = IdempotencyRepository(conn).claim(user_id, key, fingerprint)
     if claim.outcome is Outcome.MISMATCH:
         raise Invalid({HEADER: ["was already used with a different request"]}, "Key reused.")
     if claim.outcome is Outcome.IN_FLIGHT:
@@ -77,8 +77,8 @@ def finish(response: Response) -> Response:
     if claim is None or g.get("idempotency_bound"):
         return response
     status = response.status_code
-    with database().unit_of_work(write=True) as session:
-        keys = IdempotencyRepository(session)
+    with database().unit_of_work(write=True) as conn:
+        keys = IdempotencyRepository(conn)
         if status in _UNBOUND or status >= 500:
             keys.release(*claim)
         else:

@@ -77,8 +77,8 @@ def _check_rate(username: str) -> None:
                 503, "Login is unavailable: the rate limiter cannot count.", {"Retry-After": "5"}
             ) from None
     else:
-        with database().unit_of_work(write=True) as session:
-            wait = SqlRateLimiter(session, cfg.login_rate_limit).hit(keys)
+        with database().unit_of_work(write=True) as conn:
+            wait = SqlRateLimiter(conn, cfg.login_rate_limit).hit(keys)
     if wait is not None:
         raise ApiError(429, "Too many login attempts; retry later.", {"Retry-After": str(wait)})
 
