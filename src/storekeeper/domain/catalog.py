@@ -34,11 +34,10 @@ def check_owner(actor: Actor | None, owner_id: int | None) -> None:
         raise Forbidden("Only the store's owner or an admin may do this.")
 
 
-def _store_owner(repo: CatalogRepository, store_id: int) -> int | None:
-    exists, owner = repo.store_owner(store_id)
+def _require_store(repo: CatalogRepository, store_id: int) -> None:
+    exists, _ = repo.store_owner(store_id)
     if not exists:
         raise NotFound("No store with this id.")
-    return owner
 
 
 def _writable_store(
@@ -52,6 +51,16 @@ def _writable_store(
             raise Invalid.field(field, "no store has this id")
         raise NotFound("No store with this id.")
     check_owner(actor, owner)
+
+
+def _writable_item(repo: CatalogRepository, actor: Actor | None, item_id: int) -> int:
+    """The store of an existing item the actor may change (401, 404 or 403 otherwise)."""
+    require_actor(actor)
+    store_id = repo.item_store(item_id)
+    if store_id is None:
+        raise NotFound("No item with this id.")
+    _writable_store(repo, actor, store_id)
+    return store_id
 
 
 # Stores
@@ -84,8 +93,7 @@ def rename_store(
     guard: Guard = None,
 ) -> Store:
     """Change a store's name (or nothing, when no name is given)."""
-    require_actor(actor)
-    check_owner(actor, _store_owner(repo, store_id))
+    _writable_store(repo, actor, store_id)
     _check(guard)
     if name is not None:
         repo.rename_store(store_id, name)
@@ -96,8 +104,7 @@ def delete_store(
     repo: CatalogRepository, actor: Actor | None, store_id: int, guard: Guard = None
 ) -> None:
     """Delete a store with all its items, tags and links."""
-    require_actor(actor)
-    check_owner(actor, _store_owner(repo, store_id))
+    _writable_store(repo, actor, store_id)
     _check(guard)
     repo.delete_store(store_id)
 
@@ -108,7 +115,7 @@ def delete_store(
 def list_items(repo: CatalogRepository, query: ListQuery, in_store: bool = False) -> Page[Item]:
     """A page of items; for a store's own list, the store must exist."""
     if in_store and query.store_id is not None:
-        _store_owner(repo, query.store_id)
+        _require_store(repo, query.store_id)
     return repo.list_items(query)
 
 
@@ -135,8 +142,8 @@ def create_item(
 
 def _move(repo: CatalogRepository, actor: Actor | None, item_id: int, old: int, new: int) -> None:
     """Moving an item needs both stores; its tags belong to the old store, so links go."""
-    _writable_store(repo, actor, new, "store_id")
     if new != old:
+        _writable_store(repo, actor, new, "store_id")
         repo.unlink_item_tags(item_id)
 
 
@@ -162,7 +169,7 @@ def replace_item(
         _check(guard)
         repo.add_item(store_id, fields, item_id)
         return get_item(repo, item_id), True
-    check_owner(actor, _store_owner(repo, current))
+    _writable_store(repo, actor, current)
     target = current if store_id is None else store_id
     _check(guard)
     _move(repo, actor, item_id, current, target)
@@ -187,11 +194,7 @@ def patch_item(
     guard: Guard = None,
 ) -> Item:
     """Change some of an item's fields (merge-patch semantics; changes are validated values)."""
-    require_actor(actor)
-    current = repo.item_store(item_id)
-    if current is None:
-        raise NotFound("No item with this id.")
-    check_owner(actor, _store_owner(repo, current))
+    current = _writable_item(repo, actor, item_id)
     _check(guard)
     target = changes.get("store_id")
     if isinstance(target, int):
@@ -205,11 +208,7 @@ def delete_item(
     repo: CatalogRepository, actor: Actor | None, item_id: int, guard: Guard = None
 ) -> None:
     """Delete an item and its tag links."""
-    require_actor(actor)
-    current = repo.item_store(item_id)
-    if current is None:
-        raise NotFound("No item with this id.")
-    check_owner(actor, _store_owner(repo, current))
+    _writable_item(repo, actor, item_id)
     _check(guard)
     repo.delete_item(item_id)
 
@@ -219,7 +218,7 @@ def delete_item(
 
 def list_tags(repo: CatalogRepository, store_id: int, query: ListQuery) -> Page[Tag]:
     """A page of one store's tags."""
-    _store_owner(repo, store_id)
+    _require_store(repo, store_id)
     return repo.list_tags(store_id, query)
 
 
@@ -243,7 +242,7 @@ def delete_tag(
     """Delete a tag that labels no item."""
     require_actor(actor)
     tag = get_tag(repo, tag_id, with_items=False)
-    check_owner(actor, _store_owner(repo, tag.store_id))
+    _writable_store(repo, actor, tag.store_id)
     _check(guard)
     if repo.tag_in_use(tag_id):
         raise Conflict("The tag still labels items; remove it from them first.")
@@ -254,12 +253,8 @@ def link_tag(
     repo: CatalogRepository, actor: Actor | None, item_id: int, tag_id: int
 ) -> tuple[Tag, bool]:
     """Label an item with a tag of the same store; True when the link is new."""
-    require_actor(actor)
-    store_id = repo.item_store(item_id)
-    if store_id is None:
-        raise NotFound("No item with this id.")
+    store_id = _writable_item(repo, actor, item_id)
     tag = get_tag(repo, tag_id, with_items=False)
-    check_owner(actor, _store_owner(repo, store_id))
     if tag.store_id != store_id:
         raise Invalid.field("tag_id", "the tag belongs to another store than the item")
     return tag, repo.link(item_id, tag_id, store_id)
@@ -267,10 +262,6 @@ def link_tag(
 
 def unlink_tag(repo: CatalogRepository, actor: Actor | None, item_id: int, tag_id: int) -> None:
     """Remove a tag from an item."""
-    require_actor(actor)
-    store_id = repo.item_store(item_id)
-    if store_id is None:
-        raise NotFound("No item with this id.")
-    check_owner(actor, _store_owner(repo, store_id))
+    _writable_item(repo, actor, item_id)
     if not repo.unlink(item_id, tag_id):
         raise NotFound("The item is not labelled with this tag.")
