@@ -13,6 +13,7 @@ from werkzeug.routing import BaseConverter
 from storekeeper.db.session import Database
 from storekeeper.domain.values import ID_MAX
 from storekeeper.http import idempotency, items, ops, problems, stores, tags, users
+from storekeeper.http.bodies import MAX_BODY
 from storekeeper.http.context import authenticate_request
 from storekeeper.logs import configure_logging, log_request
 from storekeeper.metrics import Metrics
@@ -94,7 +95,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         STOREKEEPER_SETTINGS=settings,
-        MAX_CONTENT_LENGTH=1024 * 1024,
+        MAX_CONTENT_LENGTH=MAX_BODY + 1,  # see bodies.body_bytes
         SECRET_KEY=settings.secret_key,
     )
     app.url_map.converters["id"] = IdConverter

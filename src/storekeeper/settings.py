@@ -36,7 +36,7 @@ class RateLimit:
 class Settings:
     """Everything the application needs to know about its environment."""
 
-    database_url: str
+    database_url: str = field(repr=False)
     secret_key: str = field(repr=False)
     env: Environment = "development"
     log_level: str = "INFO"

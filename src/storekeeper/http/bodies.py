@@ -44,12 +44,22 @@ def parse_json(data: bytes) -> Any:
         raise ApiError(400, f"The body is not valid JSON: {exc}.") from None
 
 
+def body_bytes() -> bytes:
+    """The raw body, at most MAX_BODY bytes; 413 beyond, whether sent with a length or chunked."""
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "The request body is larger than 1 MiB.")
+    # Werkzeug stops a chunked body silently at the app's MAX_CONTENT_LENGTH, which is one byte
+    # more than allowed: a body that reaches it was too long.
+    data = request.get_data(cache=True)
+    if len(data) > MAX_BODY:
+        raise ApiError(413, "The request body is larger than 1 MiB.")
+    return data
+
+
 def read_body(model: type[M], *, merge_patch: bool = False) -> M:
     """The request body validated against a model: 415, 413, 400 or 422 when it is not."""
     _check_media_type((JSON, MERGE_PATCH) if merge_patch else (JSON,))
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "The request body is larger than 1 MiB.")
-    parsed = parse_json(request.get_data(cache=False))
+    parsed = parse_json(body_bytes())
     try:
         return model.model_validate(parsed)
     except ValidationError as exc:

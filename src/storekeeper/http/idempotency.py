@@ -9,6 +9,7 @@ from flask import Response, current_app, g, request
 
 from storekeeper.db.idempotency import IdempotencyRepository, Outcome
 from storekeeper.domain.errors import Conflict, Invalid
+from storekeeper.http.bodies import body_bytes
 from storekeeper.http.context import Work, database, request_claims
 from storekeeper.http.problems import ApiError
 
@@ -25,7 +26,7 @@ def _fingerprint() -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.mimetype):
         digest.update(part.encode() + b"\0")
-    digest.update(request.get_data(cache=True))
+    digest.update(body_bytes())
     return digest.hexdigest()
 
 
