@@ -507,12 +507,15 @@ class CatalogRepository:
             dialect_insert(item_tags)
             .values(item_id=item_id, tag_id=tag_id, store_id=store_id)
             .on_conflict_do_nothing()
+            .returning(item_tags.c.item_id)
         )
-        return bool(execute(self.conn, stmt).rowcount)
+        # RETURNING, not rowcount: psycopg reports -1 for INSERT ... ON CONFLICT.
+        return execute(self.conn, stmt).first() is not None
 
     def unlink(self, item_id: int, tag_id: int) -> bool:
-        result = execute(
-            self.conn,
-            delete(item_tags).where(item_tags.c.item_id == item_id, item_tags.c.tag_id == tag_id),
+        stmt = (
+            delete(item_tags)
+            .where(item_tags.c.item_id == item_id, item_tags.c.tag_id == tag_id)
+            .returning(item_tags.c.item_id)
         )
-        return bool(result.rowcount)
+        return execute(self.conn, stmt).first() is not None

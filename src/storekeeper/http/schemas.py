@@ -31,10 +31,13 @@ def _price(value: object) -> Decimal:
     return values.cents_to_price(values.price_to_cents(value))
 
 
+# Validated after trimming (clean_name); the schema states the rule for the trimmed name.
 Name = Annotated[
     StrictStr,
-    Field(min_length=1, max_length=values.NAME_MAX, pattern=NAME_PATTERN),
     AfterValidator(values.clean_name),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": values.NAME_MAX, "pattern": NAME_PATTERN}
+    ),
 ]
 Description = Annotated[
     StrictStr,
