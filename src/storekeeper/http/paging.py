@@ -89,7 +89,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
 def list_query(params: ListParams, **filters: Any) -> ListQuery:
     """The domain's list query from validated parameters."""
     sort: str = getattr(params, "sort", "id")
-    after = decode_cursor(params.cursor, sort) if params.cursor else None
+    after = decode_cursor(params.cursor, sort) if params.cursor is not None else None
     return ListQuery(
         sort=sort.lstrip("-"),  # type: ignore[arg-type]
         descending=sort.startswith("-"),

@@ -303,7 +303,7 @@ class ListParams(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     limit: QueryLimit = 50
-    cursor: Annotated[str, Field(max_length=2048)] | None = None
+    cursor: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
 
 
 class StoreListParams(ListParams):

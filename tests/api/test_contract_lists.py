@@ -1,0 +1,241 @@
+"""Lists: keyset pages, Link headers, cursors, sorts and filters."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from storekeeper.db.session import Database
+from storekeeper.domain.values import name_key
+from tests.api.test_contract_catalog import assert_problem, item, store, tag
+from tests.conftest import User
+
+
+def next_link(answer: Any) -> str | None:
+    """The rel=next URL of a list answer, as a path with query."""
+    link = answer.headers.get("Link")
+    if link is None:
+        return None
+    url, rel = link.split(";")
+    assert rel.strip() == 'rel="next"'
+    parts = urlsplit(url.strip()[1:-1])
+    assert parts.scheme == "http"
+    assert parts.netloc
+    return f"{parts.path}?{parts.query}"
+
+
+def walk(client: FlaskClient, path: str) -> list[dict[str, Any]]:
+    """Every row of a list, following Link headers."""
+    rows: list[dict[str, Any]] = []
+    url: str | None = path
+    while url is not None:
+        answer = client.get(url)
+        assert answer.status_code == 200, answer.get_json()
+        rows += answer.get_json()
+        url = next_link(answer)
+    return rows
+
+
+def seed_items(database: Database, owner: int, count: int, store_name: str = "Bulk") -> int:
+    """A store with `count` items (prices and names varied), inserted with SQL; its id."""
+    with database.unit_of_work(write=True) as conn:
+        now = "2026-01-01 00:00:00"
+        store_id = conn.execute(
+            text(
+                "INSERT INTO stores (name, name_key, owner_id, item_count, created_at, updated_at)"
+                " VALUES (:n, :k, :o, :c, :t, :t) RETURNING id"
+            ),
+            {"n": store_name, "k": name_key(store_name), "o": owner, "c": count, "t": now},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO items (store_id, name, name_key, price_cents, quantity, description,"
+                " created_at, updated_at) VALUES (:s, :n, :k, :p, :q, '', :t, :t)"
+            ),
+            [
+                {
+                    "s": store_id,
+                    "n": f"Item {n:04d}",
+                    "k": name_key(f"Item {n:04d}"),
+                    "p": (n * 37) % 500,
+                    "q": n % 3,
+                    "t": f"2026-01-01 00:{n // 60 % 60:02d}:{n % 60:02d}",
+                }
+                for n in range(count)
+            ],
+        )
+    return int(store_id)
+
+
+def test_default_limit_is_50_and_bounds_are_1_to_200(
+    client: FlaskClient, alice: User, database: Database
+) -> None:
+    seed_items(database, alice.id, 210)
+    assert len(client.get("/item").get_json()) == 50
+    assert len(client.get("/item?limit=1").get_json()) == 1
+    assert len(client.get("/item?limit=200").get_json()) == 200
+    for bad in ("0", "201", "-1", "abc", "1.5", "01"):
+        assert "limit" in assert_problem(client.get(f"/item?limit={bad}"), 422)["errors"]
+
+
+@pytest.mark.parametrize(
+    ("sort", "key"),
+    [
+        ("id", lambda r: (r["id"],)),
+        ("-id", lambda r: (-r["id"],)),
+        ("name", lambda r: (name_key(r["name"]), r["id"])),
+        ("-name", lambda r: (tuple(-ord(c) for c in name_key(r["name"])), -r["id"])),
+        ("price", lambda r: (Decimal(str(r["price"])), r["id"])),
+        ("-price", lambda r: (-Decimal(str(r["price"])), -r["id"])),
+        ("created_at", lambda r: (r["created_at"], r["id"])),
+    ],
+)
+def test_walking_every_page_yields_each_row_once_in_order(
+    client: FlaskClient, alice: User, database: Database, sort: str, key: Any
+) -> None:
+    seed_items(database, alice.id, 137)
+    rows = walk(client, f"/item?limit=20&sort={sort}")
+    assert len(rows) == 137
+    assert len({r["id"] for r in rows}) == 137
+    assert rows == sorted(rows, key=key)
+
+
+def test_last_page_has_no_next_link(client: FlaskClient, alice: User, database: Database) -> None:
+    seed_items(database, alice.id, 10)
+    assert next_link(client.get("/item?limit=10")) is None
+    assert next_link(client.get("/item?limit=9")) is not None
+
+
+def test_pages_stay_correct_while_rows_change(
+    client: FlaskClient, alice: User, database: Database
+) -> None:
+    store_id = seed_items(database, alice.id, 30)
+    first = client.get("/item?limit=10")
+    seen = [r["id"] for r in first.get_json()]
+    # Delete a row already seen and one not yet seen, and add one at the end.
+    assert client.delete(f"/item/{seen[0]}", headers=alice.headers).status_code == 204
+    assert client.delete(f"/item/{seen[-1] + 5}", headers=alice.headers).status_code == 204
+    added = item(client, alice, store_id, "Newcomer")
+    rest = walk(client, next_link(first) or "")
+    rest_ids = [r["id"] for r in rest]
+    assert not set(rest_ids) & set(seen)
+    assert seen[-1] + 5 not in rest_ids
+    assert added["id"] in rest_ids
+    assert rest_ids == sorted(rest_ids)
+    assert len(seen) + len(rest_ids) == 30 - 1 + 1
+
+
+def test_link_keeps_filters_and_sort(client: FlaskClient, alice: User, database: Database) -> None:
+    seed_items(database, alice.id, 40)
+    answer = client.get("/item?limit=5&sort=-price&min_price=1&unknown=kept")
+    query = parse_qs(urlsplit(next_link(answer) or "").query)
+    assert query["sort"] == ["-price"]
+    assert query["min_price"] == ["1"]
+    assert query["limit"] == ["5"]
+    assert len(query["cursor"]) == 1
+
+
+def test_tampered_or_foreign_cursors_are_422(
+    client: FlaskClient, alice: User, database: Database
+) -> None:
+    seed_items(database, alice.id, 30)
+    link = next_link(client.get("/item?limit=5&sort=price")) or ""
+    cursor = parse_qs(urlsplit(link).query)["cursor"][0]
+    payload, signature = cursor.split(".")
+    tampered = payload[:-2] + ("AA" if payload[-2:] != "AA" else "BB") + "." + signature
+    for bad in (tampered, cursor + "x", "garbage", "a.b.c", "", "%00"):
+        assert (
+            "cursor" in assert_problem(client.get(f"/item?sort=price&cursor={bad}"), 422)["errors"]
+        )
+    # A cursor only works with the sort it was made for.
+    assert_problem(client.get(f"/item?sort=name&cursor={cursor}"), 422)
+    assert client.get(f"/item?sort=price&cursor={cursor}").status_code == 200
+
+
+def test_known_parameter_twice_is_422_unknown_ignored(client: FlaskClient) -> None:
+    assert "limit" in assert_problem(client.get("/item?limit=2&limit=3"), 422)["errors"]
+    assert client.get("/item?whatever=1&foo=bar").status_code == 200
+
+
+@pytest.mark.parametrize("sort", ["bogus", "price", "-price", "+id", "id,name"])
+def test_store_and_tag_sorts_are_checked(client: FlaskClient, alice: User, sort: str) -> None:
+    created = store(client, alice)
+    assert_problem(client.get(f"/store?sort={sort}"), 422)
+    assert_problem(client.get(f"/store/{created['id']}/tag?sort={sort}"), 422)
+
+
+def test_item_filters(client: FlaskClient, alice: User) -> None:
+    one = store(client, alice, "One")
+    two = store(client, alice, "Two")
+    cheap = item(client, alice, one["id"], "Cheap 100% Chair", price=1, quantity=0)
+    mid = item(client, alice, one["id"], "Mid_Table", price=50, quantity=3)
+    dear = item(client, alice, two["id"], "Dear Lamp", price=500.5, quantity=1)
+    wood = tag(client, alice, one["id"])
+    client.post(f"/item/{mid['id']}/tag/{wood['id']}", headers=alice.headers)
+
+    def ids(query: str) -> list[int]:
+        answer = client.get(f"/item?{query}")
+        assert answer.status_code == 200, answer.get_json()
+        return [r["id"] for r in answer.get_json()]
+
+    assert ids(f"store_id={two['id']}") == [dear["id"]]
+    assert ids(f"tag={wood['id']}") == [mid["id"]]
+    assert ids("min_price=50") == [mid["id"], dear["id"]]
+    assert ids("max_price=50.00") == [cheap["id"], mid["id"]]
+    assert ids("min_price=2&max_price=500.50") == [mid["id"], dear["id"]]
+    assert ids("in_stock=true") == [mid["id"], dear["id"]]
+    assert ids("in_stock=false") == [cheap["id"]]
+    assert ids("name=dear%20LAMP") == [dear["id"]]
+    assert ids("name=dear") == []
+    assert ids("q=TABLE") == [mid["id"]]
+    assert ids("q=100%25") == [cheap["id"]]
+    assert ids("q=_") == [mid["id"]]
+    assert ids("q=%25") == [cheap["id"]]
+    assert [r["id"] for r in client.get(f"/store/{one['id']}/item?q=chair").get_json()] == [
+        cheap["id"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "store_id=abc",
+        "store_id=0",
+        "tag=-1",
+        "min_price=abc",
+        "min_price=1.234",
+        "max_price=-1",
+        "in_stock=yes",
+        "in_stock=1",
+        "q=",
+        "name=",
+    ],
+)
+def test_malformed_filters_are_422(client: FlaskClient, query: str) -> None:
+    field = query.split("=")[0]
+    assert field in assert_problem(client.get(f"/item?{query}"), 422)["errors"]
+
+
+def test_store_filters(client: FlaskClient, alice: User) -> None:
+    corner = store(client, alice, "Corner Shop")
+    store(client, alice, "Big Mall")
+    assert [s["id"] for s in client.get("/store?name=corner%20shop").get_json()] == [corner["id"]]
+    assert [s["id"] for s in client.get("/store?q=SHOP").get_json()] == [corner["id"]]
+    assert [s["name"] for s in client.get("/store?sort=-name").get_json()] == [
+        "Corner Shop",
+        "Big Mall",
+    ]
+
+
+def test_store_items_list_only_that_store(client: FlaskClient, alice: User) -> None:
+    one = store(client, alice, "One")
+    two = store(client, alice, "Two")
+    mine = item(client, alice, one["id"])
+    item(client, alice, two["id"])
+    listed = client.get(f"/store/{one['id']}/item").get_json()
+    assert [r["id"] for r in listed] == [mine["id"]]
