@@ -1,0 +1,144 @@
+"""Login rate limits: per username and per client address, before any password hashing."""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from pathlib import Path
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+
+from storekeeper.app import create_app
+from storekeeper.db.session import Database
+from storekeeper.settings import RateLimit
+from tests.api.test_contract_catalog import assert_problem
+from tests.conftest import PASSWORD, ProvisionedDatabase, make_settings, register
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture(autouse=True)
+def _empty_tables_after(client: FlaskClient) -> None:
+    """The client fixture empties every table (login attempts included) after each test."""
+
+
+def limited_client(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, **settings: object
+) -> FlaskClient:
+    """A client of an app whose login limit is 3 a minute."""
+    config = make_settings(
+        test_database.url, tmp_path, login_rate_limit=RateLimit(3, 60), **settings
+    )
+    return create_app(config, database).test_client()
+
+
+def attempt(client: FlaskClient, username: str, address: str = "10.0.0.1", **headers: str) -> int:
+    """One login attempt with a wrong password; its status."""
+    answer = client.post(
+        "/login",
+        json={"username": username, "password": "wrong password"},
+        environ_base={"REMOTE_ADDR": address},
+        headers=headers,
+    )
+    if answer.status_code == 429:
+        assert int(answer.headers["Retry-After"]) >= 1
+        assert_problem(answer, 429)
+    return answer.status_code
+
+
+def test_per_username(
+    client: FlaskClient, test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    limited = limited_client(test_database, database, tmp_path)
+    register(client, "target")
+    statuses = [attempt(limited, "target", f"10.0.0.{n}") for n in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    # Even the right password is refused while the limit holds.
+    right = limited.post(
+        "/login",
+        json={"username": "TARGET", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
+    assert right.status_code == 429
+
+
+def test_per_address(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    limited = limited_client(test_database, database, tmp_path)
+    statuses = [attempt(limited, f"user{n}") for n in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    assert attempt(limited, "user9", "10.0.0.2") == 401
+
+
+def test_checked_before_hashing(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    limited = limited_client(test_database, database, tmp_path)
+    for n in range(3):
+        attempt(limited, f"user{n}")
+    started = time.perf_counter()
+    for _ in range(20):
+        assert attempt(limited, "someone") == 429
+    # 20 argon2 checks would take far longer than this on any machine.
+    assert time.perf_counter() - started < 20 * 0.015
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    limited = limited_client(test_database, database, tmp_path)
+    statuses = [
+        attempt(limited, f"u{n}", "10.0.0.1", **{"X-Forwarded-For": f"192.0.2.{n}"})
+        for n in range(4)
+    ]
+    assert statuses[-1] == 429
+
+
+def test_forwarded_for_counts_behind_a_trusted_proxy(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    proxies = (ipaddress.ip_network("10.0.0.0/24"),)
+    limited = limited_client(test_database, database, tmp_path, trusted_proxies=proxies)
+    spread = [
+        attempt(limited, f"u{n}", "10.0.0.1", **{"X-Forwarded-For": f"192.0.2.{n}"})
+        for n in range(5)
+    ]
+    assert spread == [401] * 5
+    # A client cannot forge its way out: only the hop the trusted proxy saw counts.
+    forged = [
+        attempt(limited, f"v{n}", "10.0.0.1", **{"X-Forwarded-For": f"1.1.1.{n}, 198.51.100.7"})
+        for n in range(4)
+    ]
+    assert forged == [401, 401, 401, 429]
+
+
+def _redis_available() -> bool:
+    try:
+        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def test_redis_limiter(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    if not _redis_available():
+        pytest.skip("Redis is not reachable")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    limited = limited_client(test_database, database, tmp_path, redis_url=REDIS_URL)
+    statuses = [attempt(limited, "redisuser", f"10.1.0.{n}") for n in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+def test_unreachable_redis_makes_login_503_only(
+    client: FlaskClient, test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    limited = limited_client(test_database, database, tmp_path, redis_url="redis://127.0.0.1:1/0")
+    answer = limited.post("/login", json={"username": "anyone", "password": PASSWORD})
+    assert_problem(answer, 503)
+    assert answer.headers["Retry-After"]
+    assert limited.get("/store").status_code == 200
+    assert limited.get("/health").status_code == 200
