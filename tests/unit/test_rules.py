@@ -1,0 +1,216 @@
+"""Unit tests of the value rules, settings and security, without HTTP or a database."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import jwt
+import pytest
+from argon2 import PasswordHasher
+
+from storekeeper.domain.values import (
+    check_text,
+    clean_name,
+    name_key,
+    parse_id,
+    price_to_cents,
+)
+from storekeeper.security import PASSWORD_HASHER, Passwords, TokenError, Tokens
+from storekeeper.settings import RateLimit, SettingsError, load_settings, parse_rate_limit
+
+SECRET = "s" * 40
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Straße", "STRASSE"),
+        ("café", "cafe\u0301"),
+        ("ǅ", "ǆ"),
+        ("ΣΊΣΥΦΟΣ", "σίσυφος"),
+        ("ﬁ", "FI"),
+    ],
+)
+def test_name_keys_fold_case_and_normalise(a: str, b: str) -> None:
+    assert name_key(a) == name_key(b)
+
+
+def test_clean_name() -> None:
+    assert clean_name("  Shop \n") == "Shop"
+    assert clean_name("é" * 80) == "é" * 80
+    for bad in ("", "   ", "x" * 81, "a\x00b", "a\x1fb", "a\x7fb", "a\x9fb"):
+        with pytest.raises(ValueError, match="must"):
+            clean_name(bad)
+
+
+def test_check_text() -> None:
+    assert check_text("ok", 10) == "ok"
+    with pytest.raises(ValueError, match="at most"):
+        check_text("x" * 11, 10)
+    with pytest.raises(ValueError, match="NUL"):
+        check_text("a\x00", 10)
+
+
+@pytest.mark.parametrize(
+    ("value", "cents"),
+    [
+        (Decimal("9.99"), 999),
+        (10, 1000),
+        (Decimal("9.990"), 999),
+        (Decimal("-0"), 0),
+        (Decimal("999999999.99"), 99999999999),
+        (0, 0),
+        (Decimal("1E+2"), 10000),
+    ],
+)
+def test_prices_convert_exactly(value: object, cents: int) -> None:
+    assert price_to_cents(value) == cents
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        Decimal("9.999"),
+        Decimal("-0.01"),
+        Decimal("1000000000"),
+        True,
+        "9.99",
+        None,
+        9.99,
+        Decimal("NaN"),
+        Decimal("Infinity"),
+        Decimal("1E+400"),
+    ],
+)
+def test_non_prices_are_refused(value: object) -> None:
+    with pytest.raises(ValueError, match="must"):
+        price_to_cents(value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "parsed"),
+    [
+        ("1", 1),
+        ("42", 42),
+        ("9223372036854775807", 2**63 - 1),
+        ("0", None),
+        ("007", None),
+        ("-1", None),
+        ("1.5", None),
+        ("\uff11", None),
+        ("9223372036854775808", None),
+        ("", None),
+    ],
+)
+def test_canonical_ids(raw: str, parsed: int | None) -> None:
+    assert parse_id(raw) == parsed
+
+
+# Settings
+
+
+def test_settings_defaults_make_and_keep_a_secret(tmp_path: Path) -> None:
+    env = {"STOREKEEPER_INSTANCE_PATH": str(tmp_path)}
+    first = load_settings(env)
+    assert first.is_sqlite
+    assert first.database_url == f"sqlite:///{tmp_path / 'storekeeper.db'}"
+    secret_file = tmp_path / "secret_key"
+    assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
+    assert load_settings(env).secret_key == first.secret_key
+    assert len(first.secret_key.encode()) >= 32
+    assert first.secret_key not in repr(first)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STOREKEEPER_ENV", "staging"),
+        ("STOREKEEPER_LOG_LEVEL", "LOUD"),
+        ("STOREKEEPER_DATABASE_URL", "mysql://x"),
+        ("STOREKEEPER_SECRET_KEY", "short"),
+        ("STOREKEEPER_LOGIN_RATE_LIMIT", "10 per minute"),
+        ("STOREKEEPER_LOGIN_RATE_LIMIT", "0/minute"),
+        ("STOREKEEPER_ACCESS_TOKEN_TTL", "-5"),
+        ("STOREKEEPER_ACCESS_TOKEN_TTL", "9999999"),
+        ("STOREKEEPER_TRUSTED_PROXIES", "not-an-ip"),
+        ("STOREKEEPER_CORS_ORIGINS", "javascript:alert(1)"),
+        ("STOREKEEPER_DB_POOL_SIZE", "0"),
+    ],
+)
+def test_bad_settings_name_the_variable(tmp_path: Path, name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({"STOREKEEPER_INSTANCE_PATH": str(tmp_path), name: value})
+
+
+def test_production_needs_a_real_secret(tmp_path: Path) -> None:
+    base = {"STOREKEEPER_INSTANCE_PATH": str(tmp_path), "STOREKEEPER_ENV": "production"}
+    with pytest.raises(SettingsError, match="STOREKEEPER_SECRET_KEY"):
+        load_settings(base)
+    assert not (tmp_path / "secret_key").exists()
+    settings = load_settings({**base, "STOREKEEPER_SECRET_KEY": "k" * 32})
+    assert settings.env == "production"
+
+
+def test_postgres_urls_use_psycopg_and_rate_limits_parse(tmp_path: Path) -> None:
+    env = {
+        "STOREKEEPER_INSTANCE_PATH": str(tmp_path),
+        "STOREKEEPER_DATABASE_URL": "postgres://u@h/db",
+    }
+    assert load_settings(env).database_url == "postgresql+psycopg://u@h/db"
+    assert parse_rate_limit("5/second") == RateLimit(5, 1)
+    assert parse_rate_limit(" 100 / hour ") == RateLimit(100, 3600)
+
+
+# Security
+
+
+def test_tokens_round_trip_and_are_typed() -> None:
+    tokens = Tokens(SECRET, 60, 3600)
+    pair = tokens.issue_pair(7)
+    access = tokens.verify(pair.access, "access")
+    refresh = tokens.verify(pair.refresh, "refresh")
+    assert (access.user_id, access.session_id) == (7, pair.session_id)
+    assert refresh.session_id == pair.session_id
+    with pytest.raises(TokenError):
+        tokens.verify(pair.access, "refresh")
+    with pytest.raises(TokenError):
+        tokens.verify(pair.refresh, "access")
+    assert (
+        tokens.verify(tokens.issue_access(7, pair.session_id), "access").session_id
+        == pair.session_id
+    )
+
+
+def test_tokens_refuse_expired_unsigned_and_foreign() -> None:
+    tokens = Tokens(SECRET, 60, 3600)
+    now = int(time.time())
+    base = {"sub": "7", "type": "access", "sid": "s", "jti": "j", "iat": now, "exp": now + 60}
+    for bad in (
+        jwt.encode({**base, "exp": now - 1}, SECRET, algorithm="HS256"),
+        jwt.encode(base, None, algorithm="none"),
+        jwt.encode(base, "t" * 40, algorithm="HS256"),
+        jwt.encode({k: v for k, v in base.items() if k != "sid"}, SECRET, algorithm="HS256"),
+        jwt.encode({**base, "sub": "x"}, SECRET, algorithm="HS256"),
+    ):
+        with pytest.raises(TokenError):
+            tokens.verify(bad, "access")
+
+
+def test_password_hashing_meets_owasp_and_rehashes() -> None:
+    assert PASSWORD_HASHER.memory_cost >= 19 * 1024
+    assert PASSWORD_HASHER.time_cost >= 2
+    assert PASSWORD_HASHER.parallelism >= 1
+    passwords = Passwords()
+    stored = passwords.hash("correct horse")
+    assert stored.startswith("$argon2id$")
+    assert passwords.verify(stored, "correct horse")
+    assert not passwords.verify(stored, "wrong horse")
+    assert not passwords.verify(None, "correct horse")
+    assert not passwords.verify("not a hash", "x")
+    assert not passwords.needs_rehash(stored)
+    weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash("x")
+    assert passwords.needs_rehash(weaker)
