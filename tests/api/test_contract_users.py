@@ -323,3 +323,14 @@ def test_refresh_token_of_a_deleted_user_is_401(client: FlaskClient, app: Flask)
     user = new_user(client, "gone")
     assert client.delete(f"/user/{user.id}", headers=user.headers).status_code == 204
     assert_401(client.post("/refresh", headers=auth(user.tokens["refresh_token"])))
+
+
+def test_a_read_with_a_bad_or_revoked_token_is_401(client: FlaskClient, alice: User) -> None:
+    shop = store(client, alice)
+    path = f"/store/{shop['id']}"
+    assert client.get(path, headers=alice.headers).status_code == 200
+    assert_401(client.get(path, headers=auth("garbage")))
+    assert_401(client.get(path, headers=auth(alice.tokens["refresh_token"])))
+    client.post("/logout", headers=alice.headers)
+    assert_401(client.get(path, headers=alice.headers))
+    assert client.get(path).status_code == 200

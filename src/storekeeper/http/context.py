@@ -53,9 +53,12 @@ def passwords() -> Passwords:
 
 @contextmanager
 def unit_of_work(write: bool = False) -> Iterator[Work]:
-    """One transaction for the request's use case."""
+    """One transaction for the request's use case; a token's session is checked in it first."""
     with database().unit_of_work(write) as conn:
-        yield Work(CatalogRepository(conn), AccountRepository(conn), IdempotencyRepository(conn))
+        work = Work(CatalogRepository(conn), AccountRepository(conn), IdempotencyRepository(conn))
+        if "claims" in g and "actor" not in g:
+            current_actor(work)
+        yield work
 
 
 def bearer_claims(kind: TokenKind) -> Claims | None:
@@ -73,13 +76,23 @@ def bearer_claims(kind: TokenKind) -> Claims | None:
 
 
 def authenticate_request() -> None:
-    """Before anything else, refuse a request to an `auth` operation without a valid token."""
+    """Before anything else, check the bearer token of a protected operation or of a read.
+
+    A protected operation without a valid token is a 401. A read is public, but a read that
+    carries a token is made by that user, so a bad, expired or revoked token is a 401 there
+    too rather than being silently ignored. The session itself is checked in the request's
+    unit of work.
+    """
     view = current_app.view_functions.get(request.endpoint or "")
     op = getattr(view, "__openapi__", None)
-    if op is not None and op.auth:
+    if op is None:
+        return
+    if op.auth:
         g.claims = bearer_claims(op.token_kind)
         if g.claims is None:
             raise Unauthenticated(f"This operation needs an {op.token_kind} token.")
+    elif request.method in ("GET", "HEAD") and "Authorization" in request.headers:
+        g.claims = bearer_claims("access")
 
 
 def request_claims() -> Claims | None:

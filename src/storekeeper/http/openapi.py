@@ -41,7 +41,9 @@ class Operation:
     also: dict[int, str] = field(default_factory=dict)
     token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
     creates: str | None = None
+    etag: bool = True
     idempotent: bool = False
+    reads: bool = False
 
 
 def operation(
@@ -58,6 +60,7 @@ def operation(
     also: dict[int, str] | None = None,
     token_kind: TokenKind = "access",  # noqa: S107
     creates: str | None = None,
+    etag: bool = True,
 ) -> Callable[[F], F]:
     """Describe a handler; its docstring gives the summary (first line) and description.
 
@@ -83,6 +86,7 @@ def operation(
             also=also or {},
             token_kind=token_kind,
             creates=creates,
+            etag=etag,
         )
         return func
 
@@ -126,6 +130,8 @@ def _statuses(op: Operation, has_path_args: bool) -> list[int]:
         found.add(422)
     if op.auth:
         found |= {401, 403}
+    if op.reads:
+        found.add(401)  # a read that carries a bad token
     return sorted(found)
 
 
@@ -199,7 +205,7 @@ _IDEMPOTENCY_KEY = _header(
 
 def _conditional(op: Operation, method: str, doc: dict[str, Any]) -> None:
     """Document ETags, conditional headers and idempotency keys where the handler honours them."""
-    single = op.response is not None and not op.many
+    single = op.response is not None and not op.many and op.etag
     for status, answer in doc["responses"].items():
         if single and status in ("200", "201"):
             answer["headers"]["ETag"] = {"schema": _STRING, "description": "Strong validator."}
@@ -252,6 +258,8 @@ def _operation(
         doc["requestBody"] = {"required": True, "content": {m: {"schema": ref} for m in media}}
     if op.auth:
         doc["security"] = [{"bearerAuth": []}]
+    elif op.reads:
+        doc["security"] = [{}, {"bearerAuth": []}]
     _conditional(op, method, doc)
     return doc
 
@@ -286,7 +294,11 @@ def build_document(app: Flask) -> dict[str, Any]:
         path_args = _PATH_ARG.findall(rule.rule)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             name = rule.endpoint.replace(".", "_")
-            op = replace(op, idempotent=method == "POST" and rule.endpoint not in NOT_STORED)
+            op = replace(
+                op,
+                idempotent=method == "POST" and rule.endpoint not in NOT_STORED,
+                reads=method == "GET" and not op.auth,
+            )
             doc = _operation(op, method, path_args, defs, name)
             paths.setdefault(path, {})[method.lower()] = doc
             operations.append((op, doc))

@@ -20,14 +20,14 @@ bp = Blueprint("ops", __name__)
 
 
 @bp.get("/health")
-@operation("Operations", response=Health)
+@operation("Operations", response=Health, etag=False)
 def health() -> Response:
     """Liveness: 200 while the process serves."""
     return Response(b'{"status":"ok"}\n', mimetype="application/json")
 
 
 @bp.get("/ready")
-@operation("Operations", response=Health)
+@operation("Operations", response=Health, etag=False)
 def ready() -> Response:
     """Readiness: 200 when the database answers, 503 otherwise."""
     try:
