@@ -62,24 +62,29 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
         # Must be set before any worker imports prometheus_client: each worker then writes its
         # samples to this (empty) folder and /metrics adds up every worker's.
         os.environ[MULTIPROC_ENV] = metrics_dir
-        from granian import Granian
-        from granian.constants import Interfaces
-
         print(
             f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr
         )
-        Granian(
-            "storekeeper.wsgi:make_app",
-            address=host,
-            port=port,
-            interface=Interfaces.WSGI,
-            workers=workers,
-            factory=True,
-            backpressure=BACKPRESSURE,
-            log_access=False,
-            workers_kill_timeout=SHUTDOWN_GRACE_S,
-        ).serve()
+        run_wsgi_server("storekeeper.wsgi:make_app", host, port, workers, factory=True)
     return 0
+
+
+def run_wsgi_server(target: str, host: str, port: int, workers: int, factory: bool) -> None:
+    """Serve a WSGI app with granian as Storekeeper does (the benchmark floors use this too)."""
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        target,
+        address=host,
+        port=port,
+        interface=Interfaces.WSGI,
+        workers=workers,
+        factory=factory,
+        backpressure=BACKPRESSURE,
+        log_access=False,
+        workers_kill_timeout=SHUTDOWN_GRACE_S,
+    ).serve()
 
 
 def db_command(settings: Settings, action: str) -> int:
