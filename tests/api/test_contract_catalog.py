@@ -457,3 +457,24 @@ def test_reads_are_public(client: FlaskClient, alice: User) -> None:
     chair = item(client, alice, created["id"])
     for path in ("/store", f"/store/{created['id']}", "/item", f"/item/{chair['id']}"):
         assert client.get(path).status_code == 200
+
+
+def test_each_item_shows_only_its_own_tags(client: FlaskClient, alice: User) -> None:
+    shop = store(client, alice)
+    chair = item(client, alice, shop["id"], "Chair")
+    lamp = item(client, alice, shop["id"], "Lamp")
+    bare = item(client, alice, shop["id"], "Bare")
+    wood = tag(client, alice, shop["id"], "wood")
+    light = tag(client, alice, shop["id"], "light")
+    client.post(f"/item/{chair['id']}/tag/{wood['id']}", headers=alice.headers)
+    client.post(f"/item/{lamp['id']}/tag/{light['id']}", headers=alice.headers)
+    client.post(f"/item/{lamp['id']}/tag/{wood['id']}", headers=alice.headers)
+    expected = {
+        chair["id"]: [{"id": wood["id"], "name": "wood"}],
+        lamp["id"]: [{"id": wood["id"], "name": "wood"}, {"id": light["id"], "name": "light"}],
+        bare["id"]: [],
+    }
+    for item_id, tags in expected.items():
+        assert client.get(f"/item/{item_id}").get_json()["tags"] == tags
+    assert {i["id"]: i["tags"] for i in client.get("/item").get_json()} == expected
+    assert [i["id"] for i in client.get(f"/tag/{light['id']}").get_json()["items"]] == [lamp["id"]]

@@ -178,13 +178,15 @@ def _briefs(value: Any) -> list[ItemBrief]:
     ]
 
 
-def json_rows(dialect: str, rows: Select[Any], keys: Sequence[str]) -> Any:
-    """A scalar subquery folding the rows of a (correlated, ordered) query into a JSON array.
+def json_rows(dialect: str, rows: Select[Any], keys: Sequence[str], outer: Table) -> Any:
+    """A scalar subquery folding the rows of an ordered query, correlated to `outer`, into JSON.
 
     It lets one statement carry a resource and its embedded lists, so a single-resource read
-    is one statement and a list page is one statement, whatever its size.
+    is one statement and a list page is one statement, whatever its size. The correlation is
+    explicit: SQLAlchemy does not correlate through a derived table by itself, and would
+    otherwise add `outer` to the inner FROM (every row would get every row's list).
     """
-    sub = rows.subquery()
+    sub = rows.correlate(outer).subquery()
     pairs: list[Any] = []
     for key in keys:
         pairs += [literal_column(f"'{key}'"), sub.c[key]]
@@ -213,7 +215,7 @@ def item_query(dialect: str) -> Select[Any]:
         .where(item_tags.c.item_id == items.c.id)
         .order_by(tags.c.id)
     )
-    tags_json = json_rows(dialect, item_tag_rows, ("id", "name")).label("tags_json")
+    tags_json = json_rows(dialect, item_tag_rows, ("id", "name"), items).label("tags_json")
     return select(*_ITEM_COLUMNS, tags_json).join(stores, stores.c.id == items.c.store_id)
 
 
@@ -240,8 +242,8 @@ def store_by_id(dialect: str, embed: int) -> Select[Any]:
     )
     return select(
         stores,
-        json_rows(dialect, first_items, _BRIEF_KEYS).label("items_json"),
-        json_rows(dialect, first_tags, ("id", "name")).label("tags_json"),
+        json_rows(dialect, first_items, _BRIEF_KEYS, stores).label("items_json"),
+        json_rows(dialect, first_tags, ("id", "name"), stores).label("tags_json"),
     ).where(stores.c.id == bindparam("store_id"))
 
 
@@ -257,7 +259,7 @@ def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
             .order_by(items.c.id)
             .limit(TAG_EMBED_LIMIT)
         )
-        stmt = stmt.add_columns(json_rows(dialect, labelled, _BRIEF_KEYS).label("items_json"))
+        stmt = stmt.add_columns(json_rows(dialect, labelled, _BRIEF_KEYS, tags).label("items_json"))
     return stmt
 
 
