@@ -32,6 +32,7 @@ class Metrics:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "storekeeper_http_requests",
@@ -61,9 +62,15 @@ class Metrics:
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Count one answered request."""
-        code = str(status)
-        self.requests.labels(method, route, code).inc()
-        self.latency.labels(method, route, code).observe(seconds)
+        key = (method, route, status)
+        children = self._children.get(key)
+        if children is None:
+            # Routes are templates, so the label sets are few: resolve each one once.
+            labels = (method, route, str(status))
+            children = (self.requests.labels(*labels), self.latency.labels(*labels))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         pool = self._engine.pool
         if isinstance(pool, QueuePool):
             self.pool_checked_out.set(pool.checkedout())
