@@ -46,7 +46,7 @@ class Settings:
     login_rate_limit: RateLimit = RateLimit(10, 60)
     redis_url: str | None = field(default=None, repr=False)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    db_pool_size: int = 5
+    db_pool_size: int = 8
     cors_origins: tuple[str, ...] = ()
 
     @property
@@ -187,6 +187,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         login_rate_limit=parse_rate_limit(rate) if rate.strip() else RateLimit(10, 60),
         redis_url=(env.get(PREFIX + "REDIS_URL", "") or None),
         trusted_proxies=_proxies(env.get(PREFIX + "TRUSTED_PROXIES", "")),
-        db_pool_size=_int(env, "DB_POOL_SIZE", 5, 1, 100),
+        db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 100),
         cors_origins=_origins(env.get(PREFIX + "CORS_ORIGINS", "")),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,7 +67,8 @@ def _postgres_engine(url: str, pool_size: int) -> Engine:
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_timeout=CONNECT_TIMEOUT_S,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip on every request. A connection that turns out to
+        # be dead fails its request with a 503, and SQLAlchemy then recycles the whole pool.
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} "
@@ -105,6 +107,10 @@ class Database:
 
     def __init__(self, url: str, pool_size: int = 5) -> None:
         self.engine = make_engine(url, pool_size)
+        # SQLite lets one writer in at a time, and a waiting writer sleeps in ever longer steps
+        # (its busy handler): with many threads that makes a long tail. Queuing this process's
+        # writers on a lock leaves the busy handler only the other processes to wait for.
+        self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         # Reads are single statements: no BEGIN/COMMIT round trips around them.
         self._read_engine = (
@@ -120,11 +126,17 @@ class Database:
         Plain Core connections: the repositories run Core statements only, and an ORM session
         around them would cost more than the reads themselves.
         """
+        lock = self._write_lock if write else None
+        if lock is not None and not lock.acquire(timeout=CONNECT_TIMEOUT_S):
+            raise DatabaseUnavailable("write lock timeout")
         try:
             with (self._write_engine if write else self._read_engine).begin() as conn:
                 yield conn
         except (OperationalError, InterfaceError, PoolTimeout) as exc:
             raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc
+        finally:
+            if lock is not None:
+                lock.release()
 
     def ping(self) -> None:
         """Raise when the database does not answer."""
