@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ WRITE_OPTION = "storekeeper_write"
 # pooled connection and waiting for a lock each give up well before that.
 CONNECT_TIMEOUT_S = 3
 STATEMENT_TIMEOUT_MS = 4000
+SQLITE_BUSY_STEP_MS = 20
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -44,7 +46,7 @@ def _sqlite_engine(url: str) -> Engine:
             "journal_mode=WAL",
             "synchronous=FULL",
             "foreign_keys=ON",
-            f"busy_timeout={CONNECT_TIMEOUT_S * 1000}",
+            f"busy_timeout={SQLITE_BUSY_STEP_MS}",
         ):
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
@@ -56,9 +58,27 @@ def _sqlite_engine(url: str) -> Engine:
         # Reads run in autocommit: each is one statement (embedded lists are folded into it),
         # and WAL gives every statement a consistent snapshot.
         if conn.get_execution_options().get(WRITE_OPTION, False):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(conn)
 
     return engine
+
+
+def _begin_immediate(conn: Any) -> None:
+    """BEGIN IMMEDIATE, retried in short steps until the write lock is ours or time is up.
+
+    SQLite's own busy handler sleeps in growing steps (up to 100 ms) and is not fair between
+    processes: a worker whose threads keep taking the lock starves the other one, which
+    made a p99 of over a second for writes under load. A short busy timeout and our own retry
+    loop keep every waiter polling at a fine grain until the 5-second deadline.
+    """
+    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    while True:
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) or time.monotonic() > deadline:
+                raise
 
 
 def _postgres_engine(url: str, pool_size: int) -> Engine:
