@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 
-.PHONY: help run test lint typecheck unit install install-dev lock bench clean
+.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long wrk clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,6 +42,20 @@ typecheck: install-dev ## mypy --strict
 
 test: lint typecheck ## lint, type check and every test, on SQLite and PostgreSQL (when reachable)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+wrk: ## install the wrk load generator from the system packages when it is missing
+	@command -v wrk >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+
+bench: install-dev wrk ## benchmarks on SQLite and PostgreSQL, as ratios to floors measured in the same run
+	$(BIN)/python -m bench.run
+
+bench-smoke: install-dev wrk ## a few seconds, proving the benchmark harness runs
+	$(BIN)/python -m bench.run --smoke
+
+bench-long: install-dev wrk ## adds the 1,000,000-item scaling run and the 10-minute leak check
+	$(BIN)/python -m bench.run --long
 
 lock: ## re-pin every dependency (needs network)
 	$(BIN)/python -m pip install --quiet uv

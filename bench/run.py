@@ -1,0 +1,580 @@
+"""`make bench`: Storekeeper under load, as ratios against floors measured in the same run.
+
+Every figure comes from wrk (a C load generator) against a real `storekeeper serve` with the
+same worker count as the floors, on loopback. Each scenario runs a warm-up and REPS timed
+repetitions; the medians are reported. Results go to bench/results/latest.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import psycopg
+import requests
+
+from bench.seed import seed
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = Path(__file__).with_name("lua")
+RESULTS = Path(__file__).with_name("results")
+BIN = Path(sys.executable).parent
+PG_ADMIN = os.environ.get(
+    "STOREKEEPER_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+WORKERS = 2
+CONNECTIONS = 32
+THREADS = 2
+SECRET = "bench-secret-" + "b" * 40
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+@dataclass
+class Mode:
+    """How long and how big a run is."""
+
+    duration: int
+    reps: int
+    stores: int
+    items_per_store: int
+    backends: tuple[str, ...]
+    deep_page: int
+    long: bool = False
+
+
+@dataclass
+class Result:
+    """One scenario on one backend: medians of the repetitions."""
+
+    scenario: str
+    db: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    ratio_to_flask_floor: float | None = None
+    p99_ratio_to_flask_floor: float | None = None
+    non_2xx_3xx: int = 0
+    reps: list[dict[str, float]] = field(default_factory=list)
+    note: str = ""
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+
+
+def _wait(base: str, proc: subprocess.Popen[bytes], path: str = "/health") -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            if requests.get(base + path, timeout=1).status_code < 500:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not start")
+
+
+@contextmanager
+def process(
+    args: list[str], env: dict[str, str], base: str, ready: str
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A server process in its own process group, stopped on exit."""
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait(base, proc, ready)
+        yield proc
+    finally:
+        _stop(proc)
+
+
+def floor_server(target: str, port: int) -> list[str]:
+    """The command serving a floor exactly as `storekeeper serve` serves the app."""
+    code = (
+        "import sys; from storekeeper.cli import run_wsgi_server; "
+        f"run_wsgi_server({target!r}, '127.0.0.1', {port}, {WORKERS}, "
+        f"factory={target.endswith('flask_app')})"
+    )
+    return [sys.executable, "-c", code]
+
+
+def wrk(
+    base: str, path: str, seconds: int, script: str | None = None, args: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """One wrk run; requests per second, p50 and p99 in ms, and non-2xx/3xx answers."""
+    command = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(LUA / script)]
+    command.append(base + path)
+    if args:
+        command += ["--", *args]
+    out = subprocess.run(
+        command, capture_output=True, text=True, timeout=seconds + 60, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    lat = {
+        p: float(v) * _UNITS[u]
+        for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    }
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "rps": rps,
+        "p50_ms": lat["50"],
+        "p99_ms": lat["99"],
+        "errors": float(errors.group(1)) if errors else 0.0,
+    }
+
+
+def measure(
+    name: str,
+    db: str,
+    base: str,
+    path: str,
+    mode: Mode,
+    script: str | None = None,
+    args: tuple[str, ...] = (),
+) -> Result:
+    """Warm up once, then REPS timed runs; medians."""
+    wrk(base, path, max(1, mode.duration // 2), script, args)
+    reps = [wrk(base, path, mode.duration, script, args) for _ in range(mode.reps)]
+    result = Result(
+        name,
+        db,
+        rps=statistics.median(r["rps"] for r in reps),
+        p50_ms=statistics.median(r["p50_ms"] for r in reps),
+        p99_ms=statistics.median(r["p99_ms"] for r in reps),
+        non_2xx_3xx=int(sum(r["errors"] for r in reps)),
+        reps=reps,
+    )
+    print(
+        f"  {db:10} {name:44} {result.rps:9.0f} rps  "
+        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms",
+        flush=True,
+    )
+    return result
+
+
+def floors(mode: Mode) -> list[Result]:
+    """The bare WSGI and minimal Flask floors, on the same server and worker count."""
+    found = []
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for name, target in (
+        ("floor: bare WSGI", "bench.floors:bare_app"),
+        ("floor: minimal Flask", "bench.floors:flask_app"),
+    ):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with process(floor_server(target, port), env, base, "/item/1"):
+            found.append(measure(name, "-", base, "/item/1", mode))
+    return found
+
+
+@contextmanager
+def database(backend: str) -> Iterator[str | None]:
+    """None for the embedded SQLite default, else a fresh PostgreSQL database URL."""
+    if backend == "sqlite":
+        yield None
+        return
+    name = f"storekeeper_bench_{secrets.token_hex(4)}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def storekeeper(
+    backend: str, mode: Mode, items_per_store: int | None = None
+) -> Iterator[tuple[str, str, str, dict[str, int]]]:
+    """A seeded `storekeeper serve`; its base URL, an access token, the database URL, sizes."""
+    with (
+        tempfile.TemporaryDirectory(prefix="storekeeper-bench-") as instance,
+        database(backend) as url,
+    ):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("STOREKEEPER_")}
+        env |= {
+            "STOREKEEPER_INSTANCE_PATH": instance,
+            "STOREKEEPER_SECRET_KEY": SECRET,
+            "STOREKEEPER_LOG_LEVEL": "WARNING",
+            "STOREKEEPER_LOGIN_RATE_LIMIT": "1000000/minute",
+        }
+        if url:
+            env["STOREKEEPER_DATABASE_URL"] = url
+        db_url = url or f"sqlite:///{instance}/storekeeper.db"
+        subprocess.run(
+            [BIN / "storekeeper", "db", "upgrade"], env=env, check=True, capture_output=True
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        with process(
+            [str(BIN / "storekeeper"), "serve", "--port", str(port), "--workers", str(WORKERS)],
+            env,
+            base,
+            "/health",
+        ) as proc:
+            body = {"username": "bencher", "password": "bench-password"}
+            requests.post(f"{base}/register", json=body, timeout=10).raise_for_status()
+            token = requests.post(f"{base}/login", json=body, timeout=30).json()["access_token"]
+            per_store = items_per_store or mode.items_per_store
+            started = time.monotonic()
+            sizes = seed(db_url, owner_id=1, stores=mode.stores, items_per_store=per_store)
+            sizes["seed_ms"] = round((time.monotonic() - started) * 1000)
+            sizes["server_pid"] = proc.pid
+            yield base, token, db_url, sizes
+
+
+def deep_cursor_path(base: str, depth: int) -> str:
+    """The path of the page of 50 that starts `depth` items deep, reached by following Links."""
+    path = "/item?limit=50"
+    for _ in range(depth // 50):
+        link = requests.get(base + path, timeout=30).headers["Link"]
+        parts = urlsplit(link.split(";")[0].strip()[1:-1])
+        path = f"{parts.path}?{parts.query}"
+    return path
+
+
+def worker_rss_mb(server_pid: int) -> list[float]:
+    """Resident memory of each worker process of the server, in MiB."""
+    sizes = []
+    for child in Path("/proc").glob("[0-9]*"):
+        try:
+            status = (child / "status").read_text()
+        except OSError:
+            continue
+        ppid = int(re.search(r"PPid:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
+        if ppid == server_pid or _parent(ppid) == server_pid:
+            rss = re.search(r"VmRSS:\s+(\d+) kB", status)
+            if rss and "python" in (child / "cmdline").read_bytes().decode(errors="replace"):
+                sizes.append(round(int(rss.group(1)) / 1024, 1))
+    return sorted(sizes)
+
+
+def _parent(pid: int) -> int:
+    try:
+        found = re.search(r"PPid:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
+    except OSError:
+        return -1
+    return int(found.group(1)) if found else -1
+
+
+def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
+    """Every Storekeeper scenario on one backend."""
+    found: list[Result] = []
+    with storekeeper(backend, mode) as (base, token, _db, sizes):
+        report["seed"][backend] = sizes
+        items = mode.stores * mode.items_per_store
+        etag = requests.get(f"{base}/item/1", timeout=10).headers["ETag"]
+        deep = deep_cursor_path(base, mode.deep_page)
+        runs: list[tuple[str, str, str | None, tuple[str, ...]]] = [
+            ("GET /item/{id}", "/", "random_get.lua", ("/item/", str(items))),
+            ("GET /store/{id}", "/", "random_get.lua", ("/store/", str(mode.stores))),
+            ("GET /item?limit=50", "/item?limit=50", None, ()),
+            (f"GET /item?limit=50 ({mode.deep_page} deep)", deep, None, ()),
+            ("GET /item?q=...&sort=-price", "/item?q=item%201&sort=-price&limit=50", None, ()),
+            (
+                "GET /item/{id} If-None-Match (304)",
+                "/item/1",
+                "headers.lua",
+                ("/item/1", "If-None-Match", etag),
+            ),
+            ("GET /item/{id} with token", "/", "random_get.lua", ("/item/", str(items), token)),
+            ("POST /item", "/", "post_item.lua", (token, "1")),
+            ("PATCH /item/{id} If-Match", "/", "patch_item.lua", (token, str(items))),
+            ("mixed 90% GET / 10% PATCH", "/", "mixed.lua", (token, str(items))),
+        ]
+        for name, path, script, args in runs:
+            found.append(measure(name, backend, base, path, mode, script, args))
+        report["memory_mb_per_worker"][backend] = worker_rss_mb(sizes["server_pid"])
+        login = measure(
+            "POST /login (argon2id by design)",
+            backend,
+            base,
+            "/login",
+            mode,
+            "headers.lua",
+            (
+                "/login",
+                "--method",
+                "POST",
+                "--body",
+                '{"username":"bencher","password":"bench-password"}',
+                "Content-Type",
+                "application/json",
+            ),
+        )
+        login.note = "reported separately: the password hash costs ~20-30 ms of CPU by design"
+        found.append(login)
+        if mode.long:
+            found += long_runs(backend, mode, report, base, token, items)
+    return found
+
+
+def long_runs(
+    backend: str, mode: Mode, report: dict[str, Any], base: str, token: str, items: int
+) -> list[Result]:
+    """The 1,000,000-item scaling run and the 10-minute memory run."""
+    found = []
+    scaled = Mode(mode.duration, mode.reps, 10, 100_000, mode.backends, mode.deep_page, long=False)
+    with storekeeper(backend, scaled) as (big, _token, _db, sizes):
+        report["seed"][backend + " (1M)"] = sizes
+        deep = deep_cursor_path(big, mode.deep_page)
+        found.append(
+            measure(
+                f"GET /item?limit=50 ({mode.deep_page} deep, 1M items)", backend, big, deep, mode
+            )
+        )
+        found.append(measure("GET /item?limit=50 (1M items)", backend, big, "/item?limit=50", mode))
+    samples = []
+    for minute in range(10):
+        wrk(base, "/", 60, "mixed.lua", (token, str(items)))
+        samples.append(
+            {"minute": minute + 1, "rss_mb": worker_rss_mb(report["seed"][backend]["server_pid"])}
+        )
+    report["leak_check"][backend] = samples
+    return found
+
+
+def targets(results: list[Result], flask: Result) -> list[dict[str, Any]]:
+    """Each target of the performance issue with the measured value and a verdict."""
+    by = {(r.scenario, r.db): r for r in results}
+    checks: list[dict[str, Any]] = []
+
+    def ratio(scenario: str, db: str, goal: float, what: str) -> None:
+        r = by.get((scenario, db))
+        if r and r.ratio_to_flask_floor is not None:
+            checks.append(
+                {
+                    "target": f"{what} ({db})",
+                    "goal": f">= {goal:.0%} of Flask floor rps",
+                    "value": f"{r.ratio_to_flask_floor:.0%}",
+                    "met": r.ratio_to_flask_floor >= goal,
+                }
+            )
+
+    for db in ("sqlite", "postgresql"):
+        ratio("GET /item/{id}", db, 0.60, "GET /item/{id}")
+        ratio("GET /store/{id}", db, 0.60, "GET /store/{id}")
+        ratio("GET /item/{id} with token", db, 0.55, "GET /item/{id} with a token")
+        ratio("GET /item?limit=50", db, 0.35, "list page of 50")
+        ratio("POST /item", db, 0.25, "POST /item")
+        ratio("PATCH /item/{id} If-Match", db, 0.25, "conditional PATCH")
+        first = by.get(("GET /item?limit=50", db))
+        deep = next(
+            (
+                r
+                for (s, d), r in by.items()
+                if d == db and s.startswith("GET /item?limit=50 (") and "1M" not in s
+            ),
+            None,
+        )
+        if first and deep and first.p50_ms > 0:
+            value = deep.p50_ms / first.p50_ms
+            checks.append(
+                {
+                    "target": f"deep page latency vs first page ({db})",
+                    "goal": "<= 1.2x",
+                    "value": f"{value:.2f}x",
+                    "met": value <= 1.2,
+                }
+            )
+        big = next((r for (s, d), r in by.items() if d == db and "deep, 1M" in s), None)
+        if big and deep and deep.p50_ms > 0:
+            value = big.p50_ms / deep.p50_ms
+            checks.append(
+                {
+                    "target": f"deep page, 1M items vs 10k items ({db})",
+                    "goal": "<= 1.2x",
+                    "value": f"{value:.2f}x",
+                    "met": value <= 1.2,
+                }
+            )
+        for r in results:
+            if (
+                r.db == db
+                and r.scenario.startswith("GET")
+                and "1M" not in r.scenario
+                and r.p99_ratio_to_flask_floor
+            ):
+                checks.append(
+                    {
+                        "target": f"p99 of {r.scenario} ({db})",
+                        "goal": "<= 1.5x Flask floor p99",
+                        "value": f"{r.p99_ratio_to_flask_floor:.2f}x",
+                        "met": r.p99_ratio_to_flask_floor <= 1.5,
+                    }
+                )
+    return checks
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    versions = {
+        name: version(name)
+        for name in ("flask", "granian", "sqlalchemy", "pydantic", "psycopg", "orjson", "jiter")
+    }
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[
+        0
+    ]
+    return {
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "wrk": wrk_version.strip(),
+        "versions": versions,
+        "workers": WORKERS,
+        "connections": CONNECTIONS,
+        "wrk_threads": THREADS,
+    }
+
+
+def write(report: dict[str, Any], results: list[Result], out: Path) -> None:
+    """latest.json and latest.md in `out` (bench/results by default)."""
+    out.mkdir(parents=True, exist_ok=True)
+    report["scenarios"] = [asdict(r) for r in results]
+    (out / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
+    lines = [
+        f"# Storekeeper benchmark — {report['date']}",
+        "",
+        f"{report['machine']['cpus']} CPUs, {report['machine']['platform']}, "
+        f"Python {report['machine']['python']}, "
+        f"{report['machine']['wrk']}; {WORKERS} workers, wrk -t{THREADS} -c{CONNECTIONS}, "
+        f"{report['mode']['reps']} x {report['mode']['duration']} s per scenario, medians.",
+        "",
+        "| scenario | db | req/s | p50 ms | p99 ms | rps / Flask floor | p99 / floor "
+        "| non-2xx/3xx |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        ratio = f"{r.ratio_to_flask_floor:.2f}" if r.ratio_to_flask_floor is not None else "—"
+        p99 = f"{r.p99_ratio_to_flask_floor:.2f}" if r.p99_ratio_to_flask_floor is not None else "—"
+        lines.append(
+            f"| {r.scenario} | {r.db} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+            f"| {ratio} | {p99} | {r.non_2xx_3xx} |"
+        )
+    lines += [
+        "",
+        "## Targets",
+        "",
+        "| target | goal | measured | met |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {t['target']} | {t['goal']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
+        for t in report["targets"]
+    ]
+    lines += [
+        "",
+        "## Memory",
+        "",
+        f"Resident memory per worker after the mixed load (MiB): {report['memory_mb_per_worker']}",
+    ]
+    if report["leak_check"]:
+        lines += [
+            "",
+            f"10-minute leak check (RSS per worker, MiB, each minute): {report['leak_check']}",
+        ]
+    lines += ["", f"Seeding: {report['seed']}", ""]
+    (out / "latest.md").write_text("\n".join(lines))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--smoke", action="store_true", help="a few seconds, SQLite only, tiny data"
+    )
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help="add the 1,000,000-item run and the 10-minute leak check",
+    )
+    parser.add_argument("--db", default="sqlite,postgresql", help="backends to run")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go")
+    options = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("bench: wrk is not installed (make bench installs it)", file=sys.stderr)
+        return 2
+    if options.smoke:
+        mode = Mode(
+            duration=1, reps=1, stores=2, items_per_store=300, backends=("sqlite",), deep_page=400
+        )
+    else:
+        mode = Mode(
+            duration=5,
+            reps=3,
+            stores=10,
+            items_per_store=1000,
+            backends=tuple(options.db.split(",")),
+            deep_page=9_950,
+            long=options.long,
+        )
+    report: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "machine": machine(),
+        "mode": asdict(mode),
+        "seed": {},
+        "memory_mb_per_worker": {},
+        "leak_check": {},
+    }
+    print("floors", flush=True)
+    floor_results = floors(mode)
+    flask = floor_results[1]
+    results = list(floor_results)
+    for backend in mode.backends:
+        print(backend, flush=True)
+        results += scenarios(backend, mode, report)
+    for r in results:
+        r.ratio_to_flask_floor = round(r.rps / flask.rps, 3)
+        r.p99_ratio_to_flask_floor = round(r.p99_ms / flask.p99_ms, 3)
+    report["targets"] = targets(results, flask)
+    write(report, results, options.out)
+    print(f"wrote {options.out / 'latest.md'} and latest.json", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,35 @@
+"""The benchmark harness runs end to end (its smoke mode: seconds, not minutes)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[2]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (make wrk)")
+def test_bench_smoke_writes_results(tmp_path: Path) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    report = json.loads((tmp_path / "latest.json").read_text())
+    names = {s["scenario"] for s in report["scenarios"]}
+    assert {"GET /item/{id}", "POST /item", "floor: minimal Flask"} <= names
+    for scenario in report["scenarios"]:
+        assert {"scenario", "db", "rps", "p50_ms", "p99_ms", "ratio_to_flask_floor"} <= set(
+            scenario
+        )
+        assert scenario["rps"] > 0, scenario
+    assert (tmp_path / "latest.md").read_text().startswith("# Storekeeper benchmark")
