@@ -70,27 +70,36 @@ def database_url(backend: str) -> Iterator[str | None]:
 
 
 @contextmanager
+def server_process(
+    instance: str, env: dict[str, str], workers: int = 2
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`storekeeper serve` on a free port; its base URL and process, stopped on exit."""
+    port = free_port()
+    log = Path(instance) / "server.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [BIN / "storekeeper", "serve", "--port", str(port), "--workers", str(workers)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(base, proc, log)
+            yield base, proc
+        finally:
+            _stop(proc)
+
+
+@contextmanager
 def live_server(workers: int = 2, **settings: str) -> Iterator[str]:
     """Upgrade the schema, serve on a free port, and yield the base URL; stop on exit."""
     with tempfile.TemporaryDirectory() as instance:
         env = server_env(instance, **settings)
         subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
-        port = free_port()
-        log = Path(instance) / "server.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [BIN / "storekeeper", "serve", "--port", str(port), "--workers", str(workers)],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            base = f"http://127.0.0.1:{port}"
-            try:
-                wait_healthy(base, proc, log)
-                yield base
-            finally:
-                _stop(proc)
+        with server_process(instance, env, workers) as (base, _):
+            yield base
 
 
 def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:

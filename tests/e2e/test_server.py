@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.live import BIN, free_port, live_server, login_token, server_env, wait_healthy
+from tests.e2e.live import BIN, live_server, login_token, server_env, server_process
 
 
 def _count(metrics: str, route: str) -> float:
@@ -45,47 +45,31 @@ def test_sigterm_finishes_requests_in_flight_and_exits_zero() -> None:
     with tempfile.TemporaryDirectory() as instance:
         env = server_env(instance)
         subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
-        port = free_port()
-        log = Path(instance) / "server.log"
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [BIN / "storekeeper", "serve", "--port", str(port), "--workers", "2"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            base = f"http://127.0.0.1:{port}"
-            try:
-                wait_healthy(base, proc, log)
-                token = login_token(base)
-                # Hold SQLite's write lock so the next write waits inside the server.
-                lock = sqlite3.connect(Path(instance) / "storekeeper.db", isolation_level=None)
-                lock.execute("BEGIN IMMEDIATE")
-                answers: list[int] = []
+        with server_process(instance, env) as (base, proc):
+            token = login_token(base)
+            # Hold SQLite's write lock so the next write waits inside the server.
+            lock = sqlite3.connect(Path(instance) / "storekeeper.db", isolation_level=None)
+            lock.execute("BEGIN IMMEDIATE")
+            answers: list[int] = []
 
-                def write() -> None:
-                    answer = requests.post(
-                        f"{base}/store",
-                        json={"name": "In flight"},
-                        headers={"Authorization": f"Bearer {token}"},
-                        timeout=30,
-                    )
-                    answers.append(answer.status_code)
+            def write() -> None:
+                answer = requests.post(
+                    f"{base}/store",
+                    json={"name": "In flight"},
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=30,
+                )
+                answers.append(answer.status_code)
 
-                writer = threading.Thread(target=write)
-                writer.start()
-                time.sleep(0.5)
-                os.killpg(proc.pid, signal.SIGTERM)
-                time.sleep(1.0)
-                lock.execute("COMMIT")
-                lock.close()
-                writer.join(30)
-                assert answers == [201]
-                assert proc.wait(30) == 0
-                with pytest.raises(requests.ConnectionError):
-                    requests.get(f"{base}/health", timeout=2)
-            finally:
-                if proc.poll() is None:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait(10)
+            writer = threading.Thread(target=write)
+            writer.start()
+            time.sleep(0.5)
+            os.killpg(proc.pid, signal.SIGTERM)
+            time.sleep(1.0)
+            lock.execute("COMMIT")
+            lock.close()
+            writer.join(30)
+            assert answers == [201]
+            assert proc.wait(30) == 0
+            with pytest.raises(requests.ConnectionError):
+                requests.get(f"{base}/health", timeout=2)
