@@ -16,7 +16,6 @@ from storekeeper.domain.values import (
     check_text,
     clean_name,
     name_key,
-    parse_id,
     price_to_cents,
 )
 from storekeeper.security import PASSWORD_HASHER, Passwords, TokenError, Tokens
@@ -89,25 +88,6 @@ def test_prices_convert_exactly(value: object, cents: int) -> None:
 def test_non_prices_are_refused(value: object) -> None:
     with pytest.raises(ValueError, match="must"):
         price_to_cents(value)
-
-
-@pytest.mark.parametrize(
-    ("raw", "parsed"),
-    [
-        ("1", 1),
-        ("42", 42),
-        ("9223372036854775807", 2**63 - 1),
-        ("0", None),
-        ("007", None),
-        ("-1", None),
-        ("1.5", None),
-        ("\uff11", None),
-        ("9223372036854775808", None),
-        ("", None),
-    ],
-)
-def test_canonical_ids(raw: str, parsed: int | None) -> None:
-    assert parse_id(raw) == parsed
 
 
 # Settings

@@ -67,11 +67,3 @@ def price_to_cents(value: object) -> int:
 def cents_to_price(cents: int) -> Decimal:
     """The price a number of cents stands for."""
     return Decimal(cents).scaleb(-2)
-
-
-def parse_id(raw: str) -> int | None:
-    """A canonical positive 64-bit id from a path segment, or None when not canonical."""
-    if not raw or len(raw) > 19 or not raw.isascii() or not raw.isdigit() or raw[0] == "0":
-        return None
-    value = int(raw)
-    return value if value <= ID_MAX else None
