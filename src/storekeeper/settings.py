@@ -115,7 +115,7 @@ def instance_secret(instance: Path) -> str:
     """The development secret kept in the instance folder, made on first use (mode 0600)."""
     path = instance / "secret_key"
     try:
-        instance.mkdir(parents=True, exist_ok=True)
+        instance.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

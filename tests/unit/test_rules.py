@@ -94,11 +94,13 @@ def test_non_prices_are_refused(value: object) -> None:
 
 
 def test_settings_defaults_make_and_keep_a_secret(tmp_path: Path) -> None:
-    env = {"STOREKEEPER_INSTANCE_PATH": str(tmp_path)}
+    instance = tmp_path / "instance"
+    env = {"STOREKEEPER_INSTANCE_PATH": str(instance)}
     first = load_settings(env)
     assert first.is_sqlite
-    assert first.database_url == f"sqlite:///{tmp_path / 'storekeeper.db'}"
-    secret_file = tmp_path / "secret_key"
+    assert first.database_url == f"sqlite:///{instance / 'storekeeper.db'}"
+    assert stat.S_IMODE(os.stat(instance).st_mode) == 0o700
+    secret_file = instance / "secret_key"
     assert stat.S_IMODE(os.stat(secret_file).st_mode) == 0o600
     assert load_settings(env).secret_key == first.secret_key
     assert len(first.secret_key.encode()) >= 32

@@ -28,7 +28,8 @@ SQLITE_BUSY_STEP_MS = 20
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # The database holds password hashes: its folder is for the server alone.
+        Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     engine = create_engine(
         url,
         connect_args={"timeout": CONNECT_TIMEOUT_S, "check_same_thread": False},
