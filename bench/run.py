@@ -34,6 +34,7 @@ import psycopg
 import requests
 
 from bench.seed import seed
+from storekeeper.cli import server_command
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = Path(__file__).with_name("lua")
@@ -131,12 +132,8 @@ def process(
 
 def floor_server(target: str, port: int) -> list[str]:
     """The command serving a floor exactly as `storekeeper serve` serves the app."""
-    code = (
-        "import sys; from storekeeper.cli import run_wsgi_server; "
-        f"run_wsgi_server({target!r}, '127.0.0.1', {port}, {WORKERS}, "
-        f"factory={target.endswith('flask_app')})"
-    )
-    return [sys.executable, "-c", code]
+    factory = target.endswith("flask_app")
+    return [sys.executable, *server_command("127.0.0.1", port, WORKERS, target, factory)]
 
 
 def wrk(
@@ -456,7 +453,16 @@ def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     versions = {
         name: version(name)
-        for name in ("flask", "granian", "sqlalchemy", "pydantic", "psycopg", "orjson", "jiter")
+        for name in (
+            "flask",
+            "gunicorn",
+            "gevent",
+            "sqlalchemy",
+            "pydantic",
+            "psycopg",
+            "orjson",
+            "jiter",
+        )
     }
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[
         0

@@ -20,10 +20,6 @@ from storekeeper.security import Passwords
 from storekeeper.settings import Settings, SettingsError, load_settings
 
 DEFAULT_WORKERS = 2
-SHUTDOWN_GRACE_S = 20
-# Requests a worker takes on at once: above the database pool, so a burst queues in the
-# server instead of piling up threads that only wait for a connection.
-BACKPRESSURE = 32
 # Not imported from storekeeper.metrics: importing prometheus_client before this variable is
 # set would fix this process (and forked workers) in single-process mode.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -51,40 +47,40 @@ def _schema_current(settings: Settings) -> bool:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
-    """Run the production server (granian, WSGI) with several worker processes.
+    """Run the production server (storekeeper.serving: gunicorn with gevent workers).
 
-    On SIGTERM granian stops accepting connections, lets the workers finish the requests in
-    flight (for at most SHUTDOWN_GRACE_S) and exits 0.
+    This process becomes the server's arbiter (exec), so that each worker it forks imports
+    the application only after gevent has patched that worker. On SIGTERM it stops
+    accepting connections, lets requests in flight finish (at most the graceful timeout)
+    and exits 0; a worker that dies is replaced at once.
     """
     if not _schema_current(settings):
         return _fail("the database schema is not up to date; run: storekeeper db upgrade")
-    with tempfile.TemporaryDirectory(prefix="storekeeper-metrics-") as metrics_dir:
-        # Must be set before any worker imports prometheus_client: each worker then writes its
-        # samples to this (empty) folder and /metrics adds up every worker's.
-        os.environ[MULTIPROC_ENV] = metrics_dir
-        print(
-            f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr
-        )
-        run_wsgi_server("storekeeper.wsgi:make_app", host, port, workers, factory=True)
-    return 0
+    # Every worker writes its metric samples here and /metrics adds up all of them; the
+    # server removes the folder when it exits. Set before any worker imports
+    # prometheus_client.
+    os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="storekeeper-metrics-")
+    print(f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr)
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, *server_command(host, port, workers)])  # noqa: S606
+    return None
 
 
-def run_wsgi_server(target: str, host: str, port: int, workers: int, factory: bool) -> None:
-    """Serve a WSGI app with granian as Storekeeper does (the benchmark floors use this too)."""
-    from granian import Granian
-    from granian.constants import Interfaces
-
-    Granian(
+def server_command(
+    host: str,
+    port: int,
+    workers: int,
+    target: str = "storekeeper.wsgi:make_app",
+    factory: bool = True,
+) -> list[str]:
+    """The interpreter arguments that serve a WSGI app as Storekeeper is served (benchmarks too)."""
+    return [
+        "-m",
+        "storekeeper.serving",
         target,
-        address=host,
-        port=port,
-        interface=Interfaces.WSGI,
-        workers=workers,
-        factory=factory,
-        backpressure=BACKPRESSURE,
-        log_access=False,
-        workers_kill_timeout=SHUTDOWN_GRACE_S,
-    ).serve()
+        *(["--factory"] if factory else []),
+        *("--host", host, "--port", str(port), "--workers", str(workers)),
+    ]
 
 
 def db_command(settings: Settings, action: str) -> int:

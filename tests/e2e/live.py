@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import psycopg
 import requests
@@ -108,9 +109,10 @@ def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
         try:
-            if requests.get(f"{base}/health", timeout=1).status_code == 200:
+            # The listening socket exists before the workers do: a connection may wait.
+            if requests.get(f"{base}/health", timeout=2).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server did not become healthy: {log.read_text()[-2000:]}")
@@ -134,3 +136,28 @@ def login_token(base: str, username: str = "fuzzer", password: str = "fuzzer-pas
     assert answer.status_code == 200
     token: str = answer.json()["access_token"]
     return token
+
+
+def address(base: str) -> tuple[str, int]:
+    """The (host, port) of a live server's base URL."""
+    host, port = base.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def read_response(stream: BinaryIO) -> tuple[int, dict[str, str], bytes]:
+    """The next final HTTP/1.1 response on a socket's stream: status, headers (lower-case names)
+    and body; interim (1xx) answers are skipped. ConnectionError when the server closed first.
+    """
+    while True:
+        status_line = stream.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        status = int(status_line.split()[1])
+        headers: dict[str, str] = {}
+        while (line := stream.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if status >= 200:
+            break
+    body = stream.read(int(headers.get("content-length", "0")))
+    return status, headers, body

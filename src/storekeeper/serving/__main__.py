@@ -1,0 +1,7 @@
+"""`python -m storekeeper.serving`: what `storekeeper serve` execs."""
+
+import sys
+
+from storekeeper.serving import main
+
+sys.exit(main())
