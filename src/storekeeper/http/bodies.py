@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
 import jiter
-from flask import Response, request
+from flask import Response, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from werkzeug.exceptions import ClientDisconnected
 
 from storekeeper.domain.errors import Invalid
 from storekeeper.http.conditional import (
@@ -22,6 +24,8 @@ from storekeeper.http.schemas import field_errors
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 1024 * 1024
+BODY_CHUNK = 64 * 1024
+BODY_DEADLINE_S = 30.0
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -45,15 +49,40 @@ def parse_json(data: bytes) -> Any:
 
 
 def body_bytes() -> bytes:
-    """The raw body, at most MAX_BODY bytes; 413 beyond, whether sent with a length or chunked."""
+    """The raw body, at most MAX_BODY bytes; 413 beyond, whether sent with a length or chunked.
+
+    Read once per request (the idempotency fingerprint and the parser share it), in chunks
+    under one deadline: the server bounds each silent read, this bounds a client that
+    trickles a byte at a time. A client that does not send the body in time gets a 408.
+    """
+    cached: bytes | None = g.get("request_body")
+    if cached is not None:
+        return cached
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ApiError(413, "The request body is larger than 1 MiB.")
-    # Werkzeug stops a chunked body silently at the app's MAX_CONTENT_LENGTH, which is one byte
-    # more than allowed: a body that reaches it was too long.
-    data = request.get_data(cache=True)
-    if len(data) > MAX_BODY:
-        raise ApiError(413, "The request body is larger than 1 MiB.")
+    deadline = time.monotonic() + BODY_DEADLINE_S
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        # Werkzeug stops a chunked body silently at the app's MAX_CONTENT_LENGTH, which is
+        # one byte more than allowed: a body that reaches it was too long.
+        while chunk := request.stream.read(BODY_CHUNK):
+            size += len(chunk)
+            if size > MAX_BODY:
+                raise ApiError(413, "The request body is larger than 1 MiB.")
+            if time.monotonic() > deadline:
+                raise _body_timeout()
+            chunks.append(chunk)
+    except (OSError, ClientDisconnected):
+        raise _body_timeout() from None
+    g.request_body = data = b"".join(chunks)
     return data
+
+
+def _body_timeout() -> ApiError:
+    # The server drains what is left of the body before reading another request, within
+    # its header timeout, and closes the connection when it cannot.
+    return ApiError(408, "The request body was not received in time.")
 
 
 def read_body(model: type[M], *, merge_patch: bool = False) -> M:
