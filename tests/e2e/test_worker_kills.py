@@ -1,0 +1,221 @@
+"""Workers SIGKILLed under a write load: each is replaced, nothing acknowledged is lost.
+
+A worker is killed every KILL_EVERY_S while writers create items and link tags and a poller
+keeps asking /health. Afterwards every acknowledged write is there, no write is half done,
+and the server never stopped answering. Bounds are hang detectors, not speed claims.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from tests.e2e.live import BIN, database_url, login_token, server_env, server_process
+
+KILLS = 20
+KILL_EVERY_S = 1.5
+HANG_S = 30.0
+WRITERS = 3
+
+
+@dataclass
+class Ledger:
+    """What the server acknowledged, and anything it answered that it never should."""
+
+    items: set[int] = field(default_factory=set)
+    links: set[tuple[int, int]] = field(default_factory=set)
+    deleted_stores: set[int] = field(default_factory=set)
+    bad_answers: list[str] = field(default_factory=list)
+    polls: int = 0
+    poll_failures_in_a_row: int = 0
+    worst_poll_streak: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _workers(arbiter: int) -> list[int]:
+    found = subprocess.run(
+        ["pgrep", "-P", str(arbiter)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return sorted(int(pid) for pid in found)
+
+
+def _call(
+    ledger: Ledger, session: requests.Session, method: str, url: str, **kwargs: object
+) -> requests.Response | None:
+    """A request; None when the connection died with its worker (unacknowledged)."""
+    try:
+        answer = session.request(method, url, timeout=HANG_S, **kwargs)  # type: ignore[arg-type]
+    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+        # Cut off with its worker, before or while the answer was sent: not acknowledged.
+        return None
+    if answer.status_code >= 500:
+        with ledger.lock:
+            ledger.bad_answers.append(f"{method} {url}: {answer.status_code} {answer.text}")
+    return answer
+
+
+def _writer(
+    base: str, token: str, store: int, tag: int, n: int, stop: threading.Event, ledger: Ledger
+) -> None:
+    headers = {"Authorization": f"Bearer {token}"}
+    with requests.Session() as session:
+        session.headers.update(headers)
+        serial = 0
+        while not stop.is_set():
+            serial += 1
+            created = _call(
+                ledger,
+                session,
+                "POST",
+                f"{base}/store/{store}/item",
+                json={"name": f"w{n}-{serial}", "price": 1.25, "quantity": serial},
+            )
+            if created is None or created.status_code != 201:
+                continue
+            item = created.json()["id"]
+            with ledger.lock:
+                ledger.items.add(item)
+            linked = _call(ledger, session, "POST", f"{base}/item/{item}/tag/{tag}")
+            if linked is not None and linked.status_code == 201:
+                with ledger.lock:
+                    ledger.links.add((item, tag))
+            if serial % 10 == 0:
+                _delete_a_store(base, session, n, serial, ledger)
+
+
+def _delete_a_store(
+    base: str, session: requests.Session, n: int, serial: int, ledger: Ledger
+) -> None:
+    """Create a store with items, then delete it: a multi-row write that must be all or nothing."""
+    store = _call(ledger, session, "POST", f"{base}/store", json={"name": f"gone-{n}-{serial}"})
+    if store is None or store.status_code != 201:
+        return
+    store_id = store.json()["id"]
+    for i in range(3):
+        _call(
+            ledger,
+            session,
+            "POST",
+            f"{base}/store/{store_id}/item",
+            json={"name": f"g{i}", "price": 2},
+        )
+    deleted = _call(ledger, session, "DELETE", f"{base}/store/{store_id}")
+    if deleted is not None and deleted.status_code == 204:
+        with ledger.lock:
+            ledger.deleted_stores.add(store_id)
+
+
+def _poller(base: str, stop: threading.Event, ledger: Ledger) -> None:
+    while not stop.is_set():
+        try:
+            # A fresh connection each time: new clients must keep getting in.
+            ok = requests.get(f"{base}/health", timeout=HANG_S).status_code == 200
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+            ok = False  # the poll's worker was the one killed; the next poll must succeed
+        with ledger.lock:
+            ledger.polls += 1
+            ledger.poll_failures_in_a_row = 0 if ok else ledger.poll_failures_in_a_row + 1
+            ledger.worst_poll_streak = max(ledger.worst_poll_streak, ledger.poll_failures_in_a_row)
+        time.sleep(0.05)
+
+
+def _kill_workers(arbiter: int) -> int:
+    kills = 0
+    for _ in range(KILLS):
+        time.sleep(KILL_EVERY_S)
+        workers = _workers(arbiter)
+        if workers:
+            # The oldest worker: the youngest may still be starting.
+            os.kill(workers[0], signal.SIGKILL)
+            kills += 1
+    return kills
+
+
+def _verify(base: str, ledger: Ledger) -> None:
+    with requests.Session() as session:
+        for item in sorted(ledger.items):
+            answer = session.get(f"{base}/item/{item}", timeout=HANG_S)
+            assert answer.status_code == 200, f"acknowledged item {item} is missing"
+        for item, tag in sorted(ledger.links):
+            tags = session.get(f"{base}/item/{item}", timeout=HANG_S).json()["tags"]
+            assert tag in {t["id"] for t in tags}, f"acknowledged link {item}->{tag} is missing"
+        for store in sorted(ledger.deleted_stores):
+            assert session.get(f"{base}/store/{store}", timeout=HANG_S).status_code == 404
+
+
+def _check_sqlite(path: Path) -> None:
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def _orphans_in_postgres(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM items WHERE store_id NOT IN (SELECT id FROM stores))"
+            " + (SELECT count(*) FROM item_tags WHERE item_id NOT IN (SELECT id FROM items))"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_twenty_worker_kills_under_writes_lose_nothing(backend: str) -> None:
+    with database_url(backend) as url, tempfile.TemporaryDirectory() as instance:
+        extra = {} if url is None else {"STOREKEEPER_DATABASE_URL": url}
+        env = server_env(instance, **extra)
+        subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
+        ledger = Ledger()
+        with server_process(instance, env) as (base, proc):
+            token = login_token(base)
+            auth = {"Authorization": f"Bearer {token}"}
+            store = requests.post(
+                f"{base}/store", json={"name": "Kept"}, headers=auth, timeout=HANG_S
+            )
+            tag = requests.post(
+                f"{base}/store/{store.json()['id']}/tag",
+                json={"name": "t"},
+                headers=auth,
+                timeout=HANG_S,
+            )
+            stop = threading.Event()
+            threads = [
+                threading.Thread(
+                    target=_writer,
+                    args=(base, token, store.json()["id"], tag.json()["id"], n, stop, ledger),
+                )
+                for n in range(WRITERS)
+            ]
+            threads.append(threading.Thread(target=_poller, args=(base, stop, ledger)))
+            for thread in threads:
+                thread.start()
+            try:
+                kills = _kill_workers(proc.pid)
+            finally:
+                stop.set()
+                for thread in threads:
+                    thread.join(HANG_S)
+            assert kills == KILLS
+            assert proc.poll() is None, "the server itself died"
+            assert len(_workers(proc.pid)) >= 1
+            assert ledger.bad_answers == []
+            assert ledger.items, "no write was acknowledged at all"
+            assert ledger.polls > KILLS
+            assert ledger.worst_poll_streak <= 1, "/health stopped answering"
+            _verify(base, ledger)
+        if url is None:
+            _check_sqlite(Path(instance) / "storekeeper.db")
+        else:
+            assert _orphans_in_postgres(url.replace("postgresql+psycopg://", "postgresql://")) == 0
