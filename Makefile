@@ -5,8 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+MINUTES ?= 30
 
-.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long wrk clean
+.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long soak wrk clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,6 +57,9 @@ bench-smoke: install-dev wrk ## a few seconds, proving the benchmark harness run
 
 bench-long: install-dev wrk ## adds the 1,000,000-item scaling run and the 10-minute leak check
 	$(BIN)/python -m bench.run --long
+
+soak: install-dev ## $(MINUTES) minutes of mixed and hostile load, a worker SIGKILL a minute (docs/reliability.md)
+	$(BIN)/python -m bench.soak --minutes $(MINUTES)
 
 lock: ## re-pin every dependency (needs network)
 	$(BIN)/python -m pip install --quiet uv

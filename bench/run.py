@@ -103,9 +103,9 @@ def _wait(base: str, proc: subprocess.Popen[bytes], path: str = "/health") -> No
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            if requests.get(base + path, timeout=1).status_code < 500:
+            if requests.get(base + path, timeout=2).status_code < 500:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.1)
     raise RuntimeError("server did not start")
 
@@ -225,9 +225,15 @@ def database(backend: str) -> Iterator[str | None]:
 
 @contextmanager
 def storekeeper(
-    backend: str, mode: Mode, items_per_store: int | None = None
+    backend: str,
+    mode: Mode,
+    items_per_store: int | None = None,
+    login_limit: str | None = "1000000/minute",
 ) -> Iterator[tuple[str, str, str, dict[str, int]]]:
-    """A seeded `storekeeper serve`; its base URL, an access token, the database URL, sizes."""
+    """A seeded `storekeeper serve`; its base URL, an access token, the database URL, sizes.
+
+    The login limit is lifted unless `login_limit` is None (the default limit then applies).
+    """
     with (
         tempfile.TemporaryDirectory(prefix="storekeeper-bench-") as instance,
         database(backend) as url,
@@ -237,8 +243,9 @@ def storekeeper(
             "STOREKEEPER_INSTANCE_PATH": instance,
             "STOREKEEPER_SECRET_KEY": SECRET,
             "STOREKEEPER_LOG_LEVEL": "WARNING",
-            "STOREKEEPER_LOGIN_RATE_LIMIT": "1000000/minute",
         }
+        if login_limit is not None:
+            env["STOREKEEPER_LOGIN_RATE_LIMIT"] = login_limit
         if url:
             env["STOREKEEPER_DATABASE_URL"] = url
         db_url = url or f"sqlite:///{instance}/storekeeper.db"

@@ -56,5 +56,6 @@ def test_only_settings_reads_the_environment() -> None:
         if "os.environ" in p.read_text() or "getenv" in p.read_text()
     ]
     # The CLI reads the one-off admin password so it never sits in the long-lived settings,
-    # and sets (metrics reads) prometheus_client's own PROMETHEUS_MULTIPROC_DIR.
-    assert sorted(readers) == ["cli.py", "metrics.py", "settings.py"]
+    # and sets (metrics and the server's worker hooks read) prometheus_client's own
+    # PROMETHEUS_MULTIPROC_DIR.
+    assert sorted(readers) == ["cli.py", "metrics.py", "serving/__init__.py", "settings.py"]
