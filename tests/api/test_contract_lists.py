@@ -157,6 +157,60 @@ def test_tampered_or_foreign_cursors_are_422(
     assert client.get(f"/item?sort=price&cursor={cursor}").status_code == 200
 
 
+def cursor_of(answer: Any) -> str:
+    """The cursor of a list answer's next link."""
+    return parse_qs(urlsplit(next_link(answer) or "").query)["cursor"][0]
+
+
+def test_a_cursor_only_works_in_the_list_that_gave_it_out(
+    client: FlaskClient, alice: User, database: Database
+) -> None:
+    bulk = seed_items(database, alice.id, 30)
+    other = seed_items(database, alice.id, 30, store_name="Other")
+    for n in range(3):
+        store(client, alice, f"Shop {n}")
+        tag(client, alice, bulk, f"tag {n}")
+    issued = cursor_of(client.get("/item?limit=5&sort=price&min_price=1"))
+    foreign = [
+        "/store",
+        f"/store/{bulk}/item",
+        f"/store/{bulk}/tag",
+        "/item",  # another sort: the default id
+        "/item?sort=-price&min_price=1",
+        "/item?sort=price",  # the filter dropped
+        "/item?sort=price&min_price=2",
+        "/item?sort=price&min_price=1&q=item",
+        f"/item?sort=price&min_price=1&store_id={bulk}",
+    ]
+    for path in foreign:
+        sep = "&" if "?" in path else "?"
+        answer = client.get(f"{path}{sep}cursor={issued}")
+        assert "cursor" in assert_problem(answer, 422)["errors"], path
+    # The list that gave it out takes it, with any limit, the same filter however spelt, and
+    # with unknown parameters added.
+    for path in (
+        "/item?sort=price&min_price=1",
+        "/item?sort=price&min_price=1.00&limit=7&utm=x",
+        "/item?min_price=1&sort=price",
+    ):
+        assert client.get(f"{path}&cursor={issued}").status_code == 200, path
+    # Each store's own item list binds its cursors to that store.
+    mine = cursor_of(client.get(f"/store/{bulk}/item?limit=5"))
+    assert client.get(f"/store/{bulk}/item?cursor={mine}").status_code == 200
+    for path in (f"/store/{other}/item", "/item", f"/item?store_id={bulk}", "/store"):
+        sep = "&" if "?" in path else "?"
+        assert_problem(client.get(f"{path}{sep}cursor={mine}"), 422)
+    # Stores and tags too.
+    stores_cursor = cursor_of(client.get("/store?limit=1"))
+    tags_cursor = cursor_of(client.get(f"/store/{bulk}/tag?limit=1"))
+    assert client.get(f"/store?cursor={stores_cursor}").status_code == 200
+    assert client.get(f"/store/{bulk}/tag?cursor={tags_cursor}").status_code == 200
+    assert_problem(client.get(f"/store/{bulk}/tag?cursor={stores_cursor}"), 422)
+    assert_problem(client.get(f"/store?cursor={tags_cursor}"), 422)
+    assert_problem(client.get(f"/store/{other}/tag?cursor={tags_cursor}"), 422)
+    assert_problem(client.get(f"/store?q=shop&cursor={stores_cursor}"), 422)
+
+
 def test_known_parameter_twice_is_422_unknown_ignored(client: FlaskClient) -> None:
     assert "limit" in assert_problem(client.get("/item?limit=2&limit=3"), 422)["errors"]
     assert client.get("/item?whatever=1&foo=bar").status_code == 200
