@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,10 +11,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from storekeeper.app import create_app
 from storekeeper.db.session import Database
 from storekeeper.domain.values import name_key
+from storekeeper.settings import DEFAULT_PUBLIC_URL
 from tests.api.test_contract_catalog import assert_problem, item, store, tag
-from tests.conftest import User
+from tests.conftest import ProvisionedDatabase, User, make_settings
 
 
 def next_link(answer: Any) -> str | None:
@@ -138,6 +141,47 @@ def test_link_keeps_filters_and_sort(client: FlaskClient, alice: User, database:
     assert query["min_price"] == ["1"]
     assert query["limit"] == ["5"]
     assert len(query["cursor"]) == 1
+
+
+SPOOFS = [
+    {"Host": "evil.example"},
+    {"Host": "evil.example:443", "X-Forwarded-Host": "evil.example"},
+    {"Host": "127.0.0.1:8000@evil.example"},
+    {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https", "Forwarded": "host=evil"},
+]
+
+
+@pytest.mark.parametrize("spoof", SPOOFS)
+def test_next_link_never_uses_the_host_the_client_sent(
+    client: FlaskClient, alice: User, database: Database, spoof: dict[str, str]
+) -> None:
+    bulk = seed_items(database, alice.id, 3)
+    for path in ("/item?limit=1", f"/store/{bulk}/item?limit=1"):
+        link = client.get(path, headers=spoof).headers["Link"]
+        assert "evil" not in link
+        assert link.startswith(f"<{DEFAULT_PUBLIC_URL}{path.split('?')[0]}?"), link
+    answer = client.get("/item?limit=1", base_url="https://evil.example")
+    assert answer.headers["Link"].startswith(f"<{DEFAULT_PUBLIC_URL}/item?")
+
+
+def test_next_link_uses_the_configured_public_url(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, alice: User
+) -> None:
+    settings = make_settings(test_database.url, tmp_path, public_url="https://api.example.com:8443")
+    configured = create_app(settings, database).test_client()
+    seed_items(database, alice.id, 3)
+    for headers in ({}, *SPOOFS):
+        link = configured.get("/item?limit=1&sort=-price", headers=headers).headers["Link"]
+        url = link.split(";")[0].strip()[1:-1]
+        parts = urlsplit(url)
+        assert (parts.scheme, parts.netloc, parts.path) == (
+            "https",
+            "api.example.com:8443",
+            "/item",
+        )
+        assert parse_qs(parts.query)["sort"] == ["-price"]
+        # The link leads on: its path and query are the next page of the same list.
+        assert configured.get(f"{parts.path}?{parts.query}").status_code == 200
 
 
 def test_tampered_or_foreign_cursors_are_422(

@@ -151,7 +151,12 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
     if status == 201:
         headers["Location"] = {"schema": _STRING, "description": "URL of the created resource."}
     if op.many:
-        headers["Link"] = {"schema": _STRING, "description": 'The next page, as rel="next".'}
+        headers["Link"] = {
+            "schema": _STRING,
+            "description": 'The next page, as rel="next", when there is one: an absolute URL on '
+            "the API's configured public origin (never the request's Host), with the request's "
+            "parameters and a new `cursor`.",
+        }
     answer: dict[str, Any] = {"description": text or HTTPStatus(status).phrase, "headers": headers}
     if op.response is not None and status != 204:
         schema: dict[str, Any] = {"$ref": REF.format(model=op.response.__name__)}

@@ -8,15 +8,16 @@ import hashlib
 import hmac
 from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import orjson
-from flask import Response, current_app, request
+from flask import Response, request
 from pydantic import BaseModel, ValidationError
 
 from storekeeper.domain.errors import Invalid
 from storekeeper.domain.model import ListQuery, Page
 from storekeeper.http.bodies import respond_list
+from storekeeper.http.context import settings
 from storekeeper.http.schemas import ListParams, field_errors
 
 P = TypeVar("P", bound=BaseModel)
@@ -45,7 +46,7 @@ def query_params(model: type[P]) -> P:
 
 
 def _key() -> bytes:
-    secret: str = current_app.config["STOREKEEPER_SETTINGS"].secret_key
+    secret = settings().secret_key
     # v2: cursors are signed together with their list's scope (see _scope); v1 cursors, signed
     # without it, no longer verify.
     return hmac.new(secret.encode(), b"storekeeper list cursor v2", hashlib.sha256).digest()
@@ -120,11 +121,22 @@ def list_query(params: ListParams, **filters: Any) -> ListQuery:
     )
 
 
+def next_url(params: ListParams, after: tuple[Any, int]) -> str:
+    """The absolute URL of the page after `after`, with the request's other parameters.
+
+    The origin is the configured public one, never the request's Host header: a client (or
+    anyone who can poison a cache in front of us) could otherwise point other clients' next
+    pages at a host of its choosing.
+    """
+    args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+    args.append(("cursor", encode_cursor(params, after)))
+    path = quote(request.script_root + request.path)
+    return f"{settings().public_origin}{path}?{urlencode(args)}"
+
+
 def respond_page(model: type[BaseModel], page: Page[Any], params: ListParams) -> Response:
     """A list response with a Link to the next page when there is one."""
     headers = {}
     if page.next_after is not None:
-        args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
-        args.append(("cursor", encode_cursor(params, page.next_after)))
-        headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
+        headers["Link"] = f'<{next_url(params, page.next_after)}>; rel="next"'
     return respond_list(model, page.rows, headers)
