@@ -97,7 +97,8 @@ _ERROR_TEXT = {
     400: "The body is not valid JSON, or a header is malformed.",
     401: "Missing, invalid, expired or revoked access token.",
     403: "Authenticated, but not the owner of the store nor an admin.",
-    404: "No such resource (ids are canonical positive integers).",
+    404: "No such resource. Each has one URL: ids are canonical positive integers, and a path "
+    "with an empty (`//`) or dot (`.`, `..`) segment names nothing.",
     409: "Conflicts with the current state (e.g. a duplicate name), or the request with this "
     "Idempotency-Key is still in flight.",
     412: "A precondition (If-Match / If-None-Match) failed; nothing was changed.",
