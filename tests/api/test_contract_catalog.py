@@ -424,8 +424,11 @@ def test_tag_lifecycle(client: FlaskClient, alice: User) -> None:
     linked = client.post(f"/item/{chair['id']}/tag/{wood['id']}", headers=alice.headers)
     assert linked.status_code == 201
     assert linked.get_json()["id"] == wood["id"]
+    # Like every 201 (and as documented): Location names what was made, the link itself.
+    assert linked.headers["Location"] == f"/item/{chair['id']}/tag/{wood['id']}"
     again = client.post(f"/item/{chair['id']}/tag/{wood['id']}", headers=alice.headers)
     assert again.status_code == 200
+    assert "Location" not in again.headers
 
     detail = client.get(f"/tag/{wood['id']}").get_json()
     assert detail["items"] == [{"id": chair["id"], "name": "Chair", "price": 9.99}]
