@@ -42,6 +42,7 @@ class Operation:
     token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
     creates: str | None = None
     etag: bool = True
+    conditional: bool = False
     idempotent: bool = False
     reads: bool = False
 
@@ -61,13 +62,19 @@ def operation(
     token_kind: TokenKind = "access",  # noqa: S107
     creates: str | None = None,
     etag: bool = True,
+    conditional: bool = False,
 ) -> Callable[[F], F]:
     """Describe a handler; its docstring gives the summary (first line) and description.
 
     `auth=True` also makes the request need a valid bearer token of kind `token_kind`, checked
     before the body is read (see context.authenticate_request): documented and enforced by
-    the same declaration.
+    the same declaration. `conditional=True` says the handler checks If-Match and
+    If-None-Match (bodies.guard), which documents both headers and the 412 together;
+    tests/api/test_openapi_matches_handlers.py holds it to the handler's code.
     """
+    if 412 in errors:
+        # One way to say it, so the headers cannot be documented without the status or back.
+        raise ValueError("declare conditional=True rather than 412 in errors")
 
     def mark(func: F) -> F:
         doc = (func.__doc__ or func.__name__).strip().split("\n", 1)
@@ -87,6 +94,7 @@ def operation(
             token_kind=token_kind,
             creates=creates,
             etag=etag,
+            conditional=conditional,
         )
         return func
 
@@ -131,6 +139,8 @@ def _statuses(op: Operation, has_path_args: bool) -> list[int]:
         found.add(422)
     if op.auth:
         found |= {401, 403}
+    if op.conditional:
+        found.add(412)
     if op.reads:
         found.add(401)  # a read that carries a bad token
     return sorted(found)
@@ -226,7 +236,7 @@ def _conditional(op: Operation, method: str, doc: dict[str, Any]) -> None:
             "description": "Not modified: the If-None-Match ETag is current.",
             "headers": {**_COMMON_HEADERS, "ETag": {"schema": _STRING}},
         }
-    if 412 in op.errors:
+    if op.conditional:
         doc["parameters"] += [_IF_MATCH, _IF_NONE_MATCH_WRITE]
     if op.idempotent:
         doc["parameters"].append(_IDEMPOTENCY_KEY)

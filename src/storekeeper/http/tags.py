@@ -54,7 +54,7 @@ def get_tag(id: int) -> Response:
 
 
 @bp.delete("/tag/<id:id>")
-@operation("Tags", status=204, auth=True, errors=(409, 412))
+@operation("Tags", status=204, auth=True, errors=(409,), conditional=True)
 def delete_tag(id: int) -> Response:
     """Delete a tag that labels no item (owner or admin); otherwise 409."""
     with unit_of_work(write=True) as work:
