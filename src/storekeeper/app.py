@@ -53,10 +53,30 @@ class IdConverter(BaseConverter):
         return str(value)
 
 
+def canonical_path(path: str) -> bool:
+    """Whether a path is written the one way a route spells it: no empty or dot segments.
+
+    The router alone would not say: Werkzeug strips the leading slashes of a path before
+    matching (so `//store/1` is the store) and redirects `/store//1` to `/store/1`, giving
+    one resource several URLs. A trailing slash is left to the router's strict rules.
+    """
+    segments = path.split("/")[1:]
+    return (
+        path.startswith("/")
+        and "" not in segments[:-1]
+        and "." not in segments
+        and ".." not in segments
+    )
+
+
 def _start() -> None:
     g.started = time.perf_counter()
     given = request.headers.get("X-Request-ID")
     g.request_id = given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    # The path as the server handed it over, before any routing clean-up: a second spelling
+    # of a URL names nothing.
+    if not canonical_path(request.environ.get("PATH_INFO") or "/"):
+        abort(404)
     # Past the 64-bit range a path names nothing; checked here rather than in the converter,
     # where a refusal would make the router answer 405 instead of 404.
     for value in (request.view_args or {}).values():

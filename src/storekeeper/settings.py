@@ -16,6 +16,10 @@ MIN_SECRET_BYTES = 32
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
 _PERIODS = {"second": 1, "minute": 60, "hour": 3600}
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Where absolute links (Link: rel="next") point when STOREKEEPER_PUBLIC_URL is unset: the
+# default bind address of `storekeeper serve`. Never the request's Host header, which any
+# client (or a cache in front of us) can set to anything.
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 Environment = Literal["development", "production"]
 
@@ -48,11 +52,19 @@ class Settings:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     db_pool_size: int = 8
     cors_origins: tuple[str, ...] = ()
+    # None when the operator set none (`storekeeper serve` may then derive it from its bind
+    # address); public_origin is what the app uses either way.
+    public_url: str | None = None
 
     @property
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def public_origin(self) -> str:
+        """The origin clients reach the API at, for absolute links in answers."""
+        return self.public_url or DEFAULT_PUBLIC_URL
 
     def with_overrides(self, **changes: object) -> Settings:
         """A copy with some fields replaced (used by tests and the CLI)."""
@@ -159,6 +171,63 @@ def _origins(raw: str) -> tuple[str, ...]:
     return origins
 
 
+_PUBLIC_URL = re.compile(
+    r"(?P<scheme>https?)://(?P<host>\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::(?P<port>[0-9]{1,5}))?/?",
+    re.ASCII | re.IGNORECASE,
+)
+_DNS_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)", re.ASCII)
+
+
+def _valid_host(host: str) -> bool:
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            return False
+        return True
+    if re.fullmatch(r"[0-9.]+", host):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return False
+        return True
+    labels = host.split(".")
+    return len(host) <= 253 and all(_DNS_LABEL.fullmatch(label) for label in labels)
+
+
+def parse_public_url(raw: str) -> str:
+    """The canonical form of a STOREKEEPER_PUBLIC_URL value; SettingsError when it is no origin.
+
+    An origin is http or https, a host and an optional port; it is kept in lower case and
+    without the root path's "/". A path, query, fragment or user name is refused: links are
+    this origin followed by the API's own paths.
+    """
+    match = _PUBLIC_URL.fullmatch(raw.strip())
+    port = match.group("port") if match else None
+    if (
+        match is None
+        or not _valid_host(match.group("host").lower())
+        or (port is not None and not 1 <= int(port) <= 65535)
+    ):
+        raise SettingsError(
+            f"{PREFIX}PUBLIC_URL: must be an origin like https://api.example.com (http or "
+            f"https, a host, an optional port; no path, query or user), got {raw!r}"
+        )
+    origin = f"{match.group('scheme').lower()}://{match.group('host').lower()}"
+    return origin if port is None else f"{origin}:{int(port)}"
+
+
+def public_url_for(host: str, port: int, scheme: str = "http") -> str:
+    """The origin of a bind address, for a STOREKEEPER_PUBLIC_URL the operator did not set.
+
+    An IPv6 address gets its brackets. A wildcard address (0.0.0.0, ::) is kept: it names no
+    host a client can reach, which is the operator's cue to set the variable.
+    """
+    bare = host.strip("[]")
+    shown = f"[{bare}]" if ":" in bare else bare
+    return parse_public_url(f"{scheme}://{shown}:{port}")
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate settings; raise SettingsError naming the first bad variable."""
     env = os.environ if env is None else env
@@ -176,6 +245,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"{PREFIX}LOG_LEVEL: must be one of {', '.join(_LEVELS)}, got {level!r}"
         )
     rate = env.get(PREFIX + "LOGIN_RATE_LIMIT", "")
+    public_url = env.get(PREFIX + "PUBLIC_URL", "")
     return Settings(
         database_url=database_url,
         secret_key=_secret(env, environment, instance),  # type: ignore[arg-type]
@@ -189,4 +259,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_proxies(env.get(PREFIX + "TRUSTED_PROXIES", "")),
         db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 100),
         cors_origins=_origins(env.get(PREFIX + "CORS_ORIGINS", "")),
+        public_url=parse_public_url(public_url) if public_url.strip() else None,
     )

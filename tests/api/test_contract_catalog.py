@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
+from storekeeper.domain.values import CLIENT_ID_MAX
 from tests.conftest import User
 
 PROBLEM = "application/problem+json"
@@ -288,6 +289,35 @@ def test_put_creates_with_the_given_id_and_posts_never_collide(
     assert all(i > 1000 for i in later)
 
 
+@pytest.mark.parametrize(
+    ("refusal", "status"),
+    [("duplicate name", 409), ("stale If-Match", 412), ("foreign store", 403), ("no store", 422)],
+)
+def test_a_refused_put_create_at_a_high_id_leaves_post_ids_alone(
+    client: FlaskClient, alice: User, bob: User, refusal: str, status: int
+) -> None:
+    shop = store(client, alice)
+    first = item(client, alice, shop["id"], "First")
+    high = CLIENT_ID_MAX
+    body: dict[str, Any] = {"name": "Put", "price": 1, "store_id": shop["id"]}
+    headers = alice.headers
+    if refusal == "duplicate name":
+        body["name"] = "FIRST"  # refused by the unique constraint, at the insert itself
+    elif refusal == "stale If-Match":
+        headers = {**alice.headers, "If-Match": '"stale"'}
+    elif refusal == "foreign store":
+        headers = bob.headers
+    else:
+        body["store_id"] = shop["id"] + 1000
+    assert_problem(client.put(f"/item/{high}", json=body, headers=headers), status)
+    assert_problem(client.get(f"/item/{high}"), 404)
+    # The id sequence did not move: the next POST gets the next small id, and a later
+    # successful PUT at that id still works.
+    assert item(client, alice, shop["id"], "Second")["id"] == first["id"] + 1
+    body = {"name": "Put", "price": 1, "store_id": shop["id"]}
+    assert client.put(f"/item/{high}", json=body, headers=alice.headers).status_code == 201
+
+
 def test_put_replaces_with_defaults_for_omitted_fields(client: FlaskClient, alice: User) -> None:
     created = store(client, alice)
     chair = item(client, alice, created["id"], quantity=5, description="old")
@@ -394,8 +424,11 @@ def test_tag_lifecycle(client: FlaskClient, alice: User) -> None:
     linked = client.post(f"/item/{chair['id']}/tag/{wood['id']}", headers=alice.headers)
     assert linked.status_code == 201
     assert linked.get_json()["id"] == wood["id"]
+    # Like every 201 (and as documented): Location names what was made, the link itself.
+    assert linked.headers["Location"] == f"/item/{chair['id']}/tag/{wood['id']}"
     again = client.post(f"/item/{chair['id']}/tag/{wood['id']}", headers=alice.headers)
     assert again.status_code == 200
+    assert "Location" not in again.headers
 
     detail = client.get(f"/tag/{wood['id']}").get_json()
     assert detail["items"] == [{"id": chair["id"], "name": "Chair", "price": 9.99}]

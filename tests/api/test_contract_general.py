@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import event
@@ -109,6 +111,49 @@ def test_non_canonical_ids_are_404(client: FlaskClient, alice: User, raw_id: str
     for path in (f"/store/{raw_id}", f"/item/{raw_id}", f"/tag/{raw_id}", f"/store/{raw_id}/item"):
         assert_problem(client.get(path), 404)
     assert_problem(client.delete(f"/item/{raw_id}", headers=alice.headers), 404)
+
+
+def raw_path(client: FlaskClient, method: str, path: str, **kwargs: Any) -> Any:
+    """A request whose PATH_INFO is exactly `path`, as a server hands it over.
+
+    The test client would read a path starting with "//" as a URL with a host in it.
+    """
+    return client.open("/", method=method, environ_overrides={"PATH_INFO": path}, **kwargs)
+
+
+NON_CANONICAL = [
+    "//store/{store}",
+    "///store/{store}",
+    "//evil.example/store/{store}",
+    "/store//{store}",
+    "/store/{store}//item",
+    "/store/{store}/item/",
+    "/store/{store}/",
+    "/store/./{store}",
+    "/store/{store}/./item",
+    "/store/{store}/../{store}",
+    "/./store/{store}",
+    "/item//{item}",
+    "//item",
+    "//store",
+    "/store//",
+]
+
+
+@pytest.mark.parametrize("template", NON_CANONICAL)
+def test_non_canonical_paths_are_404(client: FlaskClient, alice: User, template: str) -> None:
+    shop = store(client, alice)
+    chair = item(client, alice, shop["id"])
+    path = template.format(store=shop["id"], item=chair["id"])
+    assert_problem(raw_path(client, "GET", path), 404)
+    assert raw_path(client, "HEAD", path).status_code == 404
+    for method in ("DELETE", "PATCH", "PUT", "POST"):
+        answer = raw_path(client, method, path, headers=alice.headers, json={"name": "X"})
+        assert_problem(answer, 404)
+    # Nothing was changed through the second URL, and the canonical one still answers.
+    assert client.get(f"/store/{shop['id']}").get_json()["name"] == shop["name"]
+    assert client.get(f"/item/{chair['id']}").get_json()["name"] == chair["name"]
+    assert raw_path(client, "GET", f"/store/{shop['id']}").status_code == 200
 
 
 def test_largest_id_is_a_plain_404(client: FlaskClient) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,10 +11,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
+from storekeeper.app import create_app
 from storekeeper.db.session import Database
 from storekeeper.domain.values import name_key
+from storekeeper.settings import DEFAULT_PUBLIC_URL
 from tests.api.test_contract_catalog import assert_problem, item, store, tag
-from tests.conftest import User
+from tests.conftest import ProvisionedDatabase, User, make_settings
 
 
 def next_link(answer: Any) -> str | None:
@@ -140,6 +143,47 @@ def test_link_keeps_filters_and_sort(client: FlaskClient, alice: User, database:
     assert len(query["cursor"]) == 1
 
 
+SPOOFS = [
+    {"Host": "evil.example"},
+    {"Host": "evil.example:443", "X-Forwarded-Host": "evil.example"},
+    {"Host": "127.0.0.1:8000@evil.example"},
+    {"X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "https", "Forwarded": "host=evil"},
+]
+
+
+@pytest.mark.parametrize("spoof", SPOOFS)
+def test_next_link_never_uses_the_host_the_client_sent(
+    client: FlaskClient, alice: User, database: Database, spoof: dict[str, str]
+) -> None:
+    bulk = seed_items(database, alice.id, 3)
+    for path in ("/item?limit=1", f"/store/{bulk}/item?limit=1"):
+        link = client.get(path, headers=spoof).headers["Link"]
+        assert "evil" not in link
+        assert link.startswith(f"<{DEFAULT_PUBLIC_URL}{path.split('?')[0]}?"), link
+    answer = client.get("/item?limit=1", base_url="https://evil.example")
+    assert answer.headers["Link"].startswith(f"<{DEFAULT_PUBLIC_URL}/item?")
+
+
+def test_next_link_uses_the_configured_public_url(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, alice: User
+) -> None:
+    settings = make_settings(test_database.url, tmp_path, public_url="https://api.example.com:8443")
+    configured = create_app(settings, database).test_client()
+    seed_items(database, alice.id, 3)
+    for headers in ({}, *SPOOFS):
+        link = configured.get("/item?limit=1&sort=-price", headers=headers).headers["Link"]
+        url = link.split(";")[0].strip()[1:-1]
+        parts = urlsplit(url)
+        assert (parts.scheme, parts.netloc, parts.path) == (
+            "https",
+            "api.example.com:8443",
+            "/item",
+        )
+        assert parse_qs(parts.query)["sort"] == ["-price"]
+        # The link leads on: its path and query are the next page of the same list.
+        assert configured.get(f"{parts.path}?{parts.query}").status_code == 200
+
+
 def test_tampered_or_foreign_cursors_are_422(
     client: FlaskClient, alice: User, database: Database
 ) -> None:
@@ -155,6 +199,60 @@ def test_tampered_or_foreign_cursors_are_422(
     # A cursor only works with the sort it was made for.
     assert_problem(client.get(f"/item?sort=name&cursor={cursor}"), 422)
     assert client.get(f"/item?sort=price&cursor={cursor}").status_code == 200
+
+
+def cursor_of(answer: Any) -> str:
+    """The cursor of a list answer's next link."""
+    return parse_qs(urlsplit(next_link(answer) or "").query)["cursor"][0]
+
+
+def test_a_cursor_only_works_in_the_list_that_gave_it_out(
+    client: FlaskClient, alice: User, database: Database
+) -> None:
+    bulk = seed_items(database, alice.id, 30)
+    other = seed_items(database, alice.id, 30, store_name="Other")
+    for n in range(3):
+        store(client, alice, f"Shop {n}")
+        tag(client, alice, bulk, f"tag {n}")
+    issued = cursor_of(client.get("/item?limit=5&sort=price&min_price=1"))
+    foreign = [
+        "/store",
+        f"/store/{bulk}/item",
+        f"/store/{bulk}/tag",
+        "/item",  # another sort: the default id
+        "/item?sort=-price&min_price=1",
+        "/item?sort=price",  # the filter dropped
+        "/item?sort=price&min_price=2",
+        "/item?sort=price&min_price=1&q=item",
+        f"/item?sort=price&min_price=1&store_id={bulk}",
+    ]
+    for path in foreign:
+        sep = "&" if "?" in path else "?"
+        answer = client.get(f"{path}{sep}cursor={issued}")
+        assert "cursor" in assert_problem(answer, 422)["errors"], path
+    # The list that gave it out takes it, with any limit, the same filter however spelt, and
+    # with unknown parameters added.
+    for path in (
+        "/item?sort=price&min_price=1",
+        "/item?sort=price&min_price=1.00&limit=7&utm=x",
+        "/item?min_price=1&sort=price",
+    ):
+        assert client.get(f"{path}&cursor={issued}").status_code == 200, path
+    # Each store's own item list binds its cursors to that store.
+    mine = cursor_of(client.get(f"/store/{bulk}/item?limit=5"))
+    assert client.get(f"/store/{bulk}/item?cursor={mine}").status_code == 200
+    for path in (f"/store/{other}/item", "/item", f"/item?store_id={bulk}", "/store"):
+        sep = "&" if "?" in path else "?"
+        assert_problem(client.get(f"{path}{sep}cursor={mine}"), 422)
+    # Stores and tags too.
+    stores_cursor = cursor_of(client.get("/store?limit=1"))
+    tags_cursor = cursor_of(client.get(f"/store/{bulk}/tag?limit=1"))
+    assert client.get(f"/store?cursor={stores_cursor}").status_code == 200
+    assert client.get(f"/store/{bulk}/tag?cursor={tags_cursor}").status_code == 200
+    assert_problem(client.get(f"/store/{bulk}/tag?cursor={stores_cursor}"), 422)
+    assert_problem(client.get(f"/store?cursor={tags_cursor}"), 422)
+    assert_problem(client.get(f"/store/{other}/tag?cursor={tags_cursor}"), 422)
+    assert_problem(client.get(f"/store?q=shop&cursor={stores_cursor}"), 422)
 
 
 def test_known_parameter_twice_is_422_unknown_ignored(client: FlaskClient) -> None:

@@ -102,6 +102,15 @@ def test_garbage_on_the_socket_does_not_hurt(server: tuple[str, dict[str, str]])
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("path", [b"/store/1", b"//store/1", b"/store//1", b"//x/store/1"])
+def test_one_url_per_resource_on_the_wire(server: tuple[str, dict[str, str]], path: bytes) -> None:
+    base, _ = server
+    answer = _raw(base, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    status = answer.split(b"\r\n", 1)[0]
+    assert status == (b"HTTP/1.1 200 OK" if path == b"/store/1" else b"HTTP/1.1 404 Not Found")
+
+
+@pytest.mark.slow
 def test_nothing_was_lost(server: tuple[str, dict[str, str]]) -> None:
     base, _ = server
     names = [store["name"] for store in requests.get(f"{base}/store", timeout=10).json()]

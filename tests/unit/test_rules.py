@@ -19,7 +19,14 @@ from storekeeper.domain.values import (
     price_to_cents,
 )
 from storekeeper.security import PASSWORD_HASHER, Passwords, TokenError, Tokens
-from storekeeper.settings import RateLimit, SettingsError, load_settings, parse_rate_limit
+from storekeeper.settings import (
+    DEFAULT_PUBLIC_URL,
+    RateLimit,
+    SettingsError,
+    load_settings,
+    parse_rate_limit,
+    public_url_for,
+)
 
 SECRET = "s" * 40
 
@@ -121,6 +128,25 @@ def test_settings_defaults_make_and_keep_a_secret(tmp_path: Path) -> None:
         ("STOREKEEPER_TRUSTED_PROXIES", "not-an-ip"),
         ("STOREKEEPER_CORS_ORIGINS", "javascript:alert(1)"),
         ("STOREKEEPER_DB_POOL_SIZE", "0"),
+        ("STOREKEEPER_PUBLIC_URL", "api.example.com"),
+        ("STOREKEEPER_PUBLIC_URL", "ftp://api.example.com"),
+        ("STOREKEEPER_PUBLIC_URL", "https://api.example.com/v1"),
+        ("STOREKEEPER_PUBLIC_URL", "https://api.example.com//"),
+        ("STOREKEEPER_PUBLIC_URL", "https://api.example.com?x=1"),
+        ("STOREKEEPER_PUBLIC_URL", "https://api.example.com#top"),
+        ("STOREKEEPER_PUBLIC_URL", "https://user@api.example.com"),
+        ("STOREKEEPER_PUBLIC_URL", "https://user:pw@api.example.com"),
+        ("STOREKEEPER_PUBLIC_URL", "https://api.example.com:0"),
+        ("STOREKEEPER_PUBLIC_URL", "https://api.example.com:65536"),
+        ("STOREKEEPER_PUBLIC_URL", "https://api.example.com:"),
+        ("STOREKEEPER_PUBLIC_URL", "https://"),
+        ("STOREKEEPER_PUBLIC_URL", "https://exa mple.com"),
+        ("STOREKEEPER_PUBLIC_URL", "https://-api.example.com"),
+        ("STOREKEEPER_PUBLIC_URL", "https://api..example.com"),
+        ("STOREKEEPER_PUBLIC_URL", "https://999.0.0.1"),
+        ("STOREKEEPER_PUBLIC_URL", "https://[::1"),
+        ("STOREKEEPER_PUBLIC_URL", "https://[1.2.3.4]"),
+        ("STOREKEEPER_PUBLIC_URL", "https://\u0430pi.example.com"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path: Path, name: str, value: str) -> None:
@@ -145,6 +171,42 @@ def test_postgres_urls_use_psycopg_and_rate_limits_parse(tmp_path: Path) -> None
     assert load_settings(env).database_url == "postgresql+psycopg://u@h/db"
     assert parse_rate_limit("5/second") == RateLimit(5, 1)
     assert parse_rate_limit(" 100 / hour ") == RateLimit(100, 3600)
+
+
+@pytest.mark.parametrize(
+    ("raw", "origin"),
+    [
+        ("https://api.example.com", "https://api.example.com"),
+        ("HTTPS://API.Example.com/", "https://api.example.com"),
+        (" http://127.0.0.1:8000 ", "http://127.0.0.1:8000"),
+        ("http://localhost:08080", "http://localhost:8080"),
+        ("http://[::1]:8000", "http://[::1]:8000"),
+        ("http://[FE80::1]", "http://[fe80::1]"),
+    ],
+)
+def test_public_url_is_an_origin_kept_canonical(tmp_path: Path, raw: str, origin: str) -> None:
+    env = {"STOREKEEPER_INSTANCE_PATH": str(tmp_path), "STOREKEEPER_PUBLIC_URL": raw}
+    settings = load_settings(env)
+    assert settings.public_url == origin
+    assert settings.public_origin == origin
+
+
+def test_public_url_unset_falls_back_to_the_default_bind_address(tmp_path: Path) -> None:
+    for env in ({}, {"STOREKEEPER_PUBLIC_URL": ""}, {"STOREKEEPER_PUBLIC_URL": "  "}):
+        settings = load_settings({"STOREKEEPER_INSTANCE_PATH": str(tmp_path), **env})
+        assert settings.public_url is None  # so `storekeeper serve` can tell it was not set
+        assert settings.public_origin == DEFAULT_PUBLIC_URL == "http://127.0.0.1:8000"
+
+
+def test_public_url_for_a_bind_address() -> None:
+    assert public_url_for("127.0.0.1", 8000) == "http://127.0.0.1:8000"
+    assert public_url_for("localhost", 9000) == "http://localhost:9000"
+    assert public_url_for("::1", 8000) == "http://[::1]:8000"
+    assert public_url_for("[::1]", 8000) == "http://[::1]:8000"
+    assert public_url_for("0.0.0.0", 80) == "http://0.0.0.0:80"  # noqa: S104 - a value, not a bind
+    assert public_url_for("api.example.com", 443, "https") == "https://api.example.com:443"
+    with pytest.raises(SettingsError, match="STOREKEEPER_PUBLIC_URL"):
+        public_url_for("bad host", 8000)
 
 
 # Security

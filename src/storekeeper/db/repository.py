@@ -420,18 +420,30 @@ class CatalogRepository:
         }
         if item_id is not None:
             values["id"] = item_id
-            self._advance_sequence(item_id)
         new_id = int(
             execute(self.conn, insert(items).values(**values).returning(items.c.id)).scalar_one()
         )
         self._count(store_id, 1)
+        if item_id is not None:
+            # Last, once every check and the insert itself have passed: see _advance_sequence.
+            self._advance_sequence(item_id)
         return new_id
 
     def _advance_sequence(self, used_id: int) -> None:
-        """Keep PostgreSQL's id sequence ahead of a client-chosen id (SQLite does it itself)."""
+        """Keep PostgreSQL's id sequence ahead of a client-chosen id (SQLite does it itself).
+
+        setval is not transactional: a rollback does not undo it. Moved before the insert, a
+        PUT refused by a constraint (a duplicate name) still pushed every later POST id past
+        its id, up to 2^53. So it runs as the create's last statement, when only the COMMIT
+        can still fail; should that happen, the sequence has merely skipped ahead (a gap),
+        never fallen behind a used id. SQLite's AUTOINCREMENT counter is a table row, rolled
+        back with the rest.
+        """
         if self._dialect != "postgresql":
             return
-        # Concurrent PUTs must not move the sequence backwards: serialise them on a lock.
+        # Concurrent PUTs must not move the sequence backwards: serialise them on a lock,
+        # held to the end of the transaction. It is the last lock a create takes, so it
+        # cannot close a cycle with the row locks taken before it.
         self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('items_id_seq'))"))
         self.conn.execute(
             text(

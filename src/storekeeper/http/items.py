@@ -122,7 +122,8 @@ def get_item(id: int) -> Response:
     response=ItemOut,
     body=ItemReplace,
     auth=True,
-    errors=(409, 412),
+    errors=(409,),
+    conditional=True,
     also={201: "Created with the id of the path (ids up to 2^53-1 may be chosen this way)."},
 )
 def replace_item(id: int) -> Response:
@@ -146,7 +147,8 @@ def replace_item(id: int) -> Response:
     body=ItemPatch,
     auth=True,
     merge_patch=True,
-    errors=(409, 412),
+    errors=(409,),
+    conditional=True,
 )
 def update_item(id: int) -> Response:
     """Change some fields of an item (JSON merge patch; null is not a value of any field).
@@ -161,7 +163,7 @@ def update_item(id: int) -> Response:
 
 
 @bp.delete("/item/<id:id>")
-@operation("Items", status=204, auth=True, errors=(412,))
+@operation("Items", status=204, auth=True, conditional=True)
 def delete_item(id: int) -> Response:
     """Delete an item (owner of its store or an admin)."""
     with unit_of_work(write=True) as work:

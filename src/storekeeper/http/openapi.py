@@ -42,6 +42,7 @@ class Operation:
     token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
     creates: str | None = None
     etag: bool = True
+    conditional: bool = False
     idempotent: bool = False
     reads: bool = False
 
@@ -61,13 +62,19 @@ def operation(
     token_kind: TokenKind = "access",  # noqa: S107
     creates: str | None = None,
     etag: bool = True,
+    conditional: bool = False,
 ) -> Callable[[F], F]:
     """Describe a handler; its docstring gives the summary (first line) and description.
 
     `auth=True` also makes the request need a valid bearer token of kind `token_kind`, checked
     before the body is read (see context.authenticate_request): documented and enforced by
-    the same declaration.
+    the same declaration. `conditional=True` says the handler checks If-Match and
+    If-None-Match (bodies.guard), which documents both headers and the 412 together;
+    tests/api/test_openapi_matches_handlers.py holds it to the handler's code.
     """
+    if 412 in errors:
+        # One way to say it, so the headers cannot be documented without the status or back.
+        raise ValueError("declare conditional=True rather than 412 in errors")
 
     def mark(func: F) -> F:
         doc = (func.__doc__ or func.__name__).strip().split("\n", 1)
@@ -87,6 +94,7 @@ def operation(
             token_kind=token_kind,
             creates=creates,
             etag=etag,
+            conditional=conditional,
         )
         return func
 
@@ -97,7 +105,8 @@ _ERROR_TEXT = {
     400: "The body is not valid JSON, or a header is malformed.",
     401: "Missing, invalid, expired or revoked access token.",
     403: "Authenticated, but not the owner of the store nor an admin.",
-    404: "No such resource (ids are canonical positive integers).",
+    404: "No such resource. Each has one URL: ids are canonical positive integers, and a path "
+    "with an empty (`//`) or dot (`.`, `..`) segment names nothing.",
     409: "Conflicts with the current state (e.g. a duplicate name), or the request with this "
     "Idempotency-Key is still in flight.",
     412: "A precondition (If-Match / If-None-Match) failed; nothing was changed.",
@@ -130,6 +139,8 @@ def _statuses(op: Operation, has_path_args: bool) -> list[int]:
         found.add(422)
     if op.auth:
         found |= {401, 403}
+    if op.conditional:
+        found.add(412)
     if op.reads:
         found.add(401)  # a read that carries a bad token
     return sorted(found)
@@ -151,7 +162,12 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
     if status == 201:
         headers["Location"] = {"schema": _STRING, "description": "URL of the created resource."}
     if op.many:
-        headers["Link"] = {"schema": _STRING, "description": 'The next page, as rel="next".'}
+        headers["Link"] = {
+            "schema": _STRING,
+            "description": 'The next page, as rel="next", when there is one: an absolute URL on '
+            "the API's configured public origin (never the request's Host), with the request's "
+            "parameters and a new `cursor`.",
+        }
     answer: dict[str, Any] = {"description": text or HTTPStatus(status).phrase, "headers": headers}
     if op.response is not None and status != 204:
         schema: dict[str, Any] = {"$ref": REF.format(model=op.response.__name__)}
@@ -220,7 +236,7 @@ def _conditional(op: Operation, method: str, doc: dict[str, Any]) -> None:
             "description": "Not modified: the If-None-Match ETag is current.",
             "headers": {**_COMMON_HEADERS, "ETag": {"schema": _STRING}},
         }
-    if 412 in op.errors:
+    if op.conditional:
         doc["parameters"] += [_IF_MATCH, _IF_NONE_MATCH_WRITE]
     if op.idempotent:
         doc["parameters"].append(_IDEMPOTENCY_KEY)

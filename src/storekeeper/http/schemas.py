@@ -302,8 +302,20 @@ class ListParams(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    limit: QueryLimit = 50
-    cursor: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    limit: Annotated[QueryLimit, Field(description="Rows per page, 1-200.")] = 50
+    cursor: (
+        Annotated[
+            str,
+            Field(
+                min_length=1,
+                max_length=2048,
+                description='Opaque position from a `Link: rel="next"` header. It works only '
+                "in the list that gave it out (the same path, sort and filters; `limit` may "
+                "change); anywhere else, or altered, it is a 422 on `cursor`.",
+            ),
+        ]
+        | None
+    ) = None
 
 
 class StoreListParams(ListParams):

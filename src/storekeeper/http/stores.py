@@ -69,7 +69,13 @@ def get_store(id: int) -> Response:
 
 @bp.patch("/store/<id:id>")
 @operation(
-    "Stores", response=StoreOut, body=StoreUpdate, auth=True, merge_patch=True, errors=(409,)
+    "Stores",
+    response=StoreOut,
+    body=StoreUpdate,
+    auth=True,
+    merge_patch=True,
+    errors=(409,),
+    conditional=True,
 )
 def update_store(id: int) -> Response:
     """Rename a store (owner or admin)."""
@@ -81,7 +87,7 @@ def update_store(id: int) -> Response:
 
 
 @bp.delete("/store/<id:id>")
-@operation("Stores", status=204, auth=True, errors=(412,))
+@operation("Stores", status=204, auth=True, conditional=True)
 def delete_store(id: int) -> Response:
     """Delete a store with its items, tags and links (owner or admin)."""
     with unit_of_work(write=True) as work:

@@ -54,7 +54,7 @@ def get_tag(id: int) -> Response:
 
 
 @bp.delete("/tag/<id:id>")
-@operation("Tags", status=204, auth=True, errors=(409, 412))
+@operation("Tags", status=204, auth=True, errors=(409,), conditional=True)
 def delete_tag(id: int) -> Response:
     """Delete a tag that labels no item (owner or admin); otherwise 409."""
     with unit_of_work(write=True) as work:
@@ -77,10 +77,17 @@ def delete_tag(id: int) -> Response:
     also={200: "The item already had this tag."},
 )
 def link_tag(id: int, tag_id: int) -> Response:
-    """Label an item with a tag of the same store: 201 when new, 200 when already linked."""
+    """Label an item with a tag of the same store: 201 when new, 200 when already linked.
+
+    A new link's `Location` is its own URL, the one `DELETE` removes it at.
+    """
     with unit_of_work(write=True) as work:
         tag, created = catalog.link_tag(work.catalog, current_actor(work), id, tag_id)
-        return bind(work, respond(TagOut, tag, 201 if created else 200))
+        if created:
+            answer = respond(TagOut, tag, 201, {"Location": f"/item/{id}/tag/{tag_id}"})
+        else:
+            answer = respond(TagOut, tag)
+        return bind(work, answer)
 
 
 @bp.delete("/item/<id:id>/tag/<id:tag_id>")

@@ -142,7 +142,7 @@ def get_user(id: int) -> Response:
 
 
 @bp.delete("/user/<id:id>")
-@operation("Users", status=204, auth=True, errors=(409, 412))
+@operation("Users", status=204, auth=True, errors=(409,), conditional=True)
 def delete_user(id: int) -> Response:
     """Delete a user who owns no store (the user themself or an admin)."""
     with unit_of_work(write=True) as work:
