@@ -17,9 +17,11 @@ from storekeeper.db.session import Database
 from storekeeper.domain import accounts
 from storekeeper.domain.errors import DomainError
 from storekeeper.security import Passwords
-from storekeeper.settings import Settings, SettingsError, load_settings
+from storekeeper.settings import PREFIX, Settings, SettingsError, load_settings, public_url_for
 
 DEFAULT_WORKERS = 2
+PUBLIC_URL_ENV = PREFIX + "PUBLIC_URL"
+WILDCARDS = ("0.0.0.0", "::", "[::]")  # noqa: S104 (recognised, not bound)
 # Not imported from storekeeper.metrics: importing prometheus_client before this variable is
 # set would fix this process (and forked workers) in single-process mode.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -60,6 +62,15 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
     # server removes the folder when it exits. Set before any worker imports
     # prometheus_client.
     os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="storekeeper-metrics-")
+    if settings.public_url is None:
+        # Links to further pages name the address served here, never the client's Host.
+        os.environ[PUBLIC_URL_ENV] = public_url_for(host, port)
+        if host in WILDCARDS:
+            print(
+                f"storekeeper: links will name {host}; set {PUBLIC_URL_ENV} to the address "
+                "clients use",
+                file=sys.stderr,
+            )
     print(f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr)
     sys.stderr.flush()
     os.execv(sys.executable, [sys.executable, *server_command(host, port, workers)])  # noqa: S606
