@@ -222,3 +222,14 @@ def test_keep_alive_survives_a_refusal_that_left_the_body_unread(
         answer, _, health = read_response(stream)
     assert answer == 200
     assert json.loads(health) == {"status": "ok"}
+
+
+@pytest.mark.slow
+def test_next_link_names_the_served_address_whatever_host_the_client_sends(
+    server: tuple[str, str],
+) -> None:
+    base, token = server
+    auth = {"Authorization": f"Bearer {token}"}
+    assert requests.post(f"{base}/store", json={"name": "Second"}, headers=auth, timeout=HANG_S).ok
+    answer = requests.get(f"{base}/store?limit=1", headers={"Host": "evil.example"}, timeout=HANG_S)
+    assert answer.headers["Link"].startswith(f"<{base}/store?")
