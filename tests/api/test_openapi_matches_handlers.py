@@ -159,7 +159,7 @@ def expected_statuses(entry: Documented) -> set[int]:
     if entry.method == "GET":
         found.add(401)  # a public read that carries a bad token
     if "read_body" in uses.names:
-        found |= {400, 413, 415, 422}
+        found |= {400, 408, 413, 415, 422}
     if {"query_params", "list_query"} & uses.names:
         found.add(422)  # a malformed parameter, limit or cursor
     if "guard" in uses.names:

@@ -110,6 +110,7 @@ _ERROR_TEXT = {
     409: "Conflicts with the current state (e.g. a duplicate name), or the request with this "
     "Idempotency-Key is still in flight.",
     412: "A precondition (If-Match / If-None-Match) failed; nothing was changed.",
+    408: "The body did not arrive within 30 seconds (or a read paused for 10).",
     413: "The body is larger than 1 MiB.",
     415: "The body is not sent as application/json.",
     422: "Invalid fields or query parameters; `errors` names each one.",
@@ -134,7 +135,7 @@ def _statuses(op: Operation, has_path_args: bool) -> list[int]:
     if has_path_args:
         found.add(404)
     if op.body is not None:
-        found |= {400, 413, 415, 422}
+        found |= {400, 408, 413, 415, 422}
     if op.query is not None:
         found.add(422)
     if op.auth:
