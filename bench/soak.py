@@ -59,6 +59,8 @@ class Stats:
                 self.classes["connection cut"] += 1
                 return
             self.classes[f"{answer.status_code // 100}xx"] += 1
+            if answer.status_code == 503:
+                self.classes["503"] += 1
             self.latencies[self.minute()].append(seconds)
             if answer.status_code >= 500 and answer.status_code != 503:
                 self.server_errors.append(f"{what}: {answer.status_code} {answer.text[:200]}")
@@ -70,6 +72,13 @@ def _call(
     started = time.monotonic()
     try:
         answer = session.request(method, url, timeout=TIMEOUT_S, **kwargs)
+    except requests.Timeout:
+        # Checked before ConnectionError, which ConnectTimeout also is: no answer in 30 s is
+        # a hang, and fails the run.
+        with stats.lock:
+            stats.classes["timed out"] += 1
+            stats.server_errors.append(f"{method} {url}: no answer in {TIMEOUT_S} s")
+        return None
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
         answer = None  # its worker was killed mid-request: not acknowledged
     stats.record(f"{method} {url}", answer, time.monotonic() - started)
@@ -238,7 +247,8 @@ def summary(stats: Stats, minutes: float, backend: str, lost: list[int]) -> dict
         "minutes": minutes,
         "requests": sum(stats.classes.values()),
         "answers_by_class": dict(sorted(stats.classes.items())),
-        "answers_500": len(stats.server_errors),
+        "answers_500": stats.classes.get("5xx", 0) - stats.classes.get("503", 0),
+        "failures": len(stats.server_errors),
         "server_errors": stats.server_errors[:20],
         "worker_kills": stats.kills,
         "acknowledged_writes": len(stats.acknowledged),
@@ -254,7 +264,8 @@ def write(report: dict[str, Any]) -> None:
         f"# Soak run, {report['when']} ({report['backend']}, {report['minutes']} minutes)",
         "",
         f"- requests: {report['requests']:,}; answers by class: {report['answers_by_class']}",
-        f"- answers of 500: {report['answers_500']}; worker kills: {report['worker_kills']}",
+        f"- answers of 500: {report['answers_500']}; requests with no answer in 30 s: "
+        f"{report['answers_by_class'].get('timed out', 0)}; worker kills: {report['worker_kills']}",
         f"- acknowledged writes: {report['acknowledged_writes']:,}; lost: {report['lost_writes']}",
         "",
         "| minute | requests | p50 ms | p99 ms | worker RSS MiB |",
@@ -304,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     report = summary(stats, args.minutes, args.backend, lost)
     write(report)
     print((OUT / "latest.md").read_text())
-    return 1 if report["answers_500"] or report["lost_writes"] else 0
+    return 1 if report["failures"] or report["lost_writes"] else 0
 
 
 if __name__ == "__main__":
