@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import time
+import unicodedata
 from decimal import Decimal
 from pathlib import Path
 
 import jwt
 import pytest
 from argon2 import PasswordHasher
+from hypothesis import given
+from hypothesis import strategies as st
 
 from storekeeper.domain.values import (
+    NAME_TRIMMED,
     check_text,
     clean_name,
     name_key,
     price_to_cents,
 )
+from storekeeper.http.schemas import NAME_PATTERN
 from storekeeper.security import PASSWORD_HASHER, Passwords, TokenError, Tokens
 from storekeeper.settings import RateLimit, SettingsError, load_settings, parse_rate_limit
 
@@ -40,10 +46,72 @@ def test_name_keys_fold_case_and_normalise(a: str, b: str) -> None:
 
 def test_clean_name() -> None:
     assert clean_name("  Shop \n") == "Shop"
+    assert clean_name("\u3000\t\u2028Shop\v\f\r\u00a0") == "Shop"
     assert clean_name("é" * 80) == "é" * 80
-    for bad in ("", "   ", "x" * 81, "a\x00b", "a\x1fb", "a\x7fb", "a\x9fb"):
+    for bad in (
+        "",
+        "   ",
+        "x" * 81,
+        "a\x00b",
+        "a\x1fb",
+        "a\x7fb",
+        "a\x9fb",
+        "\x1cShop",
+        "Shop\x85",
+    ):
         with pytest.raises(ValueError, match="must"):
             clean_name(bad)
+
+
+def test_names_are_trimmed_of_unicode_white_space_but_no_other_control_character() -> None:
+    # str.isspace() is Unicode's White_Space plus U+001C-U+001F; of those control characters,
+    # only the five ASCII ones every tool calls white space are trimmed (not U+0085 either).
+    expected = {
+        char
+        for char in map(chr, range(0x110000))
+        if char.isspace() and (unicodedata.category(char) != "Cc" or char in "\t\n\v\f\r")
+    }
+    assert set(NAME_TRIMMED) == expected
+    assert "\x85" not in NAME_TRIMMED
+    assert not set(NAME_TRIMMED) & set("\x1c\x1d\x1e\x1f")
+
+
+def _accepted(raw: str) -> bool:
+    try:
+        clean_name(raw)
+    except ValueError:
+        return False
+    return True
+
+
+_NAME_CHARS = st.sampled_from(
+    [
+        *NAME_TRIMMED,
+        "\x00",
+        "\x1c",
+        "\x1f",
+        "\x7f",
+        "\x85",
+        "\x9f",
+        "\u200b",
+        "a",
+        "é",
+        "\U0001f600",
+    ]
+)
+
+
+@given(
+    st.builds(
+        lambda left, core, right: left + core + right,
+        st.text(_NAME_CHARS, max_size=4),
+        st.text(_NAME_CHARS, max_size=4)
+        | st.text(st.sampled_from("ab é"), min_size=78, max_size=82),
+        st.text(_NAME_CHARS, max_size=4),
+    )
+)
+def test_the_documented_name_pattern_is_the_name_rule(raw: str) -> None:
+    assert (re.search(NAME_PATTERN, raw) is not None) == _accepted(raw)
 
 
 def test_check_text() -> None:

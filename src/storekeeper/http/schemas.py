@@ -23,20 +23,52 @@ from pydantic import (
 from storekeeper.domain import values
 from storekeeper.domain.model import ItemFields
 
-# A name: at least one visible character, no control characters; trimmed, then 1-80 long.
-NAME_PATTERN = r"^(?!\s*$)[^\u0000-\u001f\u007f-\u009f]*$"
+
+def _char_class(chars: str) -> str:
+    """Characters as the inside of a regex class, in \\uXXXX escapes and ranges."""
+    # Escapes rather than the characters themselves: ECMA-262 and Python's re read them alike,
+    # so the OpenAPI pattern means the same to every client.
+    points = sorted({ord(c) for c in chars})
+    runs: list[list[int]] = []
+    for point in points:
+        if runs and runs[-1][1] == point - 1:
+            runs[-1][1] = point
+        else:
+            runs.append([point, point])
+    return "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}" for low, high in runs
+    )
+
+
+_TRIMMED = _char_class(values.NAME_TRIMMED)
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+# A name as sent, which is what a client checks against the schema: white space that is
+# trimmed, around 1-80 characters that are no control characters and neither begin nor end
+# with trimmed white space. This is exactly what values.clean_name accepts.
+NAME_PATTERN = (
+    f"^[{_TRIMMED}]*[^{_CONTROL}{_TRIMMED}]"
+    f"(?:[^{_CONTROL}]{{0,{values.NAME_MAX - 2}}}[^{_CONTROL}{_TRIMMED}])?[{_TRIMMED}]*$"
+)
+NAME_RULE = (
+    "Trimmed of surrounding white space (the Unicode White_Space characters except U+0085: "
+    "space, tab, line feed, vertical tab, form feed, carriage return, no-break and other "
+    f"Unicode spaces, line and paragraph separators), then 1-{values.NAME_MAX} characters, "
+    "none of them a control character (U+0000-U+001F, U+007F-U+009F, so U+0085 and "
+    "U+001C-U+001F are refused wherever they are); any other Unicode is allowed. Names are "
+    "compared case-insensitively after NFC normalisation and case folding."
+)
 
 
 def _price(value: object) -> Decimal:
     return values.cents_to_price(values.price_to_cents(value))
 
 
-# Validated after trimming (clean_name); the schema states the rule for the trimmed name.
+# No maxLength: surrounding white space is trimmed before the 1-80 count (see NAME_PATTERN).
 Name = Annotated[
     StrictStr,
     AfterValidator(values.clean_name),
     WithJsonSchema(
-        {"type": "string", "minLength": 1, "maxLength": values.NAME_MAX, "pattern": NAME_PATTERN}
+        {"type": "string", "minLength": 1, "pattern": NAME_PATTERN, "description": NAME_RULE}
     ),
 ]
 Description = Annotated[
