@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
@@ -56,6 +57,19 @@ def check_text(raw: str, limit: int) -> str:
     if "\x00" in raw:
         raise ValueError("must not contain NUL characters")
     return raw
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_storable(text: str) -> str:
+    """Refuse text no database stores: NUL (PostgreSQL's text cannot hold it) and unpaired
+    surrogates (no UTF-8 encodes them); raise ValueError with the reason."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    if _SURROGATE.search(text):
+        raise ValueError("must not contain unpaired surrogates")
+    return text
 
 
 def price_to_cents(value: object) -> int:

@@ -18,6 +18,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     WithJsonSchema,
+    field_validator,
 )
 
 from storekeeper.domain import values
@@ -107,7 +108,26 @@ PriceOut = Annotated[
 ]
 
 
-class InModel(BaseModel):
+# Documents, on free-text fields, the rule Input enforces on every string (a NUL in any
+# string is a 422); the fields with patterns of their own exclude NUL already.
+NO_NUL: dict[str, Any] = {"pattern": "^[^\\u0000]*$"}
+
+
+class Input(BaseModel):
+    """Whatever a client sends (body or query parameters): no string in it can break storage."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        # Every field of every request passes here before its own rules, so a NUL or an
+        # unpaired surrogate is refused the same way wherever it is sent and never reaches a
+        # query (PostgreSQL raises on NUL in text; no encoding writes a lone surrogate).
+        if isinstance(value, str):
+            values.check_storable(value)
+        return value
+
+
+class InModel(Input):
     """A request body: strict types, unknown fields rejected."""
 
     model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
@@ -326,16 +346,20 @@ QueryPrice = Annotated[
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 999999999.99, "multipleOf": 0.01}),
 ]
 QueryBool = Annotated[bool, BeforeValidator(_boolean), WithJsonSchema({"type": "boolean"})]
-QueryText = Annotated[str, Field(min_length=1, max_length=values.NAME_MAX * 4)]
+QueryText = Annotated[
+    str, Field(min_length=1, max_length=values.NAME_MAX * 4, json_schema_extra=NO_NUL)
+]
 
 
-class ListParams(BaseModel):
+class ListParams(Input):
     """Paging parameters every list takes."""
 
     model_config = ConfigDict(extra="ignore")
 
     limit: QueryLimit = 50
-    cursor: Annotated[str, Field(min_length=1, max_length=2048)] | None = None
+    cursor: (
+        Annotated[str, Field(min_length=1, max_length=2048, json_schema_extra=NO_NUL)] | None
+    ) = None
 
 
 class StoreListParams(ListParams):
@@ -392,7 +416,7 @@ def field_errors(errors: list[Any]) -> dict[str, list[str]]:
 # Users and tokens
 
 Username = Annotated[StrictStr, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-Password = Annotated[StrictStr, Field(min_length=8, max_length=128)]
+Password = Annotated[StrictStr, Field(min_length=8, max_length=128, json_schema_extra=NO_NUL)]
 
 
 def _email(value: str) -> str:
@@ -420,8 +444,8 @@ class RegisterIn(InModel):
 class LoginIn(InModel):
     """Credentials."""
 
-    username: Annotated[StrictStr, Field(min_length=1, max_length=40)]
-    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    username: Annotated[StrictStr, Field(min_length=1, max_length=40, json_schema_extra=NO_NUL)]
+    password: Annotated[StrictStr, Field(min_length=1, max_length=128, json_schema_extra=NO_NUL)]
 
 
 class UserCreatedOut(OutModel):
