@@ -25,6 +25,7 @@ from storekeeper.domain.values import (
     name_key,
     price_to_cents,
 )
+from storekeeper.http.numbers import OversizedNumber, read_number, refuse_oversized
 from storekeeper.http.schemas import (
     NAME_PATTERN,
     ItemListParams,
@@ -309,3 +310,32 @@ def test_password_hashing_meets_owasp_and_rehashes() -> None:
     assert not passwords.needs_rehash(stored)
     weaker = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash("x")
     assert passwords.needs_rehash(weaker)
+
+
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [
+        ("0", 0),
+        ("-0", 0),
+        ("9223372036854775807", 2**63 - 1),
+        ("9" * 64, int("9" * 64)),
+        ("9.990", Decimal("9.99")),
+        ("1e999", Decimal("1e999")),
+        ("-1E-999", Decimal("-1e-999")),
+        ("1e0000000000005", Decimal("1e5")),
+        ("0." + "0" * 61 + "1", Decimal("1e-62")),
+    ],
+)
+def test_number_literals_of_bounded_size_are_read_exactly(literal: str, value: object) -> None:
+    read = read_number(literal)
+    assert read == value
+    assert type(read) is type(value)
+
+
+@pytest.mark.parametrize(
+    "literal", ["9" * 65, "1e1000", "1E+1000000", "1e-1000", "0e01000", "1." + "0" * 63]
+)
+def test_larger_number_literals_stay_text(literal: str) -> None:
+    assert read_number(literal) == OversizedNumber(len(literal))
+    with pytest.raises(ValueError, match="at most 64 characters"):
+        refuse_oversized(read_number(literal))

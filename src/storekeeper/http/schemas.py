@@ -23,6 +23,7 @@ from pydantic import (
 
 from storekeeper.domain import values
 from storekeeper.domain.model import ItemFields
+from storekeeper.http import numbers
 
 
 def _char_class(chars: str) -> str:
@@ -61,7 +62,7 @@ NAME_RULE = (
 
 
 def _price(value: object) -> Decimal:
-    return values.cents_to_price(values.price_to_cents(value))
+    return values.cents_to_price(values.price_to_cents(numbers.refuse_oversized(value)))
 
 
 # No maxLength: surrounding white space is trimmed before the 1-80 count (see NAME_PATTERN).
@@ -81,13 +82,25 @@ Description = Annotated[
 
 def _integral(value: object) -> object:
     """JSON has one number type: 5.0 is the integer 5 (as JSON Schema says), 5.5 is not."""
+    numbers.refuse_oversized(value)
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(value)
     return value
 
 
-Quantity = Annotated[StrictInt, Field(ge=0, le=values.QUANTITY_MAX), BeforeValidator(_integral)]
-ResourceId = Annotated[StrictInt, Field(ge=1, le=values.ID_MAX), BeforeValidator(_integral)]
+# Not expressible in JSON Schema, so said in words: see numbers.py.
+NUMBER_RULE = (
+    f"Written in at most {numbers.NUMBER_MAX_CHARS} characters, with an exponent of at most "
+    f"{numbers.EXPONENT_MAX_DIGITS} digits (otherwise a 422 before the number is read)."
+)
+Quantity = Annotated[
+    StrictInt,
+    Field(ge=0, le=values.QUANTITY_MAX, description=NUMBER_RULE),
+    BeforeValidator(_integral),
+]
+ResourceId = Annotated[
+    StrictInt, Field(ge=1, le=values.ID_MAX, description=NUMBER_RULE), BeforeValidator(_integral)
+]
 PriceIn = Annotated[
     Decimal,
     BeforeValidator(_price),
@@ -97,7 +110,7 @@ PriceIn = Annotated[
             "minimum": 0,
             "maximum": 999999999.99,
             "multipleOf": 0.01,
-            "description": "Exact amount with at most 2 decimal places.",
+            "description": "Exact amount with at most 2 decimal places. " + NUMBER_RULE,
         }
     ),
 ]
@@ -319,15 +332,16 @@ def _canonical_int(value: object) -> object:
     if isinstance(value, str):
         if not value.isascii() or not value.isdigit() or (len(value) > 1 and value[0] == "0"):
             raise ValueError("must be a whole number written in plain digits")
-        return int(value)
+        return numbers.refuse_oversized(numbers.read_number(value))
     return value
 
 
 def _query_price(value: object) -> object:
     if isinstance(value, str):
+        # The pattern bounds the digits before they are converted.
         if not _DECIMAL.fullmatch(value):
             raise ValueError("must be a number with at most 2 decimal places, like 9.99")
-        return values.price_to_cents(Decimal(value))
+        return values.price_to_cents(numbers.convert(value))
     return value
 
 
