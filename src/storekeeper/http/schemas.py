@@ -65,13 +65,13 @@ def _price(value: object) -> Decimal:
     return values.cents_to_price(values.price_to_cents(numbers.refuse_oversized(value)))
 
 
-# No maxLength: surrounding white space is trimmed before the 1-80 count (see NAME_PATTERN).
+# Only the pattern, which holds the whole rule: a maxLength would be wrong (surrounding white
+# space is trimmed before the 1-80 count), and a minLength beside an unbounded pattern makes
+# Schemathesis 4 rewrite the pattern into one it cannot generate from.
 Name = Annotated[
     StrictStr,
     AfterValidator(values.clean_name),
-    WithJsonSchema(
-        {"type": "string", "minLength": 1, "pattern": NAME_PATTERN, "description": NAME_RULE}
-    ),
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN, "description": NAME_RULE}),
 ]
 Description = Annotated[
     StrictStr,
