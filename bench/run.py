@@ -460,16 +460,7 @@ def machine() -> dict[str, Any]:
     """What the figures were measured on."""
     versions = {
         name: version(name)
-        for name in (
-            "flask",
-            "gunicorn",
-            "gevent",
-            "sqlalchemy",
-            "pydantic",
-            "psycopg",
-            "orjson",
-            "jiter",
-        )
+        for name in ("flask", "gunicorn", "gevent", "sqlalchemy", "pydantic", "psycopg", "orjson")
     }
     wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[
         0

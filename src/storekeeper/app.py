@@ -16,7 +16,7 @@ from storekeeper.http import idempotency, items, ops, problems, stores, tags, us
 from storekeeper.http.bodies import MAX_BODY
 from storekeeper.http.context import authenticate_request
 from storekeeper.logs import configure_logging, log_request
-from storekeeper.metrics import Metrics
+from storekeeper.metrics import UNMATCHED_ROUTE, Metrics
 from storekeeper.ratelimit import RedisRateLimiter
 from storekeeper.security import Passwords, Tokens
 from storekeeper.settings import Settings
@@ -101,11 +101,11 @@ def _finish(response: Response) -> Response:
     headers["Content-Security-Policy"] = _DOCS_CSP if request.path.startswith("/docs") else _API_CSP
     started = g.get("started")
     seconds = time.perf_counter() - started if started is not None else 0.0
-    route = request.url_rule.rule if request.url_rule is not None else "unmatched"
+    route = request.url_rule.rule if request.url_rule is not None else None
     current_app.extensions["storekeeper.metrics"].observe(
         request.method, route, response.status_code, seconds
     )
-    log_request(route, response.status_code, seconds)
+    log_request(route or UNMATCHED_ROUTE, response.status_code, seconds)
     return response
 
 

@@ -27,6 +27,12 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 POOL_SAMPLE_S = 1.0
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Label values come from closed sets, so a client cannot grow the series (and every scrape, and
+# the multiprocess files) with made-up methods or paths: the methods the app can route, and the
+# app's own route templates. Anything else is counted under one label.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
 
 
 class Metrics:
@@ -63,13 +69,17 @@ class Metrics:
             registry=self.registry,
         )
 
-    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        """Count one answered request."""
-        key = (method, route, status)
+    def observe(self, method: str, route: str | None, status: int, seconds: float) -> None:
+        """Count one answered request; `route` is the matched route template, None when none."""
+        key = (
+            method if method in METHODS else OTHER_METHOD,
+            UNMATCHED_ROUTE if route is None else route,
+            status,
+        )
         children = self._children.get(key)
         if children is None:
-            # Routes are templates, so the label sets are few: resolve each one once.
-            labels = (method, route, str(status))
+            # The label sets are few (see METHODS): resolve each one once.
+            labels = (key[0], key[1], str(status))
             children = (self.requests.labels(*labels), self.latency.labels(*labels))
             self._children[key] = children
         children[0].inc()

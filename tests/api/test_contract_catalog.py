@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -94,6 +95,84 @@ def test_store_name_of_80_characters_after_trimming_is_accepted(
     answer = client.post("/store", json={"name": "  " + "é" * 80 + "  "}, headers=alice.headers)
     assert answer.status_code == 201
     assert answer.get_json()["name"] == "é" * 80
+
+
+# Control characters that str.strip() would trim as white space (information separators, NEL).
+CONTROLS_AT_THE_ENDS = [
+    "\x1cShop",
+    "Shop\x1d",
+    "\x1eShop\x1f",
+    "\x85Shop",
+    "Shop\x85",
+    " \x1f Shop ",
+]
+# The white space names are trimmed of: Unicode White_Space except U+0085.
+WHITE_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000\u2005\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+def _name_writes(shop_id: int, item_id: int, name: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every request that sets a store, item or tag name."""
+    return [
+        ("POST", "/store", {"name": name}),
+        ("PATCH", f"/store/{shop_id}", {"name": name}),
+        ("POST", "/item", {"name": name, "price": 1, "store_id": shop_id}),
+        ("POST", f"/store/{shop_id}/item", {"name": name, "price": 1}),
+        ("PUT", f"/item/{item_id}", {"name": name, "price": 1}),
+        ("PATCH", f"/item/{item_id}", {"name": name}),
+        ("POST", f"/store/{shop_id}/tag", {"name": name}),
+    ]
+
+
+@pytest.mark.parametrize("name", CONTROLS_AT_THE_ENDS)
+def test_control_characters_at_the_ends_of_names_are_422(
+    client: FlaskClient, alice: User, name: str
+) -> None:
+    shop = store(client, alice)
+    thing = item(client, alice, shop["id"])
+    for method, path, body in _name_writes(shop["id"], thing["id"], name):
+        answer = client.open(path, method=method, json=body, headers=alice.headers)
+        errors = assert_problem(answer, 422)["errors"]
+        assert errors == {"name": ["must not contain control characters"]}, (method, path)
+
+
+@pytest.mark.parametrize("space", list(WHITE_SPACE))
+def test_names_are_trimmed_of_white_space(client: FlaskClient, alice: User, space: str) -> None:
+    shop = store(client, alice, f"{space}Shop{space}{space}")
+    assert shop["name"] == "Shop"
+    thing = item(client, alice, shop["id"], f"{space}{space}Chair{space}")
+    assert thing["name"] == "Chair"
+    assert tag(client, alice, shop["id"], f"{space}wood{space}")["name"] == "wood"
+    for method, path, body in _name_writes(shop["id"], thing["id"], f"{space}Renamed{space}"):
+        if method == "POST" and path == "/store":
+            body = {"name": f"{space}Other{space}"}
+        answer = client.open(path, method=method, json=body, headers=alice.headers)
+        assert answer.status_code in (200, 201, 409), (method, path, answer.get_json())
+        if answer.status_code != 409:
+            assert answer.get_json()["name"] in ("Renamed", "Other")
+
+
+def test_the_openapi_name_pattern_is_what_the_api_accepts(client: FlaskClient, alice: User) -> None:
+    document = client.get("/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+    pattern = schemas["StoreCreate"]["properties"]["name"]["pattern"]
+    assert "trimmed" in schemas["StoreCreate"]["properties"]["name"]["description"].lower()
+    # Every core but the blank ones holds a serial number, so accepted names never collide.
+    paddings = ["", " ", "\t\n", "\u3000", "\x1c", "\x85", "\x1f ", " \x00", "\u200b"]
+    cores = ["{n}", "a b {n}", "a\tb{n}", "a\x85b{n}", "{n}" + "é" * 76, "{n}" + "é" * 77, " ", ""]
+    accepted = 0
+    for n, (left, core, right) in enumerate(
+        (left, core, right) for left in paddings for core in cores for right in paddings[:4]
+    ):
+        name = left + core.format(n=f"{n:04d}") + right
+        answer = client.post("/store", json={"name": name}, headers=alice.headers)
+        if re.search(pattern, name) is None:
+            assert answer.status_code == 422, (name, answer.get_json())
+        elif "{n}" in core:
+            assert answer.status_code == 201, (name, answer.get_json())
+            accepted += 1
+        else:  # a zero-width space alone is a name (a format character, not white space)
+            assert answer.status_code in (201, 409), (name, answer.get_json())
+    assert accepted > 50
 
 
 def test_list_stores_has_no_embedded_items(client: FlaskClient, alice: User) -> None:

@@ -66,6 +66,19 @@ def test_merge_patch_only_where_documented(client: FlaskClient, alice: User) -> 
         b'{"name": "\xff"}',
         b'{"name": "a", "name": "b"}',
         b"[" * 5000 + b"]" * 5000,
+        # What the standard library's parser would let through on its own:
+        b'{"name": "\\udc00"}',
+        b'{"name": "\\ud800\\ud800"}',
+        b'{"name": "x", "\\uD83D": 1}',
+        b'{"name": ["ok", {"deeper": "\\ud800x"}]}',
+        b'{"name": "x", "n": NaN}',
+        '{"name": "x"}'.encode("utf-16"),
+        b'{"name": "\xed\xa0\x80"}',
+        b'\x0c{"name": "x"}',
+        b'{"name": "x", "price": 01}',
+        b'{"name": "x", "price": 1.}',
+        b'{"name": "x", "price": .5}',
+        b'{"name": "x", "price": +1}',
     ],
 )
 def test_malformed_json_is_400(client: FlaskClient, alice: User, body: bytes) -> None:
@@ -74,6 +87,15 @@ def test_malformed_json_is_400(client: FlaskClient, alice: User, body: bytes) ->
     )
     assert_problem(answer, 400)
     assert client.get("/store").get_json() == []
+
+
+def test_escaped_surrogate_pairs_are_characters(client: FlaskClient, alice: User) -> None:
+    body = b'{"name": "Smile \\ud83d\\ude00 \\\\ud800"}'  # and an escaped backslash
+    answer = client.post(
+        "/store", data=body, content_type="application/json", headers=alice.headers
+    )
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json()["name"] == "Smile \U0001f600 \\ud800"
 
 
 @pytest.mark.parametrize("body", [b"[]", b'"name"', b"42", b"null", b'{"name": "x", "extra": 1}'])

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 import re
+import string
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from openapi_spec_validator import validate
 
 from storekeeper.app import create_app
 from storekeeper.db.session import Database
+from storekeeper.metrics import METHODS
 from tests.conftest import PASSWORD, ProvisionedDatabase, make_settings
 
 
@@ -94,6 +97,49 @@ def test_metrics_count_requests_by_route(client: FlaskClient) -> None:
     )
     assert re.search(r'route="/item/<id:id>",status="404"', text)
     assert "storekeeper_http_request_duration_seconds_bucket" in text
+
+
+def _series(client: FlaskClient) -> set[str]:
+    """The labelled series /metrics exposes (sample lines, without their values)."""
+    text = client.get("/metrics").get_data(as_text=True)
+    return {line.rsplit(" ", 1)[0] for line in text.splitlines() if line and line[0] != "#"}
+
+
+def _made_up_requests(client: FlaskClient, rng: random.Random, count: int) -> None:
+    """Requests a client chooses freely: made-up methods, made-up paths, and both."""
+    for n in range(count):
+        method = "".join(rng.choices(string.ascii_uppercase + string.digits, k=rng.randint(3, 12)))
+        if method in {"GET", "PUT", "POST", "HEAD"}:
+            method += "1"
+        path = "/" + "/".join(
+            "".join(rng.choices(string.ascii_letters + string.digits, k=rng.randint(1, 10)))
+            for _ in range(rng.randint(1, 4))
+        )
+        kind = n % 4
+        if kind == 0:
+            client.open("/store", method=method)
+        elif kind == 1:
+            client.open(path, method=method)
+        else:
+            client.open(path, method=("GET", "POST")[kind - 2])
+
+
+def test_metrics_labels_are_a_closed_set(client: FlaskClient, app: Flask) -> None:
+    rng = random.Random(8)
+    _made_up_requests(client, rng, 8)  # every kind twice: their folded series now exist
+    _series(client)  # the scrape's own series
+    before = _series(client)
+    _made_up_requests(client, rng, 300)
+    after = _series(client)
+    assert after == before, sorted(after - before)[:10]
+    routes = {rule.rule for rule in app.url_map.iter_rules()} | {"unmatched"}
+    for series in after:
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', series))
+        if "method" in labels:
+            assert labels["method"] in METHODS | {"other"}
+            assert labels["route"] in routes
+    assert any('method="other",route="unmatched",status="405"' in s for s in after)
+    assert any('method="other",route="unmatched",status="404"' in s for s in after)
 
 
 @pytest.fixture

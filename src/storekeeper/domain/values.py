@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
@@ -15,6 +16,17 @@ ID_MAX = 2**63 - 1
 # exhaust the id sequence that POST draws from.
 CLIENT_ID_MAX = 2**53 - 1
 _CENT = Decimal("0.01")
+# The white space a name is trimmed of: the characters with Unicode's White_Space property,
+# except U+0085 NEXT LINE. The ASCII tab, line feed, vertical tab, form feed and carriage
+# return are control characters too, but every text tool (JSON, C's isspace, JavaScript's
+# trim) treats them as white space, so a name pasted with a trailing newline is trimmed, not
+# refused. U+0085 is a C1 control that JavaScript's trim and C's isspace keep, and
+# U+001C-U+001F (information separators) are not White_Space at all: str.strip() trimmed all
+# five, which let control characters through at the ends of a name.
+NAME_TRIMMED = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 def name_key(name: str) -> str:
@@ -27,8 +39,8 @@ def _is_control(char: str) -> bool:
 
 
 def clean_name(raw: str) -> str:
-    """Trim a name and check its rules; raise ValueError with the reason."""
-    name = raw.strip()
+    """Trim a name of NAME_TRIMMED and check its rules; raise ValueError with the reason."""
+    name = raw.strip(NAME_TRIMMED)
     if not name:
         raise ValueError("must not be empty or only white space")
     if len(name) > NAME_MAX:
@@ -45,6 +57,19 @@ def check_text(raw: str, limit: int) -> str:
     if "\x00" in raw:
         raise ValueError("must not contain NUL characters")
     return raw
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_storable(text: str) -> str:
+    """Refuse text no database stores: NUL (PostgreSQL's text cannot hold it) and unpaired
+    surrogates (no UTF-8 encodes them); raise ValueError with the reason."""
+    if "\x00" in text:
+        raise ValueError("must not contain NUL characters")
+    if _SURROGATE.search(text):
+        raise ValueError("must not contain unpaired surrogates")
+    return text
 
 
 def price_to_cents(value: object) -> int:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
-import jiter
 from flask import Response, g, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from werkzeug.exceptions import ClientDisconnected
@@ -19,6 +20,7 @@ from storekeeper.http.conditional import (
     has_preconditions,
     not_modified,
 )
+from storekeeper.http.numbers import read_number
 from storekeeper.http.problems import ApiError
 from storekeeper.http.schemas import field_errors
 
@@ -38,14 +40,61 @@ def _check_media_type(allowed: tuple[str, ...]) -> None:
         raise ApiError(415, "JSON bodies must be encoded as UTF-8.")
 
 
+# A JSON escape of a UTF-16 surrogate: only then can a decoded string hold an unpaired one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("an object has the same key twice")
+    return found
+
+
+def _constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _has_unpaired_surrogate(value: Any) -> bool:
+    # A loop, not recursion: the parser allows nesting deeper than a recursive walk could take.
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str):
+            if _SURROGATE.search(current):
+                return True
+        elif isinstance(current, dict):
+            pending.extend(current)
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return False
+
+
 def parse_json(data: bytes) -> Any:
-    """Parse strict RFC 8259 JSON; numbers with fractions become exact Decimals."""
+    """Parse strict RFC 8259 JSON; numbers are sized before they are converted (exactly).
+
+    The standard library's parser, because it hands each number over as the literal the
+    client wrote (see numbers.read_number) and never converts one itself. Its leniencies are
+    closed here: NaN and Infinity, duplicate keys, a byte-order mark, unpaired surrogates.
+    """
     try:
-        return jiter.from_json(
-            data, float_mode="decimal", allow_inf_nan=False, catch_duplicate_keys=True
+        text = data.decode("utf-8")  # strict: invalid UTF-8 and encoded surrogates are refused
+        value = json.loads(
+            text,
+            parse_int=read_number,
+            parse_float=read_number,
+            parse_constant=_constant,
+            object_pairs_hook=_object,
         )
-    except ValueError as exc:
+    except RecursionError:
+        raise ApiError(400, "The body is not valid JSON: it is nested too deeply.") from None
+    except ValueError as exc:  # json.JSONDecodeError and UnicodeDecodeError among them
         raise ApiError(400, f"The body is not valid JSON: {exc}.") from None
+    if _SURROGATE_ESCAPE.search(text) and _has_unpaired_surrogate(value):
+        raise ApiError(400, "The body is not valid JSON: a string holds an unpaired surrogate.")
+    return value
 
 
 def body_bytes() -> bytes:

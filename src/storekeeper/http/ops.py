@@ -40,7 +40,11 @@ def ready() -> Response:
 @bp.get("/metrics")
 @operation("Operations")
 def metrics() -> Response:
-    """Prometheus text: request counts and latency histograms by route, method and status."""
+    """Prometheus text: request counts and latency histograms by route, method and status.
+
+    Labels come from closed sets: a method the API does not route is counted as `other`, a
+    path that matches no route as `unmatched`, so no client can add series.
+    """
     body = current_app.extensions["storekeeper.metrics"].exposition()
     return Response(body, mimetype=None, content_type=CONTENT_TYPE)
 

@@ -18,26 +18,60 @@ from pydantic import (
     StrictInt,
     StrictStr,
     WithJsonSchema,
+    field_validator,
 )
 
 from storekeeper.domain import values
 from storekeeper.domain.model import ItemFields
+from storekeeper.http import numbers
 
-# A name: at least one visible character, no control characters; trimmed, then 1-80 long.
-NAME_PATTERN = r"^(?!\s*$)[^\u0000-\u001f\u007f-\u009f]*$"
+
+def _char_class(chars: str) -> str:
+    """Characters as the inside of a regex class, in \\uXXXX escapes and ranges."""
+    # Escapes rather than the characters themselves: ECMA-262 and Python's re read them alike,
+    # so the OpenAPI pattern means the same to every client.
+    points = sorted({ord(c) for c in chars})
+    runs: list[list[int]] = []
+    for point in points:
+        if runs and runs[-1][1] == point - 1:
+            runs[-1][1] = point
+        else:
+            runs.append([point, point])
+    return "".join(
+        f"\\u{low:04x}" if low == high else f"\\u{low:04x}-\\u{high:04x}" for low, high in runs
+    )
+
+
+_TRIMMED = _char_class(values.NAME_TRIMMED)
+_CONTROL = r"\u0000-\u001f\u007f-\u009f"
+# A name as sent, which is what a client checks against the schema: white space that is
+# trimmed, around 1-80 characters that are no control characters and neither begin nor end
+# with trimmed white space. This is exactly what values.clean_name accepts.
+NAME_PATTERN = (
+    f"^[{_TRIMMED}]*[^{_CONTROL}{_TRIMMED}]"
+    f"(?:[^{_CONTROL}]{{0,{values.NAME_MAX - 2}}}[^{_CONTROL}{_TRIMMED}])?[{_TRIMMED}]*$"
+)
+NAME_RULE = (
+    "Trimmed of surrounding white space (the Unicode White_Space characters except U+0085: "
+    "space, tab, line feed, vertical tab, form feed, carriage return, no-break and other "
+    f"Unicode spaces, line and paragraph separators), then 1-{values.NAME_MAX} characters, "
+    "none of them a control character (U+0000-U+001F, U+007F-U+009F, so U+0085 and "
+    "U+001C-U+001F are refused wherever they are); any other Unicode is allowed. Names are "
+    "compared case-insensitively after NFC normalisation and case folding."
+)
 
 
 def _price(value: object) -> Decimal:
-    return values.cents_to_price(values.price_to_cents(value))
+    return values.cents_to_price(values.price_to_cents(numbers.refuse_oversized(value)))
 
 
-# Validated after trimming (clean_name); the schema states the rule for the trimmed name.
+# Only the pattern, which holds the whole rule: a maxLength would be wrong (surrounding white
+# space is trimmed before the 1-80 count), and a minLength beside an unbounded pattern makes
+# Schemathesis 4 rewrite the pattern into one it cannot generate from.
 Name = Annotated[
     StrictStr,
     AfterValidator(values.clean_name),
-    WithJsonSchema(
-        {"type": "string", "minLength": 1, "maxLength": values.NAME_MAX, "pattern": NAME_PATTERN}
-    ),
+    WithJsonSchema({"type": "string", "pattern": NAME_PATTERN, "description": NAME_RULE}),
 ]
 Description = Annotated[
     StrictStr,
@@ -48,13 +82,25 @@ Description = Annotated[
 
 def _integral(value: object) -> object:
     """JSON has one number type: 5.0 is the integer 5 (as JSON Schema says), 5.5 is not."""
+    numbers.refuse_oversized(value)
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(value)
     return value
 
 
-Quantity = Annotated[StrictInt, Field(ge=0, le=values.QUANTITY_MAX), BeforeValidator(_integral)]
-ResourceId = Annotated[StrictInt, Field(ge=1, le=values.ID_MAX), BeforeValidator(_integral)]
+# Not expressible in JSON Schema, so said in words: see numbers.py.
+NUMBER_RULE = (
+    f"Written in at most {numbers.NUMBER_MAX_CHARS} characters, with an exponent of at most "
+    f"{numbers.EXPONENT_MAX_DIGITS} digits (otherwise a 422 before the number is read)."
+)
+Quantity = Annotated[
+    StrictInt,
+    Field(ge=0, le=values.QUANTITY_MAX, description=NUMBER_RULE),
+    BeforeValidator(_integral),
+]
+ResourceId = Annotated[
+    StrictInt, Field(ge=1, le=values.ID_MAX, description=NUMBER_RULE), BeforeValidator(_integral)
+]
 PriceIn = Annotated[
     Decimal,
     BeforeValidator(_price),
@@ -64,7 +110,7 @@ PriceIn = Annotated[
             "minimum": 0,
             "maximum": 999999999.99,
             "multipleOf": 0.01,
-            "description": "Exact amount with at most 2 decimal places.",
+            "description": "Exact amount with at most 2 decimal places. " + NUMBER_RULE,
         }
     ),
 ]
@@ -75,7 +121,26 @@ PriceOut = Annotated[
 ]
 
 
-class InModel(BaseModel):
+# Documents, on free-text fields, the rule Input enforces on every string (a NUL in any
+# string is a 422); the fields with patterns of their own exclude NUL already.
+NO_NUL: dict[str, Any] = {"pattern": "^[^\\u0000]*$"}
+
+
+class Input(BaseModel):
+    """Whatever a client sends (body or query parameters): no string in it can break storage."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable(cls, value: object) -> object:
+        # Every field of every request passes here before its own rules, so a NUL or an
+        # unpaired surrogate is refused the same way wherever it is sent and never reaches a
+        # query (PostgreSQL raises on NUL in text; no encoding writes a lone surrogate).
+        if isinstance(value, str):
+            values.check_storable(value)
+        return value
+
+
+class InModel(Input):
     """A request body: strict types, unknown fields rejected."""
 
     model_config = ConfigDict(extra="forbid", strict=True, regex_engine="python-re")
@@ -267,15 +332,16 @@ def _canonical_int(value: object) -> object:
     if isinstance(value, str):
         if not value.isascii() or not value.isdigit() or (len(value) > 1 and value[0] == "0"):
             raise ValueError("must be a whole number written in plain digits")
-        return int(value)
+        return numbers.refuse_oversized(numbers.read_number(value))
     return value
 
 
 def _query_price(value: object) -> object:
     if isinstance(value, str):
+        # The pattern bounds the digits before they are converted.
         if not _DECIMAL.fullmatch(value):
             raise ValueError("must be a number with at most 2 decimal places, like 9.99")
-        return values.price_to_cents(Decimal(value))
+        return values.price_to_cents(numbers.convert(value))
     return value
 
 
@@ -294,10 +360,12 @@ QueryPrice = Annotated[
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 999999999.99, "multipleOf": 0.01}),
 ]
 QueryBool = Annotated[bool, BeforeValidator(_boolean), WithJsonSchema({"type": "boolean"})]
-QueryText = Annotated[str, Field(min_length=1, max_length=values.NAME_MAX * 4)]
+QueryText = Annotated[
+    str, Field(min_length=1, max_length=values.NAME_MAX * 4, json_schema_extra=NO_NUL)
+]
 
 
-class ListParams(BaseModel):
+class ListParams(Input):
     """Paging parameters every list takes."""
 
     model_config = ConfigDict(extra="ignore")
@@ -309,6 +377,7 @@ class ListParams(BaseModel):
             Field(
                 min_length=1,
                 max_length=2048,
+                json_schema_extra=NO_NUL,
                 description='Opaque position from a `Link: rel="next"` header. It works only '
                 "in the list that gave it out (the same path, sort and filters; `limit` may "
                 "change); anywhere else, or altered, it is a 422 on `cursor`.",
@@ -372,7 +441,7 @@ def field_errors(errors: list[Any]) -> dict[str, list[str]]:
 # Users and tokens
 
 Username = Annotated[StrictStr, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-Password = Annotated[StrictStr, Field(min_length=8, max_length=128)]
+Password = Annotated[StrictStr, Field(min_length=8, max_length=128, json_schema_extra=NO_NUL)]
 
 
 def _email(value: str) -> str:
@@ -400,8 +469,8 @@ class RegisterIn(InModel):
 class LoginIn(InModel):
     """Credentials."""
 
-    username: Annotated[StrictStr, Field(min_length=1, max_length=40)]
-    password: Annotated[StrictStr, Field(min_length=1, max_length=128)]
+    username: Annotated[StrictStr, Field(min_length=1, max_length=40, json_schema_extra=NO_NUL)]
+    password: Annotated[StrictStr, Field(min_length=1, max_length=128, json_schema_extra=NO_NUL)]
 
 
 class UserCreatedOut(OutModel):
