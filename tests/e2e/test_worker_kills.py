@@ -1,6 +1,6 @@
 """Workers SIGKILLed under a write load: each is replaced, nothing acknowledged is lost.
 
-A worker is killed every KILL_EVERY_S while writers create items and link tags and a poller
+A worker is killed every KILL_EVERY_S (once its peer has had time to start) while writers create items and link tags and a poller
 keeps asking /health. Afterwards every acknowledged write is there, no write is half done,
 and the server never stopped answering. Bounds are hang detectors, not speed claims.
 """
@@ -24,7 +24,10 @@ import requests
 from tests.e2e.live import BIN, database_url, login_token, server_env, server_process
 
 KILLS = 20
-KILL_EVERY_S = 1.5
+KILL_EVERY_S = 2.0
+# A worker is killed only when every worker has lived this long, so that the survivor has
+# finished starting: killing workers faster than they can boot would test nothing but that.
+MIN_AGE_S = 2.5
 HANG_S = 30.0
 WRITERS = 3
 
@@ -50,12 +53,26 @@ def _workers(arbiter: int) -> list[int]:
     return sorted(int(pid) for pid in found)
 
 
+def _age_s(pid: int) -> float:
+    """How long a process has been running (0 when it is gone)."""
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return uptime - started / os.sysconf("SC_CLK_TCK")
+
+
 def _call(
     ledger: Ledger, session: requests.Session, method: str, url: str, **kwargs: object
 ) -> requests.Response | None:
     """A request; None when the connection died with its worker (unacknowledged)."""
     try:
         answer = session.request(method, url, timeout=HANG_S, **kwargs)  # type: ignore[arg-type]
+    except requests.Timeout:
+        with ledger.lock:
+            ledger.bad_answers.append(f"{method} {url}: no answer within {HANG_S} s")
+        return None
     except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
         # Cut off with its worker, before or while the answer was sent: not acknowledged.
         return None
@@ -121,6 +138,10 @@ def _poller(base: str, stop: threading.Event, ledger: Ledger) -> None:
         try:
             # A fresh connection each time: new clients must keep getting in.
             ok = requests.get(f"{base}/health", timeout=HANG_S).status_code == 200
+        except requests.Timeout:
+            with ledger.lock:
+                ledger.bad_answers.append(f"/health: no answer within {HANG_S} s")
+            ok = False
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
             ok = False  # the poll's worker was the one killed; the next poll must succeed
         with ledger.lock:
@@ -132,13 +153,18 @@ def _poller(base: str, stop: threading.Event, ledger: Ledger) -> None:
 
 def _kill_workers(arbiter: int) -> int:
     kills = 0
-    for _ in range(KILLS):
-        time.sleep(KILL_EVERY_S)
+    deadline = time.monotonic() + KILLS * KILL_EVERY_S * 10
+    while kills < KILLS and time.monotonic() < deadline:
+        time.sleep(KILL_EVERY_S if kills else 0.5)
         workers = _workers(arbiter)
-        if workers:
-            # The oldest worker: the youngest may still be starting.
-            os.kill(workers[0], signal.SIGKILL)
-            kills += 1
+        while len(workers) < 2 or min(_age_s(pid) for pid in workers) < MIN_AGE_S:
+            if time.monotonic() > deadline:
+                return kills  # the replacements never came: the assertion on kills says so
+            time.sleep(0.2)
+            workers = _workers(arbiter)
+        oldest = max(workers, key=_age_s)
+        os.kill(oldest, signal.SIGKILL)
+        kills += 1
     return kills
 
 
