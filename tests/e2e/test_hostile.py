@@ -106,8 +106,8 @@ def test_garbage_on_the_socket_does_not_hurt(server: tuple[str, dict[str, str]])
 def test_one_url_per_resource_on_the_wire(server: tuple[str, dict[str, str]], path: bytes) -> None:
     base, _ = server
     answer = _raw(base, b"GET " + path + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    status = answer.split(b"\r\n", 1)[0]
-    assert status == (b"HTTP/1.1 200 OK" if path == b"/store/1" else b"HTTP/1.1 404 Not Found")
+    status = answer.split(b"\r\n", 1)[0].split()[1]
+    assert status == (b"200" if path == b"/store/1" else b"404")
 
 
 @pytest.mark.slow
