@@ -124,6 +124,7 @@ def get_item(id: int) -> Response:
     auth=True,
     errors=(409, 412),
     also={201: "Created with the id of the path (ids up to 2^53-1 may be chosen this way)."},
+    creates="/item/{id}",
 )
 def replace_item(id: int) -> Response:
     """Make the item exist with exactly this state: replaced (200) or created (201).
