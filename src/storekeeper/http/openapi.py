@@ -42,6 +42,7 @@ class Operation:
     token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
     creates: str | None = None
     etag: bool = True
+    id_max: int = ID_MAX
     idempotent: bool = False
     reads: bool = False
 
@@ -61,6 +62,7 @@ def operation(
     token_kind: TokenKind = "access",  # noqa: S107
     creates: str | None = None,
     etag: bool = True,
+    id_max: int = ID_MAX,
 ) -> Callable[[F], F]:
     """Describe a handler; its docstring gives the summary (first line) and description.
 
@@ -72,6 +74,8 @@ def operation(
     to every operation on that resource and below it (see `_add_links`). Its parameters are
     the created resource's `id` from the answer body, or, when it is the operation's own path
     (PUT-create, linking an item and a tag), the request's own path parameters.
+
+    `id_max` is the largest `{id}` the operation takes (PUT creates only ids a client may choose).
     """
 
     def mark(func: F) -> F:
@@ -92,6 +96,7 @@ def operation(
             token_kind=token_kind,
             creates=creates,
             etag=etag,
+            id_max=id_max,
         )
         return func
 
@@ -243,7 +248,11 @@ def _operation(
                 "name": arg,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": op.id_max if arg == "id" else ID_MAX,
+                },
             }
             for arg in path_args
         ],
