@@ -10,6 +10,7 @@ import re
 import string
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -19,7 +20,7 @@ from openapi_spec_validator import validate
 from storekeeper.app import create_app
 from storekeeper.db.session import Database
 from storekeeper.metrics import METHODS
-from tests.conftest import PASSWORD, ProvisionedDatabase, make_settings
+from tests.conftest import PASSWORD, ProvisionedDatabase, User, make_settings
 
 
 def test_health_and_ready(client: FlaskClient) -> None:
@@ -40,6 +41,85 @@ def test_openapi_document_validates_and_covers_every_route(client: FlaskClient, 
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
             assert (path, method) in documented, (path, method)
+
+
+def _operations(document: dict[str, Any]) -> dict[str, tuple[str, str, dict[str, Any]]]:
+    return {
+        operation["operationId"]: (method.upper(), path, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+
+
+def test_every_create_links_to_the_operations_on_what_it_created(client: FlaskClient) -> None:
+    operations = _operations(client.get("/openapi.json").get_json())
+    links = {
+        (method, path): operation["responses"]["201"].get("links")
+        for method, path, operation in operations.values()
+        if "201" in operation["responses"]
+    }
+    for (method, path), found in links.items():
+        assert found, f"{method} {path} creates but links to nothing: declare `creates=`"
+        for link in found.values():
+            _, target_path, target = operations[link["operationId"]]
+            in_path = {p["name"] for p in target["parameters"] if p["in"] == "path"}
+            assert link["parameters"] and set(link["parameters"]) <= in_path, (path, target_path)
+    assert set(links["POST", "/store"]) == {
+        "stores_get_store",
+        "stores_update_store",
+        "stores_delete_store",
+        "items_list_store_items",
+        "items_create_store_item",
+        "tags_list_store_tags",
+        "tags_create_tag",
+    }
+    assert links["POST", "/store/{id}/tag"]["tags_link_tag"]["parameters"] == {
+        "tag_id": "$response.body#/id"
+    }
+    assert links["PUT", "/item/{id}"]["items_delete_item"]["parameters"] == {
+        "id": "$request.path.id"
+    }
+    assert links["POST", "/item/{id}/tag/{tag_id}"]["tags_unlink_tag"]["parameters"] == {
+        "id": "$request.path.id",
+        "tag_id": "$request.path.tag_id",
+    }
+    assert set(links["POST", "/register"]) == {"users_get_user", "users_delete_user"}
+
+
+def _follow(expression: str, path_args: dict[str, int], body: dict[str, Any]) -> int:
+    """The value of a link's runtime expression (the two forms the document uses)."""
+    if expression.startswith("$request.path."):
+        return path_args[expression.removeprefix("$request.path.")]
+    assert expression == "$response.body#/id", expression
+    found: int = body["id"]
+    return found
+
+
+def test_the_links_of_a_create_lead_to_what_it_created(client: FlaskClient, alice: User) -> None:
+    operations = _operations(client.get("/openapi.json").get_json())
+    shop = client.post("/store", json={"name": "Linked"}, headers=alice.headers).get_json()
+    creates = [
+        ("/store", {}, "post", {"name": "Other"}),
+        ("/store/{id}/item", {"id": shop["id"]}, "post", {"name": "Chair", "price": 1}),
+        ("/store/{id}/tag", {"id": shop["id"]}, "post", {"name": "wood"}),
+        ("/item/{id}", {"id": 4242}, "put", {"name": "Put", "price": 1, "store_id": shop["id"]}),
+    ]
+    for path, path_args, method, body in creates:
+        answer = client.open(
+            path.format(**path_args), method=method, json=body, headers=alice.headers
+        )
+        assert answer.status_code == 201, (path, answer.get_json())
+        source = next(op for m, p, op in operations.values() if (m, p) == (method.upper(), path))
+        for link in source["responses"]["201"]["links"].values():
+            target_method, target_path, _ = operations[link["operationId"]]
+            if target_method != "GET":
+                continue
+            args = {
+                name: _follow(expression, path_args, answer.get_json())
+                for name, expression in link["parameters"].items()
+            }
+            url = target_path.format(**args)
+            assert client.get(url, headers=alice.headers).status_code == 200, (path, url)
 
 
 def test_every_documented_write_declares_its_errors(client: FlaskClient) -> None:

@@ -1,8 +1,9 @@
 """Workers SIGKILLed under a write load: each is replaced, nothing acknowledged is lost.
 
 A worker is killed every KILL_EVERY_S (once its peer has had time to start) while writers
-create items and link tags and a poller keeps asking /health. Afterwards every acknowledged write is there, no write is half done,
-and the server never stopped answering. Bounds are hang detectors, not speed claims.
+create items and link tags and a poller keeps asking /health. Afterwards every acknowledged
+write is there, no write is half done, and the server never stopped answering. Bounds are
+hang detectors, not speed claims.
 """
 
 from __future__ import annotations

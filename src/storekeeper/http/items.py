@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
+from storekeeper.domain.values import CLIENT_ID_MAX
 from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.context import Work, current_actor, unit_of_work
 from storekeeper.http.idempotency import bind
@@ -125,6 +126,8 @@ def get_item(id: int) -> Response:
     errors=(409,),
     conditional=True,
     also={201: "Created with the id of the path (ids up to 2^53-1 may be chosen this way)."},
+    creates="/item/{id}",
+    id_max=CLIENT_ID_MAX,
 )
 def replace_item(id: int) -> Response:
     """Make the item exist with exactly this state: replaced (200) or created (201).

@@ -43,6 +43,7 @@ class Operation:
     creates: str | None = None
     etag: bool = True
     conditional: bool = False
+    id_max: int = ID_MAX
     idempotent: bool = False
     reads: bool = False
 
@@ -63,6 +64,7 @@ def operation(
     creates: str | None = None,
     etag: bool = True,
     conditional: bool = False,
+    id_max: int = ID_MAX,
 ) -> Callable[[F], F]:
     """Describe a handler; its docstring gives the summary (first line) and description.
 
@@ -71,6 +73,13 @@ def operation(
     the same declaration. `conditional=True` says the handler checks If-Match and
     If-None-Match (bodies.guard), which documents both headers and the 412 together;
     tests/api/test_openapi_matches_handlers.py holds it to the handler's code.
+
+    `creates` is the path of what a success creates, e.g. "/tag/{id}": each of its answers links
+    to every operation on that resource and below it (see `_add_links`). Its parameters are
+    the created resource's `id` from the answer body, or, when it is the operation's own path
+    (PUT-create, linking an item and a tag), the request's own path parameters.
+
+    `id_max` is the largest `{id}` the operation takes (PUT creates only ids a client may choose).
     """
     if 412 in errors:
         # One way to say it, so the headers cannot be documented without the status or back.
@@ -95,6 +104,7 @@ def operation(
             creates=creates,
             etag=etag,
             conditional=conditional,
+            id_max=id_max,
         )
         return func
 
@@ -255,7 +265,11 @@ def _operation(
                 "name": arg,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 1, "maximum": ID_MAX},
+                "schema": {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": op.id_max if arg == "id" else ID_MAX,
+                },
             }
             for arg in path_args
         ],
@@ -281,20 +295,63 @@ def _operation(
     return doc
 
 
-def _add_links(paths: dict[str, dict[str, Any]], operations: list[tuple[Operation, Any]]) -> None:
-    """Link each create to the operations on what it created (its `id` feeds their `{id}`)."""
-    for op, doc in operations:
+def _segments(path: str) -> list[str]:
+    return path.strip("/").split("/")
+
+
+def _is_parameter(segment: str) -> bool:
+    return segment.startswith("{") and segment.endswith("}")
+
+
+def _placed(created: list[str], target: list[str]) -> dict[str, str] | None:
+    """Where the created path sits in a target path: target parameter -> created parameter.
+
+    "/tag/{id}" sits in "/tag/{id}" and in "/item/{id}/tag/{tag_id}" ({tag_id} is the tag);
+    "/store/{id}" in "/store/{id}/item"; "/item/{id}" not in "/store/{id}/item".
+    """
+    for start in range(len(target) - len(created) + 1):
+        window = target[start : start + len(created)]
+        if all(
+            (_is_parameter(c) and _is_parameter(t)) or c == t
+            for c, t in zip(created, window, strict=True)
+        ):
+            return {
+                t.strip("{}"): c.strip("{}")
+                for c, t in zip(created, window, strict=True)
+                if _is_parameter(c)
+            }
+    return None
+
+
+def _add_links(
+    paths: dict[str, dict[str, Any]], operations: list[tuple[Operation, str, dict[str, Any]]]
+) -> None:
+    """Link each success of a create to every operation on what it created, and below it.
+
+    Derived from `creates` and the routes, so a new route under a resource gets its links
+    without a list to keep. Clients (and schemathesis' stateful phase) follow them: the
+    created `id` feeds the target's parameter in the same place of the path.
+    """
+    for op, source, doc in operations:
         if op.creates is None:
             continue
+        own_path = op.creates == source
+        created = _segments(op.creates)
         links = {}
         for path, item in paths.items():
-            if path == op.creates or path.startswith(op.creates + "/"):
-                for target in item.values():
-                    links[target["operationId"]] = {
-                        "operationId": target["operationId"],
-                        "parameters": {"id": "$response.body#/id"},
-                    }
-        doc["responses"]["201"]["links"] = links
+            placed = _placed(created, _segments(path))
+            if placed is None:
+                continue
+            parameters = {
+                target: f"$request.path.{created_name}" if own_path else "$response.body#/id"
+                for target, created_name in placed.items()
+            }
+            for target_doc in item.values():
+                name = target_doc["operationId"]
+                links[name] = {"operationId": name, "parameters": parameters}
+        for status, answer in doc["responses"].items():
+            if status.startswith("2"):
+                answer["links"] = dict(links)
 
 
 def build_document(app: Flask) -> dict[str, Any]:
@@ -302,7 +359,7 @@ def build_document(app: Flask) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     models: set[type[BaseModel]] = {Problem, ValidationProblem}
     defs: dict[str, Any] = {}
-    operations: list[tuple[Operation, dict[str, Any]]] = []
+    operations: list[tuple[Operation, str, dict[str, Any]]] = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         op: Operation | None = getattr(app.view_functions.get(rule.endpoint), "__openapi__", None)
         if op is None:
@@ -318,7 +375,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             )
             doc = _operation(op, method, path_args, defs, name)
             paths.setdefault(path, {})[method.lower()] = doc
-            operations.append((op, doc))
+            operations.append((op, path, doc))
         models |= {m for m in (op.body, op.response) if m is not None}
     _add_links(paths, operations)
     _, schemas = models_json_schema(

@@ -75,6 +75,7 @@ def delete_tag(id: int) -> Response:
     auth=True,
     errors=(422,),
     also={200: "The item already had this tag."},
+    creates="/item/{id}/tag/{tag_id}",
 )
 def link_tag(id: int, tag_id: int) -> Response:
     """Label an item with a tag of the same store: 201 when new, 200 when already linked.
