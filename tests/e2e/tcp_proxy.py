@@ -1,4 +1,4 @@
-"""A loopback TCP proxy the tests can cut and restore, to stand for a database that goes away."""
+"""A loopback TCP proxy the tests can cut, silence and restore, to stand for a lost database."""
 
 from __future__ import annotations
 
@@ -8,13 +8,24 @@ from contextlib import suppress
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to an upstream address until cut; then drops every connection."""
+    """Forwards 127.0.0.1:<port> to an upstream address.
+
+    `cut` closes every connection (a database that goes away: the client sees a reset at
+    once). `silence` keeps every connection open and accepts new ones, but forwards nothing:
+    a dropped network or a hung proxy, where the client's kernel still gets its data
+    acknowledged (so TCP keepalives and `tcp_user_timeout` never fire) and only a client-side
+    deadline ends the wait. `restore` undoes either.
+    """
 
     def __init__(self, upstream: tuple[str, int]) -> None:
         self.upstream = upstream
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._forwarding = True
+        # Set while bytes may flow; pumps hold what they read until it is set again, so a
+        # silence loses nothing (like a network that drops packets, then heals).
+        self._flowing = threading.Event()
+        self._flowing.set()
         self._open: list[socket.socket] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -29,11 +40,18 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                 sock.close()
             self._open.clear()
+        # Pumps held by a silence must see their sockets closed, not wait forever.
+        self._flowing.set()
+
+    def silence(self) -> None:
+        """Keep every connection open, accept new ones, and forward nothing either way."""
+        self._flowing.clear()
 
     def restore(self) -> None:
-        """Forward new connections again."""
+        """Forward again: new connections after a cut, held bytes after a silence."""
         with self._lock:
             self._forwarding = True
+        self._flowing.set()
 
     def close(self) -> None:
         """Stop listening and drop everything."""
@@ -63,10 +81,10 @@ class TcpProxy:
             for src, dst in ((client, server), (server, client)):
                 threading.Thread(target=self._pump, args=(src, dst), daemon=True).start()
 
-    @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
         with suppress(OSError):
             while data := src.recv(65536):
+                self._flowing.wait()
                 dst.sendall(data)
         for sock in (src, dst):
             with suppress(OSError):

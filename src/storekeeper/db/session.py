@@ -9,20 +9,88 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import psycopg
+from psycopg.abc import PQGen
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 WRITE_OPTION = "storekeeper_write"
-# An unreachable database must turn into a 503 within 5 seconds: connecting, waiting for a
-# pooled connection and waiting for a lock each give up well before that.
-CONNECT_TIMEOUT_S = 3
-STATEMENT_TIMEOUT_MS = 4000
+# The contract: a database that refuses, is too busy, or stops answering without closing the
+# connection makes a request a 503 within 5 seconds. Every wait has its own bound, and the
+# bounds of one unit of work add up to less than that (docs/reliability.md):
+# - the whole unit of work (every statement, COMMIT and ROLLBACK, on the client's clock),
+UNIT_DEADLINE_S = 4.0
+# - waiting for a pooled connection, and opening a new one (libpq's smallest timeout): the two
+#   together fit in the unit's deadline, which then leaves the statements no time at all,
+POOL_TIMEOUT_S = 2.0
+CONNECT_TIMEOUT_S = 2
+# - SQLite: waiting behind this process's other writers (BEGIN IMMEDIATE, which waits for the
+#   other processes, runs until the unit's deadline),
+WRITE_LOCK_TIMEOUT_S = 2.0
+# - PostgreSQL's own bound on a statement and a lock wait, shorter than the client's: when the
+#   server answers, it cancels the statement itself and the connection stays usable.
+STATEMENT_TIMEOUT_MS = 3000
 SQLITE_BUSY_STEP_MS = 20
+
+# When the current unit of work must be over (time.monotonic()); None outside one. A context
+# variable, so it is per thread and per greenlet alike.
+_deadline: ContextVar[float | None] = ContextVar("storekeeper_db_deadline", default=None)
+_RV = TypeVar("_RV")
+
+
+@contextmanager
+def _bounded() -> Iterator[float]:
+    """Give the database work in this block UNIT_DEADLINE_S; a nested block keeps the outer's."""
+    outer = _deadline.get()
+    if outer is not None:
+        yield outer
+        return
+    deadline = time.monotonic() + UNIT_DEADLINE_S
+    token = _deadline.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _deadline.reset(token)
+
+
+class DeadlineExceeded(psycopg.OperationalError):
+    """The database did not answer before the unit of work's deadline; the connection is closed."""
+
+
+class _BoundedConnection(psycopg.Connection[Any]):
+    """A psycopg connection whose every wait on the server ends at the unit's deadline.
+
+    PostgreSQL's statement_timeout only helps when the server answers, and TCP keepalives or
+    tcp_user_timeout only when the network stops acknowledging: a silent proxy or a peer
+    whose kernel acknowledges but whose server never answers leaves the client waiting
+    forever. psycopg consumes every protocol exchange (execute, fetch, commit, rollback)
+    through this method, in its C wait under threads and its cooperative one under gevent,
+    and both honour a timeout; measured in docs/reliability.md.
+    """
+
+    def wait(self, gen: PQGen[_RV], interval: float = 0.1, timeout: float | None = None) -> _RV:
+        deadline = _deadline.get()
+        if deadline is not None:
+            left = max(0.0, deadline - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
+        try:
+            return super().wait(gen, interval, timeout)
+        except psycopg.errors._WaitTimeout as exc:
+            # Half a protocol exchange is on the wire: the connection cannot serve anyone
+            # again. Closed, psycopg reports it so, and SQLAlchemy discards it (and the pool's
+            # other connections, made before the failure) instead of pooling it again. No
+            # cancel request: it would wait on the same silent network; the server's
+            # statement_timeout ends the statement there.
+            self.pgconn.finish()
+            raise DeadlineExceeded(
+                f"the database did not answer within {UNIT_DEADLINE_S:g} s"
+            ) from exc
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -35,7 +103,7 @@ def _sqlite_engine(url: str) -> Engine:
         connect_args={"timeout": CONNECT_TIMEOUT_S, "check_same_thread": False},
         pool_size=8,
         max_overflow=8,
-        pool_timeout=CONNECT_TIMEOUT_S,
+        pool_timeout=POOL_TIMEOUT_S,
     )
 
     @event.listens_for(engine, "connect")
@@ -70,9 +138,9 @@ def _begin_immediate(conn: Any) -> None:
     SQLite's own busy handler sleeps in growing steps (up to 100 ms) and is not fair between
     processes: a worker whose threads keep taking the lock starves the other one, which
     made a p99 of over a second for writes under load. A short busy timeout and our own retry
-    loop keep every waiter polling at a fine grain until the 5-second deadline.
+    loop keep every waiter polling at a fine grain until the unit of work's deadline.
     """
-    deadline = time.monotonic() + CONNECT_TIMEOUT_S
+    deadline = _deadline.get() or time.monotonic() + UNIT_DEADLINE_S
     while True:
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
@@ -83,18 +151,20 @@ def _begin_immediate(conn: Any) -> None:
 
 
 def _postgres_engine(url: str, pool_size: int) -> Engine:
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_timeout=CONNECT_TIMEOUT_S,
+        pool_timeout=POOL_TIMEOUT_S,
         # No pre-ping: it costs a round trip on every request. A connection that turns out to
         # be dead fails its request with a 503, and SQLAlchemy then recycles the whole pool.
         connect_args={
             "connect_timeout": CONNECT_TIMEOUT_S,
             "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS} "
             f"-c lock_timeout={STATEMENT_TIMEOUT_MS}",
-            # Unacknowledged data (a database host gone from the network) ends the connection.
+            # Unacknowledged data (a database host gone from the network) ends the connection,
+            # and keepalives find an idle pooled connection whose peer is gone, before the
+            # deadline would. Neither helps when the peer's kernel still acknowledges.
             "tcp_user_timeout": CONNECT_TIMEOUT_S * 1000,
             "keepalives": 1,
             "keepalives_idle": 5,
@@ -102,6 +172,13 @@ def _postgres_engine(url: str, pool_size: int) -> Engine:
             "keepalives_count": 2,
         },
     )
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect: object, _record: object, cargs: Any, cparams: Any) -> Any:
+        # What psycopg.connect() would make, with waits bounded by the unit's deadline.
+        return _BoundedConnection.connect(*cargs, **cparams)
+
+    return engine
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
@@ -147,25 +224,27 @@ class Database:
         Plain Core connections: the repositories run Core statements only, and an ORM session
         around them would cost more than the reads themselves.
         """
-        lock = self._write_lock if write else None
-        if lock is not None and not lock.acquire(timeout=CONNECT_TIMEOUT_S):
-            raise DatabaseUnavailable("write lock timeout")
-        try:
-            with (self._write_engine if write else self._read_engine).begin() as conn:
-                yield conn
-        except (OperationalError, InterfaceError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc
-        finally:
-            if lock is not None:
-                lock.release()
+        with _bounded() as deadline:
+            lock = self._write_lock if write else None
+            wait = min(WRITE_LOCK_TIMEOUT_S, deadline - time.monotonic())
+            if lock is not None and not lock.acquire(timeout=max(0.0, wait)):
+                raise DatabaseUnavailable("write lock timeout")
+            try:
+                with (self._write_engine if write else self._read_engine).begin() as conn:
+                    yield conn
+            except (OperationalError, InterfaceError, PoolTimeout) as exc:
+                raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc
+            finally:
+                if lock is not None:
+                    lock.release()
 
     def ping(self) -> None:
-        """Raise when the database does not answer."""
+        """Raise when the database does not answer (within the same bounds as a request)."""
         try:
-            with self.engine.connect() as conn:
+            with _bounded(), self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except (OperationalError, InterfaceError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(type(exc).__name__) from exc
+            raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc
 
     def dispose(self) -> None:
         """Close every pooled connection."""

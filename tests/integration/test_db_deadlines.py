@@ -1,0 +1,131 @@
+"""Every wait on the database is bounded, with plain threads (psycopg's C wait; the live server's
+gevent workers are tests/e2e/test_outage.py), and a connection that timed out is never reused.
+
+No elapsed time is asserted: each unit of work runs in a thread given HANG_S to finish, far
+past the contract's 5 s, so only a wait that lasts until the network comes back fails.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from storekeeper.db.session import Database, DatabaseUnavailable, DeadlineExceeded
+from tests.conftest import PG_ADMIN_URL, postgres_available
+from tests.e2e.live import postgres_database
+from tests.e2e.tcp_proxy import TcpProxy
+
+HANG_S = 12
+
+
+def _finishes(work: Callable[[], object]) -> object:
+    """What `work` returns or raises, run in a thread that must end within HANG_S."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(HANG_S)
+    assert not thread.is_alive(), "the database wait was not bounded"
+    return outcome[0]
+
+
+@pytest.fixture
+def proxied() -> Iterator[tuple[TcpProxy, Database]]:
+    """A Database on a fresh PostgreSQL database reached through a proxy the test can silence."""
+    if not postgres_available():
+        pytest.skip("PostgreSQL is not reachable")
+    info = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL)
+    port = str(info.get("port") or 5432)
+    proxy = TcpProxy((str(info.get("host") or "127.0.0.1"), int(port)))
+    try:
+        with postgres_database() as url:
+            database = Database(url.replace(f":{port}/", f":{proxy.port}/"), pool_size=2)
+            try:
+                yield proxy, database
+            finally:
+                database.dispose()
+    finally:
+        proxy.close()
+
+
+def _backend(database: Database, write: bool = False) -> int:
+    with database.unit_of_work(write=write) as conn:
+        pid: int = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        return pid
+
+
+@pytest.mark.parametrize("write", [False, True])
+def test_a_silent_postgres_is_unavailable_and_its_connection_discarded(
+    proxied: tuple[TcpProxy, Database], write: bool
+) -> None:
+    proxy, database = proxied
+    before = _backend(database, write)
+    proxy.silence()
+    failed = _finishes(lambda: _backend(database, write))
+    assert isinstance(failed, DatabaseUnavailable)
+    assert isinstance(failed.__cause__.orig, DeadlineExceeded)  # type: ignore[union-attr]
+    # A new connection while silent: the connect timeout, not a hang.
+    assert isinstance(_finishes(lambda: _backend(database, write)), DatabaseUnavailable)
+    proxy.restore()
+    after = _finishes(lambda: _backend(database, write))
+    # Served again, on a new connection: the one left mid-exchange went back to no pool.
+    assert isinstance(after, int)
+    assert after != before
+
+
+def test_a_slow_statement_is_cancelled_by_the_server_and_the_connection_kept(
+    proxied: tuple[TcpProxy, Database],
+) -> None:
+    _, database = proxied
+    before = _backend(database)
+
+    def sleep() -> object:
+        with database.unit_of_work(write=False) as conn:
+            return conn.execute(text("SELECT pg_sleep(10)")).scalar()
+
+    failed = _finishes(sleep)
+    # statement_timeout is shorter than the client's deadline: the server answers, in time.
+    assert isinstance(failed, DatabaseUnavailable)
+    assert isinstance(failed.__cause__.orig, psycopg.errors.QueryCanceled)  # type: ignore[union-attr]
+    assert _backend(database) == before
+
+
+def test_sqlite_writes_wait_a_bounded_time_for_another_process_lock(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    database = Database(f"sqlite:///{path}")
+    try:
+        with database.unit_of_work(write=True) as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        # Another connection stands for another worker process holding the write lock.
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+
+            def write() -> object:
+                with database.unit_of_work(write=True) as conn:
+                    return conn.execute(text("INSERT INTO t VALUES (1)")).rowcount
+
+            def read() -> object:
+                with database.unit_of_work(write=False) as conn:
+                    return conn.execute(text("SELECT count(*) FROM t")).scalar_one()
+
+            assert isinstance(_finishes(write), DatabaseUnavailable)
+            assert _finishes(read) == 0  # WAL: readers never wait for the writer
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert _finishes(write) == 1
+    finally:
+        database.dispose()
