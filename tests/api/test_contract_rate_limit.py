@@ -156,3 +156,18 @@ def test_unreachable_redis_makes_login_503_only(
     assert answer.headers["Retry-After"]
     assert limited.get("/store").status_code == 200
     assert limited.get("/health").status_code == 200
+
+
+def test_a_forwarded_hop_that_is_no_address_never_becomes_the_client(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    # A trusted proxy that passes on what the client wrote must not turn garbage (or 1,000
+    # characters of it, longer than the limiter's key column) into a client identity.
+    proxies = (ipaddress.ip_network("10.0.0.0/24"),)
+    limited = limited_client(test_database, database, tmp_path, trusted_proxies=proxies)
+    statuses = [
+        attempt(limited, f"w{n}", "10.0.0.1", **{"X-Forwarded-For": "x" * 1000 + str(n)})
+        for n in range(4)
+    ]
+    # Counted as the proxy itself: the fourth attempt from it is over the limit of 3.
+    assert statuses == [401, 401, 401, 429]

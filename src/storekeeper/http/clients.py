@@ -8,12 +8,16 @@ from collections.abc import Sequence
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-def _trusted(address: str, proxies: Sequence[IPNetwork]) -> bool:
+def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
-        ip = ipaddress.ip_address(address)
+        return ipaddress.ip_address(address)
     except ValueError:
-        return False
-    return any(ip in net for net in proxies)
+        return None
+
+
+def _trusted(address: str, proxies: Sequence[IPNetwork]) -> bool:
+    ip = _ip(address)
+    return ip is not None and any(ip in net for net in proxies)
 
 
 def client_address(
@@ -24,7 +28,12 @@ def client_address(
     if not proxies or not forwarded_for or not _trusted(address, proxies):
         return address
     for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
-        address = hop
+        ip = _ip(hop)
+        if ip is None:
+            # Not an address (garbage a proxy passed on): the last hop we could trust is the
+            # best identity there is, and nothing unbounded becomes a rate-limit key.
+            break
+        address = str(ip)
         if not _trusted(hop, proxies):
             break
     return address
