@@ -21,6 +21,7 @@ from tests.e2e.live import login_token
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 PASSWORD = "cluster-password"
 LOGIN_LIMIT = 10  # the contract's default, per minute
+NGINX_FAIL_TIMEOUT_S = 2  # deploy/nginx/storekeeper.conf, fail_timeout
 
 
 def _user() -> str:
@@ -303,7 +304,10 @@ def test_rolling_restart_under_load_loses_no_acknowledged_request(
         for index in range(len(cluster.ports)):
             cluster.stop_instance(index)
             time.sleep(0.3)  # load meets the instance while it is down
-            cluster.start_instance(index)
+            cluster.start_instance(index)  # returns once it is healthy
+            # nginx checks passively: it tries an instance it saw fail only after
+            # fail_timeout. Stopping the next one sooner leaves it no live instance (a 503).
+            time.sleep(NGINX_FAIL_TIMEOUT_S + 0.5)
         time.sleep(0.5)
         stop.set()
         for future in running:
