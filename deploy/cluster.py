@@ -236,6 +236,9 @@ def run(plan: Plan, environ: Mapping[str, str]) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
+        # A second Ctrl-C must not cut the stop short and leave instances running.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_all(procs)
         print("cluster: stopped", file=sys.stderr)
 
