@@ -6,8 +6,9 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
 MINUTES ?= 30
+N ?= 2
 
-.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long soak wrk clean
+.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long soak wrk deploy-tools cluster clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -35,19 +36,30 @@ run: install ## set up and serve the API on http://127.0.0.1:8000 (SQLite by def
 	$(BIN)/storekeeper serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install-dev ## ruff
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests deploy
+	$(BIN)/ruff format --check src tests deploy
 
 typecheck: install-dev ## mypy --strict
 	$(BIN)/mypy
 
-test: lint typecheck ## lint, type check and every test, on SQLite and PostgreSQL (when reachable)
+test: lint typecheck deploy-tools ## lint, type check and every test, on SQLite and PostgreSQL (when reachable)
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 wrk: ## install the wrk load generator from the system packages when it is missing
 	@command -v wrk >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+
+# nginx and PgBouncer for tests/cluster. Debian keeps them in /usr/sbin, which a user's PATH
+# may lack. On a machine with systemd, the packages start their own services (nginx on port 80,
+# PgBouncer on 6432); the tests run their own copies on free ports.
+deploy-tools: ## install nginx and PgBouncer from the system packages when missing
+	@PATH="$$PATH:/usr/sbin"; command -v nginx >/dev/null 2>&1 && command -v pgbouncer >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx pgbouncer; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq nginx pgbouncer; fi; }
+
+cluster: install deploy-tools ## N instances (N=2) + nginx on http://127.0.0.1:8080, PostgreSQL, Redis
+	$(BIN)/python -m deploy.cluster --instances $(N)
 
 bench: install-dev wrk ## benchmarks on SQLite and PostgreSQL, as ratios to floors measured in the same run
 	$(BIN)/python -m bench.run

@@ -10,6 +10,7 @@ from flask import Flask, Response, abort, current_app, g, request
 from flask_cors import CORS
 from werkzeug.routing import BaseConverter
 
+from storekeeper.db.poolers import without_prepared_statements
 from storekeeper.db.session import Database
 from storekeeper.domain.values import ID_MAX
 from storekeeper.http import idempotency, items, ops, problems, stores, tags, users
@@ -120,9 +121,11 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     )
     app.url_map.converters["id"] = IdConverter
     app.url_map.strict_slashes = True
-    app.extensions["storekeeper.db"] = database or Database(
-        settings.database_url, settings.db_pool_size
-    )
+    if database is None:
+        database = Database(settings.database_url, settings.db_pool_size)
+        if not settings.db_prepared_statements:
+            without_prepared_statements(database.engine)
+    app.extensions["storekeeper.db"] = database
     app.extensions["storekeeper.tokens"] = Tokens(
         settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl
     )

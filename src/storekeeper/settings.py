@@ -51,6 +51,9 @@ class Settings:
     redis_url: str | None = field(default=None, repr=False)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     db_pool_size: int = 8
+    # False when the database URL goes through a transaction-mode pooler (PgBouncer before
+    # 1.21): a statement prepared on one server connection is unknown on the next one.
+    db_prepared_statements: bool = True
     cors_origins: tuple[str, ...] = ()
     # None when the operator set none (`storekeeper serve` may then derive it from its bind
     # address); public_origin is what the app uses either way.
@@ -81,6 +84,17 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(f"{PREFIX}{name}: must be between {low} and {high}, got {value}")
     return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(PREFIX + name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{PREFIX}{name}: must be true or false, got {raw!r}")
 
 
 def parse_rate_limit(raw: str) -> RateLimit:
@@ -258,6 +272,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=(env.get(PREFIX + "REDIS_URL", "") or None),
         trusted_proxies=_proxies(env.get(PREFIX + "TRUSTED_PROXIES", "")),
         db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 100),
+        db_prepared_statements=_bool(env, "DB_PREPARED_STATEMENTS", True),
         cors_origins=_origins(env.get(PREFIX + "CORS_ORIGINS", "")),
         public_url=parse_public_url(public_url) if public_url.strip() else None,
     )

@@ -72,12 +72,14 @@ def database_url(backend: str) -> Iterator[str | None]:
 
 @contextmanager
 def server_process(
-    instance: str, env: dict[str, str], workers: int = 2
+    instance: str, env: dict[str, str], workers: int = 2, port: int | None = None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """`storekeeper serve` on a free port; its base URL and process, stopped on exit."""
-    port = free_port()
+    """`storekeeper serve` on `port` (a free one by default); its base URL and process,
+    stopped on exit. The log is appended to, so a restarted server keeps its history.
+    """
+    port = free_port() if port is None else port
     log = Path(instance) / "server.log"
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         proc = subprocess.Popen(
             [BIN / "storekeeper", "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
@@ -128,11 +130,17 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait(STOP_TIMEOUT_S)
 
 
-def login_token(base: str, username: str = "fuzzer", password: str = "fuzzer-password") -> str:
-    """Register a user on a live server and return an access token."""
+def login_token(
+    base: str,
+    username: str = "fuzzer",
+    password: str = "fuzzer-password",
+    http: requests.Session | None = None,
+) -> str:
+    """Register a user on a live server and return an access token (through `http` if given)."""
+    post = http.post if http is not None else requests.post
     body = {"username": username, "password": password}
-    assert requests.post(f"{base}/register", json=body, timeout=10).status_code == 201
-    answer = requests.post(f"{base}/login", json=body, timeout=10)
+    assert post(f"{base}/register", json=body, timeout=10).status_code == 201
+    answer = post(f"{base}/login", json=body, timeout=10)
     assert answer.status_code == 200
     token: str = answer.json()["access_token"]
     return token

@@ -1,0 +1,1 @@
+"""Deployment files and operator tooling: nginx site, PgBouncer config, `make cluster`."""
