@@ -117,15 +117,14 @@ def create_admin(settings: Settings, username: str) -> int:
     db = Database(settings.database_url)
     try:
         with db.unit_of_work(write=True) as conn:
-            user, created = accounts.ensure_admin(
+            outcome = accounts.ensure_admin(
                 AccountRepository(conn), Passwords(), username, password
             )
     except DomainError as exc:
         return _fail(exc.detail)
     finally:
         db.dispose()
-    verb = "created" if created else "promoted"
-    print(f"storekeeper: {verb} admin {user.username!r} (id {user.id})")
+    print(f"storekeeper: created admin {outcome.user.username!r} (id {outcome.user.id})")
     return 0
 
 
