@@ -7,17 +7,26 @@ import getpass
 import os
 import sys
 import tempfile
-from collections.abc import Sequence
-
-from sqlalchemy import inspect
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from storekeeper.db import migrate
 from storekeeper.db.accounts import AccountRepository
-from storekeeper.db.session import Database
+from storekeeper.db.session import Database, DatabaseUnavailable, connection_problem
 from storekeeper.domain import accounts
-from storekeeper.domain.errors import DomainError
+from storekeeper.domain.errors import Conflict, DomainError
 from storekeeper.security import Passwords
-from storekeeper.settings import PREFIX, Settings, SettingsError, load_settings, public_url_for
+from storekeeper.settings import (
+    PREFIX,
+    Command,
+    Settings,
+    SettingsError,
+    admin_password,
+    load_settings,
+    public_url_for,
+    variables_help,
+)
 
 DEFAULT_WORKERS = 2
 PUBLIC_URL_ENV = PREFIX + "PUBLIC_URL"
@@ -27,25 +36,35 @@ WILDCARDS = ("0.0.0.0", "::", "[::]")  # noqa: S104 (recognised, not bound)
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
+class Refusal(Exception):
+    """A reason to stop with one line on stderr and exit code 2, without a traceback."""
+
+
 def _fail(message: str) -> int:
     print(f"storekeeper: {message}", file=sys.stderr)
     return 2
 
 
-def _schema_current(settings: Settings) -> bool:
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    db = Database(settings.database_url)
+@contextmanager
+def _database(settings: Settings) -> Iterator[Database]:
+    """The database, checked to answer first: a connection problem is a Refusal naming it."""
     try:
-        with db.engine.connect() as conn:
-            if not inspect(conn).has_table("alembic_version"):
-                return False
-            current = set(MigrationContext.configure(conn).get_current_heads())
-        heads = set(ScriptDirectory.from_config(migrate.alembic_config(db.engine)).get_heads())
-        return current == heads
+        db = Database(settings.database_url)
+    except OSError as exc:  # the SQLite file's folder cannot be made
+        raise Refusal(connection_problem(settings.database_url, exc)) from None
+    try:
+        try:
+            db.ping()
+        except DatabaseUnavailable as exc:
+            raise Refusal(connection_problem(settings.database_url, exc)) from None
+        yield db
     finally:
         db.dispose()
+
+
+def _schema_current(settings: Settings) -> bool:
+    with _database(settings) as db:
+        return not migrate.pending(db.engine)
 
 
 def serve(settings: Settings, host: str, port: int, workers: int) -> int:
@@ -53,8 +72,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
 
     This process becomes the server's arbiter (exec), so that each worker it forks imports
     the application only after gevent has patched that worker. On SIGTERM it stops
-    accepting connections, lets requests in flight finish (at most the graceful timeout)
-    and exits 0; a worker that dies is replaced at once.
+    accepting connections, lets requests in flight finish (at most 20 s) and exits 0; on
+    Ctrl-C (SIGINT) the same within 5 s; a worker that dies is replaced at once.
     """
     if not _schema_current(settings):
         return _fail("the database schema is not up to date; run: storekeeper db upgrade")
@@ -96,50 +115,132 @@ def server_command(
 
 def db_command(settings: Settings, action: str) -> int:
     """Apply or check migrations."""
-    db = Database(settings.database_url)
-    try:
+    with _database(settings) as db:
         if action == "upgrade":
-            migrate.upgrade(db.engine)
-            print("storekeeper: database schema is up to date", file=sys.stderr)
+            applied = migrate.upgrade(db.engine)
+            for revision in applied:
+                print(f"storekeeper: applied {revision.id} ({revision.message})", file=sys.stderr)
+            state = "now up to date" if applied else "already up to date"
+            print(f"storekeeper: database schema is {state}", file=sys.stderr)
         else:
             migrate.check(db.engine)
             print("storekeeper: models and migrations agree", file=sys.stderr)
-    finally:
-        db.dispose()
     return 0
 
 
-def create_admin(settings: Settings, username: str) -> int:
-    """Create or promote an admin; the password comes from the environment or a prompt."""
-    password = os.environ.get("STOREKEEPER_ADMIN_PASSWORD") or getpass.getpass("Password: ")
+def _admin_password() -> str:
+    """STOREKEEPER_ADMIN_PASSWORD, else asked twice on the terminal; never echoed."""
+    password = admin_password()
+    if password is not None:
+        return password
+    if not sys.stdin.isatty():
+        raise Refusal(f"no terminal to ask for the password on; set {PREFIX}ADMIN_PASSWORD instead")
+    try:
+        first = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != first:
+            raise Refusal("the two passwords differ; nothing was changed")
+    except (EOFError, KeyboardInterrupt):
+        print(file=sys.stderr)
+        raise Refusal("no password given; nothing was changed") from None
+    return first
+
+
+def create_admin(settings: Settings, username: str, reset_password: bool) -> int:
+    """Create an admin, or with --reset-password reset an existing user's password."""
+    password = _admin_password()
     if not 8 <= len(password) <= 128:
         return _fail("the password must be 8 to 128 characters long")
-    db = Database(settings.database_url)
-    try:
-        with db.unit_of_work(write=True) as conn:
-            user, created = accounts.ensure_admin(
-                AccountRepository(conn), Passwords(), username, password
+    with _database(settings) as db:
+        try:
+            with db.unit_of_work(write=True) as conn:
+                outcome = accounts.ensure_admin(
+                    AccountRepository(conn), Passwords(), username, password, reset_password
+                )
+        except Conflict:
+            return _fail(
+                f"a user named {username!r} exists already; nothing was changed. To give them "
+                "this password, make them an admin and end their sessions, pass --reset-password"
             )
-    except DomainError as exc:
-        return _fail(exc.detail)
-    finally:
-        db.dispose()
-    verb = "created" if created else "promoted"
-    print(f"storekeeper: {verb} admin {user.username!r} (id {user.id})")
+        except DomainError as exc:
+            return _fail(exc.detail)
+    user = outcome.user
+    if outcome.created:
+        print(f"storekeeper: created admin {user.username!r} (id {user.id})")
+        return 0
+    if outcome.tokens_valid_from is not None:
+        # Tokens carry whole seconds: one issued before this second would be refused, so a
+        # login with the new password is accepted only once the command has returned.
+        time.sleep(max(0.0, outcome.tokens_valid_from - time.time()))
+    print(
+        f"storekeeper: reset the password of {user.username!r} (id {user.id}), made them an "
+        "admin and ended their sessions"
+    )
     return 0
+
+
+_ENVIRONMENT = (
+    "Every command checks every STOREKEEPER_* setting at start-up and stops with one line "
+    "naming a bad one (`storekeeper --help` lists them all). This command reads:"
+)
+_EXIT = "Exit codes: 0 done; 2 refused (a bad setting or argument, the database unreachable)."
+
+
+def _epilog(command: Command | None) -> str:
+    intro = "Environment variables [default]:" if command is None else _ENVIRONMENT
+    return f"{intro}\n{variables_help(command)}\n\n{_EXIT}"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="storekeeper", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("serve", help="serve the API with a production server")
-    run.add_argument("--host", default="127.0.0.1")
-    run.add_argument("--port", type=int, default=8000)
-    run.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
-    db = sub.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["upgrade", "check"])
-    admin = sub.add_parser("create-admin", help="create an admin user")
-    admin.add_argument("username")
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="storekeeper",
+        description="Storekeeper: serve the API, migrate its database, create admins.",
+        epilog=_epilog(None),
+        formatter_class=raw,
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser(
+        "serve",
+        help="serve the API with the production server (gunicorn, gevent workers)",
+        description="Serve the API once the schema is up to date (else refuse: run `storekeeper "
+        "db upgrade`). SIGTERM stops gracefully: requests in flight get 20 s. Ctrl-C (SIGINT) "
+        "gives them 2.5 s and returns within 5 s; a second Ctrl-C stops at once.",
+        epilog=_epilog("serve"),
+        formatter_class=raw,
+    )
+    run.add_argument("--host", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    run.add_argument("--port", type=int, default=8000, help="port to bind (default: %(default)s)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help="worker processes, 1 to 64 (default: %(default)s)",
+    )
+    db = sub.add_parser(
+        "db",
+        help="apply migrations (upgrade) or check models against them (check)",
+        description="upgrade: apply every migration not yet applied, naming each one (the only "
+        "way a schema changes). check: fail when the models and the migrations disagree.",
+        epilog=_epilog("db"),
+        formatter_class=raw,
+    )
+    db.add_argument("action", choices=["upgrade", "check"], help="upgrade or check")
+    admin = sub.add_parser(
+        "create-admin",
+        help="create an admin user (admins only come from here)",
+        description="Create an admin. The password comes from STOREKEEPER_ADMIN_PASSWORD, or "
+        "is asked twice on the terminal. An existing username is refused unless "
+        "--reset-password is given.",
+        epilog=_epilog("create-admin"),
+        formatter_class=raw,
+    )
+    admin.add_argument("username", help="the new admin's username")
+    admin.add_argument(
+        "--reset-password",
+        action="store_true",
+        help="the user exists: give them this password, make them an admin and end every "
+        "session they have (their tokens are refused from now on)",
+    )
     return parser
 
 
@@ -148,15 +249,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings()
-    except SettingsError as exc:
+        if args.command == "serve":
+            if not 1 <= args.workers <= 64:
+                return _fail("--workers must be between 1 and 64")
+            return serve(settings, args.host, args.port, args.workers)
+        if args.command == "db":
+            return db_command(settings, args.action)
+        return create_admin(settings, args.username, args.reset_password)
+    except (SettingsError, Refusal) as exc:
         return _fail(str(exc))
-    if args.command == "serve":
-        if not 1 <= args.workers <= 64:
-            return _fail("--workers must be between 1 and 64")
-        return serve(settings, args.host, args.port, args.workers)
-    if args.command == "db":
-        return db_command(settings, args.action)
-    return create_admin(settings, args.username)
 
 
 if __name__ == "__main__":

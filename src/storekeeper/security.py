@@ -33,6 +33,7 @@ class Claims:
     kind: TokenKind
     session_id: str
     expires_at: int
+    issued_at: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ class Tokens:
         sub, sid = claims.get("sub"), claims.get("sid")
         if not isinstance(sub, str) or not sub.isdigit() or not isinstance(sid, str):
             raise TokenError("malformed subject or session")
-        return Claims(int(sub), kind, sid, int(claims["exp"]))
+        return Claims(int(sub), kind, sid, int(claims["exp"]), int(claims["iat"]))
 
 
 class Passwords:

@@ -22,6 +22,71 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 
 Environment = Literal["development", "production"]
+Command = Literal["serve", "db", "create-admin"]
+_ALL: frozenset[Command] = frozenset(("serve", "db", "create-admin"))
+_SERVE: frozenset[Command] = frozenset(("serve",))
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable the program reads: the table behind `--help` and the README."""
+
+    name: str
+    default: str
+    meaning: str
+    # The commands whose behaviour it changes (every command checks every setting).
+    used_by: frozenset[Command] = _SERVE
+
+
+# Every variable read anywhere (a test holds load_settings to this list).
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "DATABASE_URL",
+        "sqlite:///<instance>/storekeeper.db",
+        "sqlite:///path or postgresql://user@host/db",
+        _ALL,
+    ),
+    Variable(
+        "INSTANCE_PATH",
+        "./instance",
+        "where the SQLite file and the generated secret live",
+        _ALL,
+    ),
+    Variable("ENV", "development", "production refuses to start without a secret", _ALL),
+    Variable(
+        "SECRET_KEY",
+        "generated into <instance>/secret_key",
+        "token and cursor signing secret, at least 32 bytes",
+        _ALL,
+    ),
+    Variable("LOG_LEVEL", "INFO", "JSON log lines on stderr, one per request"),
+    Variable("ACCESS_TOKEN_TTL", "900", "access token lifetime in seconds"),
+    Variable("REFRESH_TOKEN_TTL", "2592000", "refresh token lifetime in seconds"),
+    Variable("LOGIN_RATE_LIMIT", "10/minute", "login attempts per username and client address"),
+    Variable("REDIS_URL", "unset", "share the login limiter between instances through Redis"),
+    Variable("TRUSTED_PROXIES", "unset", "proxies allowed to set X-Forwarded-For"),
+    Variable("DB_POOL_SIZE", "8", "PostgreSQL connections per worker process"),
+    Variable("CORS_ORIGINS", "unset (CORS off)", "origins allowed to call from a browser, or *"),
+    Variable(
+        "PUBLIC_URL",
+        "the address serve binds",
+        "the origin clients reach the API at (absolute links start with it)",
+    ),
+    Variable(
+        "ADMIN_PASSWORD",
+        "unset (asked on the terminal)",
+        "the password create-admin sets",
+        frozenset(("create-admin",)),
+    ),
+)
+
+
+def variables_help(command: Command | None = None) -> str:
+    """The variables a command reads (all of them for None), one per line, for `--help`."""
+    chosen = [v for v in VARIABLES if command is None or command in v.used_by]
+    width = max(len(PREFIX + v.name) for v in chosen)
+    lines = [f"  {PREFIX + v.name:<{width}}  {v.meaning} [{v.default}]" for v in chosen]
+    return "\n".join(lines)
 
 
 class SettingsError(ValueError):
@@ -240,6 +305,12 @@ def public_url_for(host: str, port: int, scheme: str = "http") -> str:
     bare = host.strip("[]")
     shown = f"[{bare}]" if ":" in bare else bare
     return parse_public_url(f"{scheme}://{shown}:{port}")
+
+
+def admin_password(env: Mapping[str, str] | None = None) -> str | None:
+    """STOREKEEPER_ADMIN_PASSWORD, or None when it is unset or empty."""
+    env = os.environ if env is None else env
+    return env.get(PREFIX + "ADMIN_PASSWORD") or None
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -14,7 +14,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from storekeeper.app import create_app
+from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.session import Database
+from storekeeper.domain import accounts
+from storekeeper.security import Passwords
 from tests.api.test_contract_catalog import assert_problem, item, store, tag
 from tests.conftest import (
     PASSWORD,
@@ -141,6 +144,30 @@ def test_logout_holds_across_a_restart(
     restarted = create_app(make_settings(test_database.url, tmp_path), database).test_client()
     assert_401(restarted.get("/user/me", headers=auth(tokens["access_token"])))
     assert_401(restarted.post("/refresh", headers=auth(tokens["refresh_token"])))
+
+
+def test_a_password_reset_by_create_admin_ends_every_session_of_that_user(
+    client: FlaskClient, database: Database
+) -> None:
+    register(client, "ada")
+    first, second = login(client, "ada"), login(client, "ada")
+    other = new_user(client, "bob")
+    with database.unit_of_work(write=True) as conn:
+        outcome = accounts.ensure_admin(
+            AccountRepository(conn), Passwords(), "ada", "a new password", reset_password=True
+        )
+    for tokens in (first, second):
+        assert_401(client.get("/user/me", headers=auth(tokens["access_token"])))
+        assert_401(client.post("/refresh", headers=auth(tokens["refresh_token"])))
+    assert client.get("/user/me", headers=other.headers).status_code == 200
+    assert_problem(client.post("/login", json={"username": "ada", "password": PASSWORD}), 401)
+    # The CLI returns only once the cut has passed (tokens carry whole seconds); so here.
+    assert outcome.tokens_valid_from is not None
+    time.sleep(max(0.0, outcome.tokens_valid_from - time.time()))
+    fresh = login(client, "ada", "a new password")
+    me = client.get("/user/me", headers=auth(fresh["access_token"]))
+    assert me.status_code == 200 and me.get_json()["is_admin"] is True
+    assert client.post("/refresh", headers=auth(fresh["refresh_token"])).status_code == 200
 
 
 # Users

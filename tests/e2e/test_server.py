@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import tempfile
@@ -15,7 +16,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.live import BIN, live_server, login_token, server_env, server_process
+from tests.e2e.live import (
+    BIN,
+    address,
+    live_server,
+    login_token,
+    read_response,
+    server_env,
+    server_process,
+)
 
 
 def _count(metrics: str, route: str) -> float:
@@ -40,36 +49,69 @@ def test_metrics_add_up_every_worker() -> None:
             assert "storekeeper_db_pool_size" in text
 
 
+class _WriteInFlight:
+    """A POST /store held up inside the server by holding SQLite's write lock from the test."""
+
+    def __init__(self, instance: str, base: str, token: str) -> None:
+        self.lock = sqlite3.connect(Path(instance) / "storekeeper.db", isolation_level=None)
+        self.lock.execute("BEGIN IMMEDIATE")
+        self.answers: list[int] = []
+        self.thread = threading.Thread(target=self._write, args=(base, token))
+        self.thread.start()
+        time.sleep(0.5)  # the request reaches the server and waits for the lock
+
+    def _write(self, base: str, token: str) -> None:
+        answer = requests.post(
+            f"{base}/store",
+            json={"name": "In flight"},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+        self.answers.append(answer.status_code)
+
+    def release(self) -> list[int]:
+        """Let the write through; the status codes it was answered with."""
+        self.lock.execute("COMMIT")
+        self.lock.close()
+        self.thread.join(30)
+        return self.answers
+
+
 @pytest.mark.slow
 def test_sigterm_finishes_requests_in_flight_and_exits_zero() -> None:
     with tempfile.TemporaryDirectory() as instance:
         env = server_env(instance)
         subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
         with server_process(instance, env) as (base, proc):
-            token = login_token(base)
-            # Hold SQLite's write lock so the next write waits inside the server.
-            lock = sqlite3.connect(Path(instance) / "storekeeper.db", isolation_level=None)
-            lock.execute("BEGIN IMMEDIATE")
-            answers: list[int] = []
-
-            def write() -> None:
-                answer = requests.post(
-                    f"{base}/store",
-                    json={"name": "In flight"},
-                    headers={"Authorization": f"Bearer {token}"},
-                    timeout=30,
-                )
-                answers.append(answer.status_code)
-
-            writer = threading.Thread(target=write)
-            writer.start()
-            time.sleep(0.5)
+            write = _WriteInFlight(instance, base, login_token(base))
             os.killpg(proc.pid, signal.SIGTERM)
             time.sleep(1.0)
-            lock.execute("COMMIT")
-            lock.close()
-            writer.join(30)
-            assert answers == [201]
+            assert write.release() == [201]
             assert proc.wait(30) == 0
             with pytest.raises(requests.ConnectionError):
                 requests.get(f"{base}/health", timeout=2)
+
+
+@pytest.mark.slow
+def test_ctrl_c_finishes_requests_in_flight_and_exits_zero_without_killing_workers() -> None:
+    # Ctrl-C at a terminal: SIGINT to the whole process group, arbiter and workers alike.
+    with tempfile.TemporaryDirectory() as instance:
+        env = server_env(instance)
+        subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
+        with server_process(instance, env) as (base, proc):
+            write = _WriteInFlight(instance, base, login_token(base))
+            # An idle keep-alive connection (a browser on /docs) must not hold the stop up.
+            idle = socket.create_connection(address(base), timeout=5)
+            idle.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert read_response(idle.makefile("rb"))[0] == 200
+            os.killpg(proc.pid, signal.SIGINT)
+            time.sleep(1.0)
+            assert write.release() == [201]
+            # A hang detector, not a speed claim: the arbiter's own bound is 4 s.
+            assert proc.wait(15) == 0
+            assert idle.recv(1) == b""  # closed by the server, not left to its timeout
+            idle.close()
+        log = (Path(instance) / "server.log").read_text()
+        # Nothing was cut short: no worker killed, no request dropped, no traceback.
+        for sign in ("SIGKILL", "dropping requests", "Traceback", "graceful timeout"):
+            assert sign not in log

@@ -70,6 +70,13 @@ class AccountRepository:
             .values(password_hash=password_hash, updated_at=models.utcnow())
         )
 
+    def refuse_tokens_before(self, user_id: int, unix_second: int) -> None:
+        self.conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(tokens_valid_from=unix_second, updated_at=models.utcnow())
+        )
+
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self.conn.execute(
             update(users)
@@ -102,9 +109,13 @@ class AccountRepository:
     def actor_state(self, user_id: int, session_id: str) -> ActorState | None:
         is_revoked = exists().where(revoked.c.session_id == session_id).label("revoked")
         row = self.conn.execute(
-            select(users.c.is_admin, is_revoked).where(users.c.id == user_id)
+            select(users.c.is_admin, users.c.tokens_valid_from, is_revoked).where(
+                users.c.id == user_id
+            )
         ).first()
-        return None if row is None else ActorState(bool(row.is_admin), bool(row.revoked))
+        if row is None:
+            return None
+        return ActorState(bool(row.is_admin), bool(row.revoked), row.tokens_valid_from)
 
 
 class SqlRateLimiter:

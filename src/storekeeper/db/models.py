@@ -85,6 +85,9 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Tokens issued before this Unix second are refused (a password reset ends every
+    # session at once; sessions are not stored, so there is no list of them to revoke).
+    tokens_valid_from: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class RevokedSession(Base):

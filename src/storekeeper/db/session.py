@@ -200,6 +200,38 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or is too busy to answer in time."""
 
 
+# What PostgreSQL and the network say, and how to put it to an operator.
+_POSTGRES_PROBLEMS = (
+    ("connection refused", "nothing is listening there (connection refused); is it running?"),
+    ("timeout expired", f"no answer within {CONNECT_TIMEOUT_S} s"),
+    ("password authentication failed", "the password is wrong"),
+    ("no password supplied", "it asks for a password and the URL has none"),
+)
+
+
+def connection_problem(url: str, exc: BaseException) -> str:
+    """One line naming why a connection to the database failed, for an operator; no secrets.
+
+    The URL's password is never shown: only the host, port, database and user are named.
+    """
+    parsed = make_url(url)
+    orig = getattr(exc.__cause__, "orig", None) or getattr(exc, "orig", None) or exc
+    # psycopg: "connection failed: connection to server at ..., port ... failed: FATAL:  ..."
+    said = str(orig).splitlines()[0] if str(orig) else type(orig).__name__
+    said = said.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    if parsed.get_backend_name() == "sqlite":
+        return f"cannot open the SQLite database {parsed.database}: {said}"
+    where = f"PostgreSQL at {parsed.host or 'localhost'}:{parsed.port or 5432}"
+    for sign, meaning in _POSTGRES_PROBLEMS:
+        if sign in said.lower():
+            said = meaning
+            break
+    else:
+        if "does not exist" in said and f'database "{parsed.database}"' in said:
+            said = f"{said}; create it (createdb {parsed.database}) or fix the URL"
+    return f"cannot connect to {where} as user {parsed.username!r}: {said}"
+
+
 class Database:
     """The engine and the transactions made from it."""
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from storekeeper.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
@@ -45,10 +48,12 @@ def login(
     return Session(pair.access, pair.refresh, issuer.access_ttl)
 
 
-def refresh(repo: AccountRepository, issuer: TokenIssuer, user_id: int, session_id: str) -> str:
-    """A new access token for a live session."""
+def refresh(
+    repo: AccountRepository, issuer: TokenIssuer, user_id: int, session_id: str, issued_at: int
+) -> str:
+    """A new access token for a live session (`issued_at`: the refresh token's Unix second)."""
     state = repo.actor_state(user_id, session_id)
-    if state is None or state.revoked:
+    if state is None or not state.accepts(issued_at):
         raise Unauthenticated("The refresh token has been revoked.")
     return issuer.issue_access(user_id, session_id)
 
@@ -93,18 +98,44 @@ def delete_user(
     repo.delete_user(user_id)
 
 
+@dataclass(frozen=True, slots=True)
+class AdminOutcome:
+    """What ensure_admin did: created the user, or reset an existing user's password."""
+
+    user: User
+    created: bool
+    # With a reset, the Unix second from which the user's new tokens are accepted.
+    tokens_valid_from: int | None = None
+
+
 def ensure_admin(
-    repo: AccountRepository, hasher: PasswordHasher, username: str, password: str
-) -> tuple[User, bool]:
-    """Make an admin with this password, promoting an existing user; True when created."""
+    repo: AccountRepository,
+    hasher: PasswordHasher,
+    username: str,
+    password: str,
+    reset_password: bool = False,
+    now: float | None = None,
+) -> AdminOutcome:
+    """Create an admin; an existing user only with `reset_password`, which ends their sessions.
+
+    An existing username is refused without it (Conflict): silently replacing a password
+    would lock its owner out while sessions opened with the old one stayed valid. With it
+    the user is made an admin with the new password, and every token issued before the
+    next whole second is refused from now on: tokens carry whole seconds, so the cut must
+    fall after anything issued under the old password.
+    """
     user = repo.user_by_username(username)
     if user is None:
-        return register(repo, hasher, username, password, None, is_admin=True), True
+        return AdminOutcome(register(repo, hasher, username, password, None, is_admin=True), True)
+    if not reset_password:
+        raise Conflict("A user with this username exists already.")
+    valid_from = math.floor(time.time() if now is None else now) + 1
     repo.set_admin(user.id, True)
     repo.set_password_hash(user.id, hasher.hash(password))
-    promoted = repo.get_user(user.id)
-    assert promoted is not None
-    return promoted, False
+    repo.refuse_tokens_before(user.id, valid_from)
+    reset = repo.get_user(user.id)
+    assert reset is not None
+    return AdminOutcome(reset, False, valid_from)
 
 
 def rate_limit_keys(username: str, client: str) -> list[str]:

@@ -130,6 +130,14 @@ class ActorState:
 
     is_admin: bool
     revoked: bool
+    # Unix second before which the user's tokens are refused (None: no such cut).
+    tokens_valid_from: int | None = None
+
+    def accepts(self, issued_at: int) -> bool:
+        """Whether a token of this session issued at this Unix second is still good."""
+        if self.revoked:
+            return False
+        return self.tokens_valid_from is None or issued_at >= self.tokens_valid_from
 
 
 @dataclass(frozen=True, slots=True)

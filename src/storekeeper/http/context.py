@@ -110,7 +110,7 @@ def current_actor(work: Work) -> Actor | None:
     actor = None
     if claims is not None:
         state = work.accounts.actor_state(claims.user_id, claims.session_id)
-        if state is None or state.revoked:
+        if state is None or not state.accepts(claims.issued_at):
             raise Unauthenticated("The access token has been revoked.")
         actor = Actor(claims.user_id, state.is_admin)
         g.user_id = claims.user_id

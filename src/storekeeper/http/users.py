@@ -106,7 +106,9 @@ def refresh() -> Response:
     """Exchange a refresh token (as Bearer) for a new access token."""
     claims = _claims()
     with unit_of_work() as work:
-        access = accounts.refresh(work.accounts, tokens(), claims.user_id, claims.session_id)
+        access = accounts.refresh(
+            work.accounts, tokens(), claims.user_id, claims.session_id, claims.issued_at
+        )
     body = {"access_token": access, "token_type": "Bearer", "expires_in": tokens().access_ttl}
     return respond(AccessTokenOut, body, 200, NO_STORE)
 

@@ -19,13 +19,22 @@ import importlib
 import logging
 import os
 import shutil
+import signal
 import socket
-from collections.abc import Callable, Sequence
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
+from types import FrameType
 from typing import Any
 
+import gevent
+from gevent.pool import Pool
+from gevent.server import StreamServer
 from gunicorn import util
 from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter as GunicornArbiter
 from gunicorn.http import errors
 from gunicorn.workers.ggevent import GeventWorker
 
@@ -50,8 +59,15 @@ class Limits:
     # A worker whose event loop is blocked this long (its heartbeat stops) is killed and
     # replaced by the arbiter.
     heartbeat_timeout_s: int = 30
-    # On SIGTERM, requests in flight get this long to finish.
+    # On SIGTERM (an orchestrator stopping us), requests in flight get this long to finish.
     graceful_timeout_s: int = 20
+    # On SIGINT (Ctrl-C at a terminal, sent to the arbiter and its workers alike), a person
+    # is waiting: requests in flight get this long, then a worker drops what is left...
+    interrupt_grace_s: float = 2.5
+    # ...and the arbiter kills any worker still alive after this long and exits, so Ctrl-C
+    # always returns within 5 s. Larger than interrupt_grace_s plus the worker's own 1 s
+    # of dropping connections, so a healthy worker is never killed.
+    interrupt_timeout_s: int = 4
     max_request_line: int = 8190
     max_header_fields: int = 100
     max_header_field: int = 8190
@@ -120,8 +136,110 @@ def refusal(exc: BaseException) -> bytes:
     return _problem(500, "Internal Server Error", "The server could not answer this request.")
 
 
+# How often a stopping worker looks whether its requests in flight have finished.
+_DRAIN_TICK_S = 0.1
+
+
 class Worker(GeventWorker):  # type: ignore[misc]
-    """gunicorn's gevent worker with socket timeouts and problem+json refusals."""
+    """gunicorn's gevent worker with socket timeouts, problem+json refusals and stops in stages.
+
+    SIGTERM, SIGINT and SIGQUIT all stop accepting at once and close connections waiting
+    for their next request; they differ in how long requests in flight may take: SIGTERM
+    LIMITS.graceful_timeout_s, SIGINT (Ctrl-C) LIMITS.interrupt_grace_s, SIGQUIT (the
+    arbiter's quick shutdown, e.g. a second Ctrl-C) none.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # When requests still in flight are dropped; None while the worker serves.
+        self._drop_at: float | None = None
+        # Connections waiting for their next request, and the timeout that ends each wait.
+        self._waiting: dict[Any, gevent.Timeout] = {}
+
+    def init_signals(self) -> None:
+        super().init_signals()
+        # gunicorn makes SIGINT a quick exit (sys.exit in a greenlet, which also prints a
+        # SystemExit traceback per worker); Ctrl-C must let requests in flight finish.
+        signal.signal(signal.SIGINT, self._on_interrupt)
+        signal.siginterrupt(signal.SIGINT, False)
+
+    def _stop_by(self, grace_s: float) -> None:
+        # Signals can arrive in any order (the terminal's SIGINT, then the arbiter's SIGTERM):
+        # the shortest grace asked for wins.
+        drop_at = time.monotonic() + grace_s
+        self._drop_at = drop_at if self._drop_at is None else min(self._drop_at, drop_at)
+        self.alive = False
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._stop_by(self.cfg.graceful_timeout)
+
+    def _on_interrupt(self, sig: int, frame: FrameType | None) -> None:
+        self._stop_by(LIMITS.interrupt_grace_s)
+
+    def handle_quit(self, sig: int, frame: FrameType | None) -> None:
+        self._stop_by(0)
+
+    @contextlib.contextmanager
+    def timeout_ctx(self) -> Iterator[None]:
+        # gunicorn waits for each request line and headers inside this context (bounded by
+        # the keep-alive timeout); registered here, a stopping worker can end those waits
+        # at once instead of letting idle connections hold it up.
+        timeout = gevent.Timeout(self.cfg.keepalive, False)
+        current = gevent.getcurrent()
+        self._waiting[current] = timeout
+        try:
+            with timeout:
+                yield
+        finally:
+            self._waiting.pop(current, None)
+
+    def _close_waiting(self) -> None:
+        # Ending a wait with its own timeout is what the keep-alive timeout does: the
+        # connection closes cleanly, as after any idle period (a request half-sent is not
+        # yet in flight). The hub delivers it, after checking that the connection is still
+        # waiting: one whose request arrived meanwhile is in flight and must not be touched.
+        loop = gevent.get_hub().loop
+        for greenlet in list(self._waiting):
+            loop.run_callback(self._end_wait, greenlet)
+
+    def _end_wait(self, greenlet: Any) -> None:
+        timeout = self._waiting.get(greenlet)
+        if timeout is not None:
+            greenlet.throw(timeout)
+
+    def run(self) -> None:
+        # GeventWorker.run, except that it notices a stop within _DRAIN_TICK_S rather than
+        # a second, closes idle connections, and drops requests at self._drop_at.
+        servers = []
+        for listener in self.sockets:
+            listener.setblocking(1)
+            server = StreamServer(
+                listener, handle=partial(self.handle, listener), spawn=Pool(self.worker_connections)
+            )
+            if self.cfg.workers > 1:
+                server.max_accept = 1
+            server.start()
+            servers.append(server)
+        beat = 0.0
+        while self.alive:
+            if time.monotonic() - beat >= 1.0:
+                beat = time.monotonic()
+                self.notify()
+            gevent.sleep(_DRAIN_TICK_S)
+        for server in servers:
+            server.close()
+        drop_at = self._drop_at if self._drop_at is not None else time.monotonic()
+        while any(server.pool.free_count() != server.pool.size for server in servers):
+            self._close_waiting()
+            if time.monotonic() >= drop_at:
+                log.warning("dropping requests still in flight at shutdown (pid %s)", self.pid)
+                for server in servers:
+                    server.stop(timeout=1)
+                return
+            if time.monotonic() - beat >= 1.0:
+                beat = time.monotonic()
+                self.notify()
+            gevent.sleep(_DRAIN_TICK_S)
 
     def handle(self, listener: socket.socket, client: socket.socket, addr: Any) -> None:
         # GeventWorker.handle makes the socket blocking with no timeout; a bounded timeout
@@ -130,6 +248,8 @@ class Worker(GeventWorker):  # type: ignore[misc]
         super(GeventWorker, self).handle(listener, client, addr)
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
+        if isinstance(exc, gevent.GreenletExit):
+            return  # a connection dropped on purpose at shutdown: nobody to answer
         if is_client_error(exc):
             log.info("refused a malformed request: %s", type(exc).__name__)
         else:
@@ -179,6 +299,21 @@ def options(host: str, port: int, workers: int) -> dict[str, object]:
     }
 
 
+class Arbiter(GunicornArbiter):  # type: ignore[misc]
+    """gunicorn's arbiter, with Ctrl-C (SIGINT) a short graceful stop instead of a kill.
+
+    SIGTERM keeps gunicorn's meaning (graceful, LIMITS.graceful_timeout_s), for
+    orchestrators; SIGQUIT, or a second SIGINT while stopping, is gunicorn's quick shutdown.
+    """
+
+    def handle_int(self) -> None:
+        # The terminal sent SIGINT to the workers too; sending it again covers `kill -INT`
+        # of the arbiter alone. Then the graceful stop, bounded by the shorter timeout.
+        self.cfg.set("graceful_timeout", LIMITS.interrupt_timeout_s)
+        self.kill_workers(signal.SIGINT)
+        raise StopIteration
+
+
 class Server(BaseApplication):  # type: ignore[misc]
     """A WSGI target served with Storekeeper's settings."""
 
@@ -196,6 +331,14 @@ class Server(BaseApplication):  # type: ignore[misc]
         module, _, name = self._target.partition(":")
         loaded: Callable[..., Any] = getattr(importlib.import_module(module), name)
         return loaded() if self._factory else loaded
+
+    def run(self) -> None:
+        # BaseApplication.run with this module's Arbiter.
+        try:
+            Arbiter(self).run()
+        except RuntimeError as exc:
+            print(f"storekeeper: {exc}", file=sys.stderr)
+            sys.exit(1)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
