@@ -66,6 +66,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("REDIS_URL", "unset", "share the login limiter between instances through Redis"),
     Variable("TRUSTED_PROXIES", "unset", "proxies allowed to set X-Forwarded-For"),
     Variable("DB_POOL_SIZE", "8", "PostgreSQL connections per worker process"),
+    Variable(
+        "DB_PREPARED_STATEMENTS",
+        "true",
+        "false when the database URL goes through PgBouncer in transaction mode",
+    ),
     Variable("CORS_ORIGINS", "unset (CORS off)", "origins allowed to call from a browser, or *"),
     Variable(
         "PUBLIC_URL",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 from flask import Flask
 
 from storekeeper.app import create_app
@@ -10,4 +13,7 @@ from storekeeper.settings import load_settings
 
 def make_app() -> Flask:
     """Build the app from the environment (called once in each worker process)."""
-    return create_app(load_settings())
+    app = create_app(load_settings())
+    # Operators (and the worker-kill test) can tell a started worker from one still booting.
+    logging.getLogger("storekeeper.server").info("worker %d ready", os.getpid())
+    return app

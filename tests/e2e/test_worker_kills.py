@@ -1,6 +1,6 @@
 """Workers SIGKILLed under a write load: each is replaced, nothing acknowledged is lost.
 
-A worker is killed every KILL_EVERY_S (once its peer has had time to start) while writers
+A worker is killed every KILL_EVERY_S (once both have started) while writers
 create items and link tags and a poller keeps asking /health. Afterwards every acknowledged
 write is there, no write is half done, and the server never stopped answering. Bounds are
 hang detectors, not speed claims.
@@ -9,6 +9,7 @@ hang detectors, not speed claims.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -26,9 +27,7 @@ from tests.e2e.live import BIN, database_url, login_token, server_env, server_pr
 
 KILLS = 20
 KILL_EVERY_S = 2.0
-# A worker is killed only when every worker has lived this long, so that the survivor has
-# finished starting: killing workers faster than they can boot would test nothing but that.
-MIN_AGE_S = 2.5
+_READY = re.compile(r"worker (\d+) ready")
 HANG_S = 30.0
 WRITERS = 3
 
@@ -152,19 +151,28 @@ def _poller(base: str, stop: threading.Event, ledger: Ledger) -> None:
         time.sleep(0.05)
 
 
-def _kill_workers(arbiter: int) -> int:
+def _ready(log: Path) -> set[int]:
+    """The workers that have said, in the server's log, that they finished starting."""
+    return {int(pid) for pid in _READY.findall(log.read_text(errors="replace"))}
+
+
+def _kill_workers(arbiter: int, log: Path) -> int:
+    """SIGKILL the oldest worker every KILL_EVERY_S, but only once both workers are ready.
+
+    Killing a worker whose peer is still starting would, on a loaded machine, leave nobody
+    to serve (or kill workers before they ever start): that tests the machine, not the server.
+    """
     kills = 0
     deadline = time.monotonic() + KILLS * KILL_EVERY_S * 10
     while kills < KILLS and time.monotonic() < deadline:
         time.sleep(KILL_EVERY_S if kills else 0.5)
         workers = _workers(arbiter)
-        while len(workers) < 2 or min(_age_s(pid) for pid in workers) < MIN_AGE_S:
+        while len(workers) < 2 or not set(workers) <= _ready(log):
             if time.monotonic() > deadline:
                 return kills  # the replacements never came: the assertion on kills says so
             time.sleep(0.2)
             workers = _workers(arbiter)
-        oldest = max(workers, key=_age_s)
-        os.kill(oldest, signal.SIGKILL)
+        os.kill(max(workers, key=_age_s), signal.SIGKILL)
         kills += 1
     return kills
 
@@ -229,7 +237,7 @@ def test_twenty_worker_kills_under_writes_lose_nothing(backend: str) -> None:
             for thread in threads:
                 thread.start()
             try:
-                kills = _kill_workers(proc.pid)
+                kills = _kill_workers(proc.pid, Path(instance) / "server.log")
             finally:
                 stop.set()
                 for thread in threads:
