@@ -382,6 +382,18 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
 
 CLUSTER_DIRECT = "1 instance x 2 workers, direct"
 CLUSTER_NGINX = "2 instances x 1 worker, nginx"
+CLUSTER_HOP = "1 instance x 2 workers, nginx"
+
+
+@contextmanager
+def nginx(ports: list[int], workdir: Path) -> Iterator[str]:
+    """nginx in front of the instances on `ports`, as deploy/cluster.py configures it."""
+    workdir.mkdir()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = write_nginx_config(("127.0.0.1", port), [("127.0.0.1", p) for p in ports], workdir)
+    with process(command, dict(os.environ), base, "/health"):
+        yield base
 
 
 @contextmanager
@@ -391,6 +403,7 @@ def behind_nginx(db_url: str, workdir: Path) -> Iterator[str]:
     nginx runs the shipped site with the configuration deploy/cluster.py generates, as in
     `make cluster`; the instances trust it for client addresses and name it in their links.
     """
+    workdir.chmod(0o755)  # nginx's workers (nobody, when run as root) reach their folders
     nginx_port = free_port()
     nginx_base = f"http://127.0.0.1:{nginx_port}"
     ports = [free_port() for _ in range(2)]
@@ -403,25 +416,29 @@ def behind_nginx(db_url: str, workdir: Path) -> Iterator[str]:
             )
             command = [str(BIN / "storekeeper"), "serve", "--port", str(port), "--workers", "1"]
             stack.enter_context(process(command, env, f"http://127.0.0.1:{port}", "/health"))
-        nginx = write_nginx_config(
-            ("127.0.0.1", nginx_port), [("127.0.0.1", port) for port in ports], workdir
+        nginx_dir = workdir / "nginx"
+        nginx_dir.mkdir()
+        command = write_nginx_config(
+            ("127.0.0.1", nginx_port), [("127.0.0.1", port) for port in ports], nginx_dir
         )
-        stack.enter_context(process(nginx, dict(os.environ), nginx_base, "/health"))
+        stack.enter_context(process(command, dict(os.environ), nginx_base, "/health"))
         yield nginx_base
 
 
 def cluster(mode: Mode, report: dict[str, Any]) -> list[Result]:
     """(a) one instance of 2 workers, direct, against (b) two of 1 worker behind nginx.
 
-    Both serve the same seeded PostgreSQL database and run at once (an idle one costs next
-    to nothing); each repetition measures both, alternating which goes first, so a load that
-    comes and goes on the machine falls on both alike.
+    A third setup, (c) the instance of (a) behind the same nginx configuration, separates
+    the proxy hop from the change of topology. All serve the same seeded PostgreSQL database
+    and run at once (an idle one costs next to nothing); each repetition measures all three,
+    rotating which goes first, so a load that comes and goes on the machine falls on all alike.
     """
     found: list[Result] = []
     with (
         storekeeper("postgresql", mode) as (direct, token, db_url, sizes),
         tempfile.TemporaryDirectory(prefix="storekeeper-bench-cluster-") as raw,
         behind_nginx(db_url, Path(raw)) as proxied,
+        nginx([int(urlsplit(direct).port or 0)], Path(raw) / "hop") as hop,
     ):
         report["seed"]["postgresql (cluster)"] = sizes
         items = str(mode.stores * mode.items_per_store)
@@ -431,22 +448,27 @@ def cluster(mode: Mode, report: dict[str, Any]) -> list[Result]:
             ("mixed 90% GET / 10% PATCH", "/", "mixed.lua", (token, items)),
         ]
         warm = max(1, mode.duration // 2)
+        bases = {CLUSTER_DIRECT: direct, CLUSTER_NGINX: proxied, CLUSTER_HOP: hop}
+        setups = list(bases)
         for name, path, script, args in runs:
-            bases = {CLUSTER_DIRECT: direct, CLUSTER_NGINX: proxied}
             reps: dict[str, list[dict[str, float]]] = {setup: [] for setup in bases}
             for base in bases.values():
                 wrk(base, path, warm, script, args)
             for rep in range(mode.reps):
-                order = list(bases) if rep % 2 == 0 else list(reversed(bases))
-                for setup in order:
+                shift = rep % len(setups)
+                for setup in setups[shift:] + setups[:shift]:
                     reps[setup].append(wrk(bases[setup], path, mode.duration, script, args))
-            a = summarise(f"cluster: {name} ({CLUSTER_DIRECT})", "postgresql", reps[CLUSTER_DIRECT])
-            b = summarise(f"cluster: {name} ({CLUSTER_NGINX})", "postgresql", reps[CLUSTER_NGINX])
-            b.ratio_to_direct = round(b.rps / a.rps, 3)
-            b.p99_ratio_to_direct = round(b.p99_ms / a.p99_ms, 3)
+            a, b, c = (
+                summarise(f"cluster: {name} ({setup})", "postgresql", reps[setup])
+                for setup in setups
+            )
+            for r in (b, c):
+                r.ratio_to_direct = round(r.rps / a.rps, 3)
+                r.p99_ratio_to_direct = round(r.p99_ms / a.p99_ms, 3)
             print(
-                f"  {'':10} {'nginx / direct':44} {b.ratio_to_direct:9.2f} x rps  "
-                f"p99 {b.p99_ratio_to_direct:.2f} x",
+                f"  {'':10} {'(b) / (a)':44} {b.ratio_to_direct:9.2f} x rps  "
+                f"p99 {b.p99_ratio_to_direct:.2f} x; (c) / (a) {c.ratio_to_direct:.2f} x rps  "
+                f"p99 {c.p99_ratio_to_direct:.2f} x",
                 flush=True,
             )
             report["cluster"].append(
@@ -456,9 +478,12 @@ def cluster(mode: Mode, report: dict[str, Any]) -> list[Result]:
                     "nginx": {"rps": b.rps, "p99_ms": b.p99_ms},
                     "rps_ratio": b.ratio_to_direct,
                     "p99_ratio": b.p99_ratio_to_direct,
+                    "nginx_one_instance": {"rps": c.rps, "p99_ms": c.p99_ms},
+                    "hop_rps_ratio": c.ratio_to_direct,
+                    "hop_p99_ratio": c.p99_ratio_to_direct,
                 }
             )
-            found += [a, b]
+            found += [a, b, c]
     return found
 
 
@@ -622,16 +647,17 @@ def write(report: dict[str, Any], results: list[Result], out: Path) -> None:
             "## Cluster: nginx in front (PostgreSQL)",
             "",
             f"(a) {CLUSTER_DIRECT} against (b) {CLUSTER_NGINX} "
-            "(deploy/nginx/storekeeper.conf), same database and wrk settings, interleaved.",
+            "(deploy/nginx/storekeeper.conf), same database and wrk settings, interleaved; "
+            f"(c) {CLUSTER_HOP}: the proxy hop alone.",
             "",
             "| scenario | (a) req/s | (a) p99 ms | (b) req/s | (b) p99 ms | rps (b)/(a) "
-            "| p99 (b)/(a) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            "| p99 (b)/(a) | rps (c)/(a) | p99 (c)/(a) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         lines += [
             f"| {c['scenario']} | {c['direct']['rps']:.0f} | {c['direct']['p99_ms']:.2f} "
             f"| {c['nginx']['rps']:.0f} | {c['nginx']['p99_ms']:.2f} | {c['rps_ratio']:.2f} "
-            f"| {c['p99_ratio']:.2f} |"
+            f"| {c['p99_ratio']:.2f} | {c['hop_rps_ratio']:.2f} | {c['hop_p99_ratio']:.2f} |"
             for c in report["cluster"]
         ]
     if report["memory_mb_per_worker"]:
