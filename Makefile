@@ -61,7 +61,7 @@ deploy-tools: ## install nginx and PgBouncer from the system packages when missi
 cluster: install deploy-tools ## N instances (N=2) + nginx on http://127.0.0.1:8080, PostgreSQL, Redis
 	$(BIN)/python -m deploy.cluster --instances $(N)
 
-bench: install-dev wrk ## benchmarks on SQLite and PostgreSQL, as ratios to floors measured in the same run
+bench: install-dev wrk deploy-tools ## benchmarks on SQLite and PostgreSQL (ratios to floors measured in the same run), and nginx in front
 	$(BIN)/python -m bench.run
 
 bench-smoke: install-dev wrk ## a few seconds, proving the benchmark harness runs

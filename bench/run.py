@@ -3,6 +3,10 @@
 Every figure comes from wrk (a C load generator) against a real `storekeeper serve` with the
 same worker count as the floors, on loopback. Each scenario runs a warm-up and REPS timed
 repetitions; the medians are reported. Results go to bench/results/latest.{json,md}.
+
+The cluster scenario (PostgreSQL) compares one instance of 2 workers served directly with two
+instances of 1 worker behind nginx, run from deploy/nginx/storekeeper.conf as deploy/cluster.py
+generates it: the same database, the same wrk settings, the two setups interleaved.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -34,6 +38,7 @@ import psycopg
 import requests
 
 from bench.seed import seed
+from deploy.cluster import nginx_binary, write_nginx_config
 from storekeeper.cli import server_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,6 +82,9 @@ class Result:
     non_2xx_3xx: int = 0
     reps: list[dict[str, float]] = field(default_factory=list)
     note: str = ""
+    # Cluster scenario only: nginx + 2 x 1 worker over 1 x 2 workers direct (rps, p99).
+    ratio_to_direct: float | None = None
+    p99_ratio_to_direct: float | None = None
 
 
 def free_port() -> int:
@@ -175,6 +183,11 @@ def measure(
     """Warm up once, then REPS timed runs; medians."""
     wrk(base, path, max(1, mode.duration // 2), script, args)
     reps = [wrk(base, path, mode.duration, script, args) for _ in range(mode.reps)]
+    return summarise(name, db, reps)
+
+
+def summarise(name: str, db: str, reps: list[dict[str, float]]) -> Result:
+    """The medians of the repetitions of one scenario, printed as they come."""
     result = Result(
         name,
         db,
@@ -223,6 +236,23 @@ def database(backend: str) -> Iterator[str | None]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def server_env(
+    instance: str, url: str | None, login_limit: str | None = "1000000/minute", **extra: str
+) -> dict[str, str]:
+    """The environment of a benchmarked `storekeeper serve`: none of the caller's STOREKEEPER_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STOREKEEPER_")}
+    env |= {
+        "STOREKEEPER_INSTANCE_PATH": instance,
+        "STOREKEEPER_SECRET_KEY": SECRET,
+        "STOREKEEPER_LOG_LEVEL": "WARNING",
+    }
+    if login_limit is not None:
+        env["STOREKEEPER_LOGIN_RATE_LIMIT"] = login_limit
+    if url:
+        env["STOREKEEPER_DATABASE_URL"] = url
+    return env | {f"STOREKEEPER_{name}": value for name, value in extra.items()}
+
+
 @contextmanager
 def storekeeper(
     backend: str,
@@ -238,16 +268,7 @@ def storekeeper(
         tempfile.TemporaryDirectory(prefix="storekeeper-bench-") as instance,
         database(backend) as url,
     ):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("STOREKEEPER_")}
-        env |= {
-            "STOREKEEPER_INSTANCE_PATH": instance,
-            "STOREKEEPER_SECRET_KEY": SECRET,
-            "STOREKEEPER_LOG_LEVEL": "WARNING",
-        }
-        if login_limit is not None:
-            env["STOREKEEPER_LOGIN_RATE_LIMIT"] = login_limit
-        if url:
-            env["STOREKEEPER_DATABASE_URL"] = url
+        env = server_env(instance, url, login_limit)
         db_url = url or f"sqlite:///{instance}/storekeeper.db"
         subprocess.run(
             [BIN / "storekeeper", "db", "upgrade"], env=env, check=True, capture_output=True
@@ -356,6 +377,113 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
         found.append(login)
         if mode.long:
             found += long_runs(backend, mode, report, base, token, items)
+    return found
+
+
+CLUSTER_DIRECT = "1 instance x 2 workers, direct"
+CLUSTER_NGINX = "2 instances x 1 worker, nginx"
+CLUSTER_HOP = "1 instance x 2 workers, nginx"
+
+
+@contextmanager
+def nginx(ports: list[int], workdir: Path) -> Iterator[str]:
+    """nginx in front of the instances on `ports`, as deploy/cluster.py configures it."""
+    workdir.mkdir()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    command = write_nginx_config(("127.0.0.1", port), [("127.0.0.1", p) for p in ports], workdir)
+    with process(command, dict(os.environ), base, "/health"):
+        yield base
+
+
+@contextmanager
+def behind_nginx(db_url: str, workdir: Path) -> Iterator[str]:
+    """Two `storekeeper serve --workers 1` on `db_url` behind nginx; nginx's base URL.
+
+    nginx runs the shipped site with the configuration deploy/cluster.py generates, as in
+    `make cluster`; the instances trust it for client addresses and name it in their links.
+    """
+    workdir.chmod(0o755)  # nginx's workers (nobody, when run as root) reach their folders
+    nginx_port = free_port()
+    nginx_base = f"http://127.0.0.1:{nginx_port}"
+    ports = [free_port() for _ in range(2)]
+    with ExitStack() as stack:
+        for number, port in enumerate(ports, start=1):
+            instance = workdir / f"instance-{number}"
+            instance.mkdir()
+            env = server_env(
+                str(instance), db_url, PUBLIC_URL=nginx_base, TRUSTED_PROXIES="127.0.0.1"
+            )
+            command = [str(BIN / "storekeeper"), "serve", "--port", str(port), "--workers", "1"]
+            stack.enter_context(process(command, env, f"http://127.0.0.1:{port}", "/health"))
+        nginx_dir = workdir / "nginx"
+        nginx_dir.mkdir()
+        command = write_nginx_config(
+            ("127.0.0.1", nginx_port), [("127.0.0.1", port) for port in ports], nginx_dir
+        )
+        stack.enter_context(process(command, dict(os.environ), nginx_base, "/health"))
+        yield nginx_base
+
+
+def cluster(mode: Mode, report: dict[str, Any]) -> list[Result]:
+    """(a) one instance of 2 workers, direct, against (b) two of 1 worker behind nginx.
+
+    A third setup, (c) the instance of (a) behind the same nginx configuration, separates
+    the proxy hop from the change of topology. All serve the same seeded PostgreSQL database
+    and run at once (an idle one costs next to nothing); each repetition measures all three,
+    rotating which goes first, so a load that comes and goes on the machine falls on all alike.
+    """
+    found: list[Result] = []
+    with (
+        storekeeper("postgresql", mode) as (direct, token, db_url, sizes),
+        tempfile.TemporaryDirectory(prefix="storekeeper-bench-cluster-") as raw,
+        behind_nginx(db_url, Path(raw)) as proxied,
+        nginx([int(urlsplit(direct).port or 0)], Path(raw) / "hop") as hop,
+    ):
+        report["seed"]["postgresql (cluster)"] = sizes
+        items = str(mode.stores * mode.items_per_store)
+        runs: list[tuple[str, str, str | None, tuple[str, ...]]] = [
+            ("GET /item/{id}", "/", "random_get.lua", ("/item/", items)),
+            ("GET /item?limit=50", "/item?limit=50", None, ()),
+            ("mixed 90% GET / 10% PATCH", "/", "mixed.lua", (token, items)),
+        ]
+        warm = max(1, mode.duration // 2)
+        bases = {CLUSTER_DIRECT: direct, CLUSTER_NGINX: proxied, CLUSTER_HOP: hop}
+        setups = list(bases)
+        for name, path, script, args in runs:
+            reps: dict[str, list[dict[str, float]]] = {setup: [] for setup in bases}
+            for base in bases.values():
+                wrk(base, path, warm, script, args)
+            for rep in range(mode.reps):
+                shift = rep % len(setups)
+                for setup in setups[shift:] + setups[:shift]:
+                    reps[setup].append(wrk(bases[setup], path, mode.duration, script, args))
+            a, b, c = (
+                summarise(f"cluster: {name} ({setup})", "postgresql", reps[setup])
+                for setup in setups
+            )
+            for r in (b, c):
+                r.ratio_to_direct = round(r.rps / a.rps, 3)
+                r.p99_ratio_to_direct = round(r.p99_ms / a.p99_ms, 3)
+            print(
+                f"  {'':10} {'(b) / (a)':44} {b.ratio_to_direct:9.2f} x rps  "
+                f"p99 {b.p99_ratio_to_direct:.2f} x; (c) / (a) {c.ratio_to_direct:.2f} x rps  "
+                f"p99 {c.p99_ratio_to_direct:.2f} x",
+                flush=True,
+            )
+            report["cluster"].append(
+                {
+                    "scenario": name,
+                    "direct": {"rps": a.rps, "p99_ms": a.p99_ms},
+                    "nginx": {"rps": b.rps, "p99_ms": b.p99_ms},
+                    "rps_ratio": b.ratio_to_direct,
+                    "p99_ratio": b.p99_ratio_to_direct,
+                    "nginx_one_instance": {"rps": c.rps, "p99_ms": c.p99_ms},
+                    "hop_rps_ratio": c.ratio_to_direct,
+                    "hop_p99_ratio": c.p99_ratio_to_direct,
+                }
+            )
+            found += [a, b, c]
     return found
 
 
@@ -501,23 +629,45 @@ def write(report: dict[str, Any], results: list[Result], out: Path) -> None:
             f"| {r.scenario} | {r.db} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
             f"| {ratio} | {p99} | {r.non_2xx_3xx} |"
         )
-    lines += [
-        "",
-        "## Targets",
-        "",
-        "| target | goal | measured | met |",
-        "| --- | --- | --- | --- |",
-    ]
-    lines += [
-        f"| {t['target']} | {t['goal']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
-        for t in report["targets"]
-    ]
-    lines += [
-        "",
-        "## Memory",
-        "",
-        f"Resident memory per worker after the mixed load (MiB): {report['memory_mb_per_worker']}",
-    ]
+    if report["targets"]:
+        lines += [
+            "",
+            "## Targets",
+            "",
+            "| target | goal | measured | met |",
+            "| --- | --- | --- | --- |",
+        ]
+        lines += [
+            f"| {t['target']} | {t['goal']} | {t['value']} | {'yes' if t['met'] else '**no**'} |"
+            for t in report["targets"]
+        ]
+    if report["cluster"]:
+        lines += [
+            "",
+            "## Cluster: nginx in front (PostgreSQL)",
+            "",
+            f"(a) {CLUSTER_DIRECT} against (b) {CLUSTER_NGINX} "
+            "(deploy/nginx/storekeeper.conf), same database and wrk settings, interleaved; "
+            f"(c) {CLUSTER_HOP}: the proxy hop alone.",
+            "",
+            "| scenario | (a) req/s | (a) p99 ms | (b) req/s | (b) p99 ms | rps (b)/(a) "
+            "| p99 (b)/(a) | rps (c)/(a) | p99 (c)/(a) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        lines += [
+            f"| {c['scenario']} | {c['direct']['rps']:.0f} | {c['direct']['p99_ms']:.2f} "
+            f"| {c['nginx']['rps']:.0f} | {c['nginx']['p99_ms']:.2f} | {c['rps_ratio']:.2f} "
+            f"| {c['p99_ratio']:.2f} | {c['hop_rps_ratio']:.2f} | {c['hop_p99_ratio']:.2f} |"
+            for c in report["cluster"]
+        ]
+    if report["memory_mb_per_worker"]:
+        lines += [
+            "",
+            "## Memory",
+            "",
+            "Resident memory per worker after the mixed load (MiB): "
+            f"{report['memory_mb_per_worker']}",
+        ]
     if report["leak_check"]:
         lines += [
             "",
@@ -539,6 +689,15 @@ def main(argv: list[str] | None = None) -> int:
         help="add the 1,000,000-item run and the 10-minute leak check",
     )
     parser.add_argument("--db", default="sqlite,postgresql", help="backends to run")
+    parser.add_argument(
+        "--only",
+        choices=("cluster",),
+        help="run just this scenario (no floors, no per-backend scenarios)",
+    )
+    parser.add_argument(
+        "--duration", type=int, help="seconds per timed run (default 5; 2 with --smoke)"
+    )
+    parser.add_argument("--reps", type=int, help="timed runs per scenario (default 3)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the results go")
     options = parser.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -558,6 +717,7 @@ def main(argv: list[str] | None = None) -> int:
             deep_page=9_950,
             long=options.long,
         )
+    mode = replace(mode, duration=options.duration or mode.duration, reps=options.reps or mode.reps)
     report: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
@@ -565,18 +725,30 @@ def main(argv: list[str] | None = None) -> int:
         "seed": {},
         "memory_mb_per_worker": {},
         "leak_check": {},
+        "cluster": [],
     }
-    print("floors", flush=True)
-    floor_results = floors(mode)
-    flask = floor_results[1]
-    results = list(floor_results)
-    for backend in mode.backends:
-        print(backend, flush=True)
-        results += scenarios(backend, mode, report)
-    for r in results:
-        r.ratio_to_flask_floor = round(r.rps / flask.rps, 3)
-        r.p99_ratio_to_flask_floor = round(r.p99_ms / flask.p99_ms, 3)
-    report["targets"] = targets(results, flask)
+    results: list[Result] = []
+    if options.only is None:
+        print("floors", flush=True)
+        results += floors(mode)
+        for backend in mode.backends:
+            print(backend, flush=True)
+            results += scenarios(backend, mode, report)
+    # Not in --smoke: it needs PostgreSQL and nginx, and would double the smoke run.
+    if options.only == "cluster" or (not options.smoke and "postgresql" in mode.backends):
+        try:
+            nginx_binary()
+        except RuntimeError:
+            print("cluster: skipped, nginx is not installed (make deploy-tools)", flush=True)
+        else:
+            print("cluster (postgresql)", flush=True)
+            results += cluster(mode, report)
+    flask = next((r for r in results if r.scenario == "floor: minimal Flask"), None)
+    if flask is not None:
+        for r in results:
+            r.ratio_to_flask_floor = round(r.rps / flask.rps, 3)
+            r.p99_ratio_to_flask_floor = round(r.p99_ms / flask.p99_ms, 3)
+    report["targets"] = targets(results, flask) if flask is not None else []
     write(report, results, options.out)
     print(f"wrote {options.out / 'latest.md'} and latest.json", flush=True)
     return 0
