@@ -36,8 +36,8 @@ run: install ## set up and serve the API on http://127.0.0.1:8000 (SQLite by def
 	$(BIN)/storekeeper serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install-dev ## ruff
-	$(BIN)/ruff check src tests deploy
-	$(BIN)/ruff format --check src tests deploy
+	$(BIN)/ruff check src tests deploy bench
+	$(BIN)/ruff format --check src tests deploy bench
 
 typecheck: install-dev ## mypy --strict
 	$(BIN)/mypy
