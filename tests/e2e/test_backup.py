@@ -107,6 +107,13 @@ def test_backup_while_serving_writes_restores_into_a_fresh_instance(tmp_path: Pa
         assert_one_line_refusal(refused, "in use", "stop the server first")
         assert not (live / "storekeeper.db.before-restore").exists()
 
+    # One consistent snapshot: the writer creates items one after another, so the copy
+    # holds exactly the first N it created (no gap, nothing torn), N at least those
+    # acknowledged before the backup began.
+    in_copy = [row[0] for row in _sql(copy, "SELECT id FROM items ORDER BY id")]
+    acknowledged = [item_id for item_id, _ in writer.so_far()]
+    assert len(in_copy) >= len(before)
+    assert in_copy == acknowledged[: len(in_copy)]
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600
     assert _sql(copy, "PRAGMA integrity_check") == [("ok",)]
     assert _sql(copy, "PRAGMA journal_mode") == [("delete",)]

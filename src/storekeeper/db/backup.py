@@ -195,7 +195,13 @@ def restore(source: Path, database: Path, force: bool = False) -> tuple[Copy, Pa
         raise BackupRefused(f"{source} is not a SQLite database: {exc}") from None
     try:
         if not database.exists():
-            os.replace(tmp, database)
+            try:
+                # A link, not a rename: a database a server made meanwhile is never replaced.
+                os.link(tmp, database)
+            except FileExistsError:
+                raise BackupRefused(
+                    f"{database} appeared while restoring; stop the server first"
+                ) from None
             _fsync_dir(database.parent)
             return Copy(database, database.stat().st_size, revision), None
         with _sole_user(database):
