@@ -1,4 +1,4 @@
-"""Command line: storekeeper serve | db upgrade | db check | create-admin."""
+"""Command line: storekeeper serve | db upgrade | check | backup | restore | create-admin."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
-from storekeeper.db import migrate
+from sqlalchemy.engine import make_url
+
+from storekeeper.db import backup, migrate
 from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.session import Database, DatabaseUnavailable, connection_problem
 from storekeeper.domain import accounts
@@ -113,6 +116,65 @@ def server_command(
     ]
 
 
+def _sqlite_path(settings: Settings, action: str) -> Path:
+    """The SQLite database file; a PostgreSQL URL is a Refusal naming the PostgreSQL tool."""
+    url = make_url(settings.database_url)
+    if settings.is_sqlite and url.database and url.database != ":memory:":
+        return Path(url.database).resolve()
+    if settings.is_sqlite:
+        raise Refusal(f"db {action} needs a SQLite database file, not {url.database or 'memory'}")
+    # Named, never run: the operator's pg_dump knows the password (.pgpass, PGPASSWORD) and
+    # the PostgreSQL version; a shelled-out one would know neither. The password is not shown.
+    where = f"--host {url.host or 'localhost'} --port {url.port or 5432}"
+    user = f" --username {url.username}" if url.username else ""
+    if action == "backup":
+        raise Refusal(
+            f"db backup is for SQLite; for PostgreSQL run: pg_dump -Fc {where}{user} "
+            f"--file BACKUP.dump {url.database}"
+        )
+    raise Refusal(
+        f"db restore is for SQLite; for PostgreSQL run: pg_restore --clean "
+        f"--if-exists {where}{user} --dbname {url.database} BACKUP.dump"
+    )
+
+
+def backup_command(settings: Settings, path: Path, force: bool) -> int:
+    """Copy the SQLite database, online, to PATH."""
+    database = _sqlite_path(settings, "backup")
+    try:
+        copy = backup.backup(database, path, force)
+    except backup.BackupRefused as exc:
+        return _fail(str(exc))
+    print(
+        f"storekeeper: backed up {database} to {copy.path} ({copy.size} bytes, migration "
+        f"revision {copy.revision}, integrity_check ok)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def restore_command(settings: Settings, path: Path, force: bool) -> int:
+    """Replace the SQLite database with the backup at PATH."""
+    database = _sqlite_path(settings, "restore")
+    try:
+        copy, kept = backup.restore(path, database, force)
+    except backup.BackupRefused as exc:
+        return _fail(str(exc))
+    print(
+        f"storekeeper: restored {database} from {path} (migration revision {copy.revision})",
+        file=sys.stderr,
+    )
+    if kept is not None:
+        print(f"storekeeper: the database it replaced is kept as {kept}", file=sys.stderr)
+    if copy.revision not in migrate.head_revisions():
+        # An older backup is a schema this release's server refuses to serve until migrated.
+        print(
+            "storekeeper: the backup's schema is older; run: storekeeper db upgrade",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def db_command(settings: Settings, action: str) -> int:
     """Apply or check migrations."""
     with _database(settings) as db:
@@ -182,7 +244,10 @@ _ENVIRONMENT = (
     "Every command checks every STOREKEEPER_* setting at start-up and stops with one line "
     "naming a bad one (`storekeeper --help` lists them all). This command reads:"
 )
-_EXIT = "Exit codes: 0 done; 2 refused (a bad setting or argument, the database unreachable)."
+_EXIT = (
+    "Exit codes: 0 done; 2 refused (a bad setting or argument, the database unreachable, a "
+    "backup or restore refused)."
+)
 
 
 def _epilog(command: Command | None) -> str:
@@ -218,13 +283,26 @@ def _parser() -> argparse.ArgumentParser:
     )
     db = sub.add_parser(
         "db",
-        help="apply migrations (upgrade) or check models against them (check)",
+        help="apply migrations (upgrade), check them (check), back up or restore SQLite",
         description="upgrade: apply every migration not yet applied, naming each one (the only "
-        "way a schema changes). check: fail when the models and the migrations disagree.",
+        "way a schema changes). check: fail when the models and the migrations disagree. "
+        "backup PATH: copy the SQLite database to PATH while the server runs (sqlite3's backup "
+        "API, checked with integrity_check, written atomically, mode 0600); PostgreSQL: use "
+        "pg_dump -Fc. restore PATH: stop the server first; replace the SQLite database with "
+        "the backup at PATH once it is checked (a Storekeeper database at a known migration "
+        "revision), keeping the old one as <name>.before-restore; then run `storekeeper db "
+        "upgrade` if the backup is older. A database still open elsewhere is refused.",
         epilog=_epilog("db"),
         formatter_class=raw,
     )
-    db.add_argument("action", choices=["upgrade", "check"], help="upgrade or check")
+    db.add_argument("action", choices=["upgrade", "check", "backup", "restore"], help="what to do")
+    db.add_argument("path", nargs="?", type=Path, help="backup and restore: the backup file")
+    db.add_argument(
+        "--force",
+        action="store_true",
+        help="backup: replace an existing file at PATH; restore: replace an existing "
+        "<name>.before-restore",
+    )
     admin = sub.add_parser(
         "create-admin",
         help="create an admin user (admins only come from here)",
@@ -254,6 +332,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _fail("--workers must be between 1 and 64")
             return serve(settings, args.host, args.port, args.workers)
         if args.command == "db":
+            if args.action in ("backup", "restore"):
+                if args.path is None:
+                    return _fail(f"db {args.action} needs the PATH of the backup file")
+                run = backup_command if args.action == "backup" else restore_command
+                return run(settings, args.path.resolve(), args.force)
+            if args.path is not None or args.force:
+                return _fail(f"db {args.action} takes no PATH or --force")
             return db_command(settings, args.action)
         return create_admin(settings, args.username, args.reset_password)
     except (SettingsError, Refusal) as exc:

@@ -68,3 +68,21 @@ def downgrade(engine: Engine, revision: str) -> None:
 def check(engine: Engine) -> None:
     """Raise when the models and the migrations disagree."""
     command.check(alembic_config(engine))
+
+
+def known_revisions() -> dict[str, Revision]:
+    """Every revision this version ships, by id; no database needed."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    script = ScriptDirectory.from_config(config)
+    return {
+        r.revision: Revision(r.revision, (r.doc or "").strip().splitlines()[0] if r.doc else "")
+        for r in script.walk_revisions()
+    }
+
+
+def head_revisions() -> tuple[str, ...]:
+    """The revisions an up-to-date schema is at."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return tuple(ScriptDirectory.from_config(config).get_heads())
