@@ -22,6 +22,7 @@ import pytest
 import requests
 
 from deploy.cluster import wait_listening
+from storekeeper.db.session import STATEMENT_TIMEOUT_MS
 from tests.cluster.conftest import require
 from tests.conftest import PG_ADMIN_URL, postgres_available
 from tests.e2e.live import (
@@ -80,7 +81,9 @@ def pgbouncer_url() -> Iterator[str]:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             # What the app's startup options would have set: PgBouncer drops those.
             for setting in ("statement_timeout", "lock_timeout"):
-                conn.execute(f"ALTER DATABASE \"{name}\" SET {setting} = '4s'")
+                conn.execute(
+                    f"ALTER DATABASE \"{name}\" SET {setting} = '{STATEMENT_TIMEOUT_MS}ms'"
+                )
         port = free_port()
         (folder / "pgbouncer.ini").write_text(
             pgbouncer_ini(SHIPPED.read_text(), name, port, folder)
