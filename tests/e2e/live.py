@@ -19,6 +19,7 @@ import psycopg
 import requests
 
 from tests.conftest import PG_ADMIN_URL, postgres_available
+from tests.e2e.tcp_proxy import TcpProxy
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 30
@@ -52,6 +53,26 @@ def postgres_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextmanager
+def proxied_postgres_database() -> Iterator[tuple[TcpProxy, str]]:
+    """A fresh PostgreSQL database reached through a loopback proxy the test can cut or silence.
+
+    Skips the test when PostgreSQL is not reachable.
+    """
+    if not postgres_available():
+        import pytest
+
+        pytest.skip("PostgreSQL is not reachable")
+    info = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL)
+    port = str(info.get("port") or 5432)
+    proxy = TcpProxy((str(info.get("host") or "127.0.0.1"), int(port)))
+    try:
+        with postgres_database() as url:
+            yield proxy, url.replace(f":{port}/", f":{proxy.port}/")
+    finally:
+        proxy.close()
 
 
 @contextmanager

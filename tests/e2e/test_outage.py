@@ -14,12 +14,16 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import psycopg
 import pytest
 import requests
 
-from tests.conftest import PG_ADMIN_URL, postgres_available
-from tests.e2e.live import BIN, login_token, postgres_database, server_env, server_process
+from tests.e2e.live import (
+    BIN,
+    login_token,
+    proxied_postgres_database,
+    server_env,
+    server_process,
+)
 from tests.e2e.tcp_proxy import TcpProxy
 
 # Far past the contract's 5 s: a request still unanswered by then is waiting on the network.
@@ -30,16 +34,8 @@ RECOVERY_S = 30
 @pytest.fixture
 def proxied_postgres() -> Iterator[tuple[TcpProxy, str]]:
     """A fresh PostgreSQL database reached through a proxy the test can cut or silence."""
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not reachable")
-    info = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL)
-    port = str(info.get("port") or 5432)
-    proxy = TcpProxy((str(info.get("host") or "127.0.0.1"), int(port)))
-    try:
-        with postgres_database() as url:
-            yield proxy, url.replace(f":{port}/", f":{proxy.port}/")
-    finally:
-        proxy.close()
+    with proxied_postgres_database() as found:
+        yield found
 
 
 def _workers(arbiter: int) -> set[int]:

@@ -17,8 +17,7 @@ import pytest
 from sqlalchemy import text
 
 from storekeeper.db.session import Database, DatabaseUnavailable, DeadlineExceeded
-from tests.conftest import PG_ADMIN_URL, postgres_available
-from tests.e2e.live import postgres_database
+from tests.e2e.live import proxied_postgres_database
 from tests.e2e.tcp_proxy import TcpProxy
 
 HANG_S = 12
@@ -44,20 +43,12 @@ def _finishes(work: Callable[[], object]) -> object:
 @pytest.fixture
 def proxied() -> Iterator[tuple[TcpProxy, Database]]:
     """A Database on a fresh PostgreSQL database reached through a proxy the test can silence."""
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not reachable")
-    info = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL)
-    port = str(info.get("port") or 5432)
-    proxy = TcpProxy((str(info.get("host") or "127.0.0.1"), int(port)))
-    try:
-        with postgres_database() as url:
-            database = Database(url.replace(f":{port}/", f":{proxy.port}/"), pool_size=2)
-            try:
-                yield proxy, database
-            finally:
-                database.dispose()
-    finally:
-        proxy.close()
+    with proxied_postgres_database() as (proxy, url):
+        database = Database(url, pool_size=2)
+        try:
+            yield proxy, database
+        finally:
+            database.dispose()
 
 
 def _backend(database: Database, write: bool = False) -> int:
