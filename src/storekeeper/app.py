@@ -1,4 +1,16 @@
-"""The application factory: extensions, blueprints, error handlers and request hooks."""
+"""The composition root: create_app wires every service once, then the HTTP layer and its hooks.
+
+A request's life, in the order the hooks below run it (docs/contributing.md draws it):
+1. `_start`: its state (request id, start time, http/state.py) and the one-URL path checks;
+2. `identity.verify_token`: the bearer token's signature and expiry checked;
+3. `idempotency.begin`: a POST's Idempotency-Key claimed, or its first answer replayed;
+4. `identity.resolve_caller`: the token's session checked, once: the caller;
+5. the handler: body and parameters parsed, one unit of work around one use case, the answer
+   shaped (with its ETag) and, for a POST, bound to its key in the same transaction;
+6. `idempotency.finish`: a claim the handler did not bind is released or completed;
+7. `_finish`: security headers, the access log line and the request's metrics.
+Errors raised anywhere become problem+json in http/problems.py, and steps 6 and 7 still run.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +18,37 @@ import re
 import time
 import uuid
 
-from flask import Flask, Response, abort, current_app, g, request
+from flask import Flask, Response, abort, request
 from flask_cors import CORS
 from werkzeug.routing import BaseConverter
 
+from storekeeper.db.accounts import AccountRepository
+from storekeeper.db.catalog import CatalogRepository
+from storekeeper.db.idempotency import IdempotencyRepository
+from storekeeper.db.login_attempts import SqlLoginLimiter
 from storekeeper.db.poolers import without_prepared_statements
 from storekeeper.db.session import Database
+from storekeeper.db.unit_of_work import SqlUnitsOfWork, bind
+from storekeeper.domain.ports import ACCOUNTS, CATALOG, IDEMPOTENCY_KEYS, LoginLimiter
 from storekeeper.domain.values import ID_MAX
-from storekeeper.http import idempotency, items, ops, problems, stores, tags, users
+from storekeeper.http import idempotency, identity, items, ops, problems, state, stores, tags, users
 from storekeeper.http.bodies import MAX_BODY
-from storekeeper.http.context import authenticate_request
+from storekeeper.http.context import SERVICES, services
 from storekeeper.logs import configure_logging, log_request
 from storekeeper.metrics import UNMATCHED_ROUTE, Metrics
 from storekeeper.ratelimit import RedisRateLimiter
 from storekeeper.security import Passwords, Tokens
+from storekeeper.services import Services
 from storekeeper.settings import Settings
+
+# Every repository a unit of work offers, each bound to its slot (domain/ports.py).
+REPOSITORIES = (
+    bind(CATALOG, CatalogRepository),
+    bind(ACCOUNTS, AccountRepository),
+    bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
+)
+# Every resource's endpoints.
+BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, ops.bp)
 
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 CORS_REQUEST_HEADERS = [
@@ -71,9 +99,8 @@ def canonical_path(path: str) -> bool:
 
 
 def _start() -> None:
-    g.started = time.perf_counter()
     given = request.headers.get("X-Request-ID")
-    g.request_id = given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    state.begin(given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
     # The path as the server handed it over, before any routing clean-up: a second spelling
     # of a URL names nothing.
     if not canonical_path(request.environ.get("PATH_INFO") or "/"):
@@ -95,19 +122,43 @@ _DOCS_CSP = (
 
 
 def _finish(response: Response) -> Response:
+    current = state.current()
+    request_id = current.request_id if current else uuid.uuid4().hex
     headers = response.headers
-    headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
+    headers["X-Request-ID"] = request_id
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
     headers["Content-Security-Policy"] = _DOCS_CSP if request.path.startswith("/docs") else _API_CSP
-    started = g.get("started")
-    seconds = time.perf_counter() - started if started is not None else 0.0
+    seconds = time.perf_counter() - current.started if current else 0.0
     route = request.url_rule.rule if request.url_rule is not None else None
-    current_app.extensions["storekeeper.metrics"].observe(
-        request.method, route, response.status_code, seconds
-    )
-    log_request(route or UNMATCHED_ROUTE, response.status_code, seconds)
+    services().metrics.observe(request.method, route, response.status_code, seconds)
+    caller = current.caller if current else None
+    user_id = caller.actor.user_id if caller else None
+    log_request(request_id, route or UNMATCHED_ROUTE, response.status_code, seconds, user_id)
     return response
+
+
+def _login_limiter(settings: Settings, database: Database) -> LoginLimiter:
+    if settings.redis_url:
+        return RedisRateLimiter(settings.redis_url, settings.login_rate_limit)
+    return SqlLoginLimiter(database, settings.login_rate_limit)
+
+
+def build_services(settings: Settings, database: Database | None = None) -> Services:
+    """Every service of the app, each made once (a test may hand in its own database)."""
+    if database is None:
+        database = Database(settings.database_url, settings.db_pool_size)
+        if not settings.db_prepared_statements:
+            without_prepared_statements(database.engine)
+    return Services(
+        settings=settings,
+        units=SqlUnitsOfWork(database, REPOSITORIES),
+        database=database,
+        tokens=Tokens(settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl),
+        passwords=Passwords(),
+        login_limiter=_login_limiter(settings, database),
+        metrics=Metrics(database.engine),
+    )
 
 
 def create_app(settings: Settings, database: Database | None = None) -> Flask:
@@ -115,22 +166,12 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     configure_logging(settings.log_level)
     app = Flask(__name__)
     app.config.update(
-        STOREKEEPER_SETTINGS=settings,
         MAX_CONTENT_LENGTH=MAX_BODY + 1,  # see bodies.body_bytes
         SECRET_KEY=settings.secret_key,
     )
+    app.extensions[SERVICES] = build_services(settings, database)
     app.url_map.converters["id"] = IdConverter
     app.url_map.strict_slashes = True
-    if database is None:
-        database = Database(settings.database_url, settings.db_pool_size)
-        if not settings.db_prepared_statements:
-            without_prepared_statements(database.engine)
-    app.extensions["storekeeper.db"] = database
-    app.extensions["storekeeper.tokens"] = Tokens(
-        settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl
-    )
-    app.extensions["storekeeper.passwords"] = Passwords()
-    app.extensions["storekeeper.metrics"] = Metrics(app.extensions["storekeeper.db"].engine)
     if settings.cors_origins:
         CORS(
             app,
@@ -140,16 +181,13 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
             max_age=600,
             supports_credentials=False,
         )
-    if settings.redis_url:
-        app.extensions["storekeeper.redis_limiter"] = RedisRateLimiter(
-            settings.redis_url, settings.login_rate_limit
-        )
-    for blueprint in (stores.bp, items.bp, tags.bp, users.bp, ops.bp):
+    for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(ops.docs_blueprint())
     app.before_request(_start)
-    app.before_request(authenticate_request)
+    app.before_request(identity.verify_token)
     app.before_request(idempotency.begin)
+    app.before_request(identity.resolve_caller)
     app.after_request(idempotency.finish)
     app.after_request(_finish)
     problems.register(app)

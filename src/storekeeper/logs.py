@@ -7,7 +7,9 @@ import sys
 from datetime import UTC, datetime
 
 import orjson
-from flask import g, has_request_context, request
+from flask import has_request_context, request
+
+from storekeeper.http import state
 
 access = logging.getLogger("storekeeper.access")
 
@@ -26,7 +28,8 @@ class JsonFormatter(logging.Formatter):
         if isinstance(fields, dict):
             entry.update(fields)
         if has_request_context() and "request_id" not in entry:
-            entry["request_id"] = g.get("request_id")
+            current = state.current()
+            entry["request_id"] = current.request_id if current else None
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()
@@ -44,7 +47,9 @@ def configure_logging(level: str) -> None:
         root.propagate = False
 
 
-def log_request(route: str, status: int, seconds: float) -> None:
+def log_request(
+    request_id: str, route: str, status: int, seconds: float, user_id: int | None
+) -> None:
     """The access log line of the current request."""
     if not access.isEnabledFor(logging.INFO):
         return
@@ -52,12 +57,12 @@ def log_request(route: str, status: int, seconds: float) -> None:
         "request",
         extra={
             "fields": {
-                "request_id": g.get("request_id"),
+                "request_id": request_id,
                 "method": request.method,
                 "route": route,
                 "status": status,
                 "duration_ms": round(seconds * 1000, 3),
-                "user_id": g.get("user_id"),
+                "user_id": user_id,
             }
         },
     )

@@ -9,6 +9,7 @@ from typing import Any
 
 import redis
 
+from storekeeper.domain.errors import Unavailable
 from storekeeper.settings import RateLimit
 
 # Atomic: trim each key's window, refuse when any is full, else record the attempt in all.
@@ -32,8 +33,11 @@ return nil
 """
 
 
-class RateLimiterUnavailable(Exception):
-    """The shared counter cannot be reached, so no attempt can be counted."""
+class RateLimiterUnavailable(Unavailable):
+    """The shared counter cannot be reached, so no attempt can be counted (a 503)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("Login is unavailable: the rate limiter cannot count.", reason)
 
 
 class RedisRateLimiter:

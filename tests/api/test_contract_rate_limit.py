@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from flask.testing import FlaskClient
 
 from storekeeper.app import create_app
 from storekeeper.db.session import Database
+from storekeeper.http.context import SERVICES
 from storekeeper.security import Passwords
 from storekeeper.settings import RateLimit
 from tests.api.test_contract_catalog import assert_problem
@@ -80,7 +82,8 @@ def test_checked_before_hashing(
     limited = limited_client(test_database, database, tmp_path)
     checks = CountingPasswords()
     assert isinstance(limited.application, Flask)
-    limited.application.extensions["storekeeper.passwords"] = checks
+    wired = limited.application.extensions[SERVICES]
+    limited.application.extensions[SERVICES] = dataclasses.replace(wired, passwords=checks)
     for n in range(3):
         attempt(limited, f"user{n}")
     assert checks.verified == 3

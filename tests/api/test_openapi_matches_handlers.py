@@ -24,7 +24,6 @@ from flask.testing import FlaskClient
 from pydantic import BaseModel
 from werkzeug.routing import Rule
 
-from storekeeper.http.idempotency import NOT_STORED
 from storekeeper.http.openapi import Operation, operation
 
 SUCCESS = ("200", "201", "204")
@@ -42,6 +41,11 @@ class Uses:
     def names(self) -> set[str]:
         """The plain names called (`guard(...)`, `read_body(...)`)."""
         return {c.func.id for c in self.calls if isinstance(c.func, ast.Name)}
+
+    @property
+    def attributes(self) -> set[str]:
+        """The attributes called (`accounts.check_login_rate(...)`)."""
+        return {c.func.attr for c in self.calls if isinstance(c.func, ast.Attribute)}
 
     def called(self, name: str) -> list[ast.Call]:
         """The calls of one name."""
@@ -144,7 +148,7 @@ def operations(app: Flask, client: FlaskClient) -> list[Documented]:
 
 def idempotent(entry: Documented) -> bool:
     """Whether the idempotency hook (idempotency.begin) takes this request's key."""
-    return entry.method == "POST" and entry.rule.endpoint not in NOT_STORED
+    return entry.method == "POST" and entry.op.idempotency_key
 
 
 def expected_statuses(entry: Documented) -> set[int]:
@@ -160,7 +164,7 @@ def expected_statuses(entry: Documented) -> set[int]:
         found.add(401)  # a public read that carries a bad token
     if "read_body" in uses.names:
         found |= {400, 408, 413, 415, 422}
-    if {"query_params", "list_query"} & uses.names:
+    if {"query_params", "page_request"} & uses.names:
         found.add(422)  # a malformed parameter, limit or cursor
     if "guard" in uses.names:
         found.add(412)
@@ -168,6 +172,8 @@ def expected_statuses(entry: Documented) -> set[int]:
         found.add(304)
     if idempotent(entry):
         found |= {400, 409, 422}  # malformed key, still in flight, reused with another body
+    if "check_login_rate" in uses.attributes:
+        found.add(429)
     return found | uses.statuses("ApiError") | uses.statuses("problem")
 
 
@@ -188,7 +194,8 @@ def test_mechanism_statuses_are_documented_only_where_the_mechanism_is_used(
         assert (412 in entry.statuses) == ("guard" in names), entry.name
         assert ({413, 415} <= entry.statuses) == ("read_body" in names), entry.name
         assert not ({413, 415} & entry.statuses) or "read_body" in names, entry.name
-        assert (429 in entry.statuses) == (429 in entry.uses.statuses("ApiError")), entry.name
+        limited = "check_login_rate" in entry.uses.attributes
+        assert (429 in entry.statuses) == limited, entry.name
 
 
 def test_conditional_and_idempotency_headers_match_the_handler(
@@ -229,7 +236,7 @@ def test_bodies_and_query_parameters_match_what_the_handler_reads(
         parsed = entry.uses.called("query_params")
         model_fields = set(entry.uses.model(parsed[0]).model_fields) if parsed else set()
         assert query == model_fields, entry.name
-        if "list_query" in entry.uses.names:
+        if "page_request" in entry.uses.names:
             assert {"limit", "cursor"} <= query, entry.name
 
 

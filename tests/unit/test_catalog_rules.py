@@ -4,14 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from decimal import Decimal
 
 import pytest
 
 from storekeeper.domain import catalog
 from storekeeper.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
-from storekeeper.domain.model import Actor, Item, ItemFields, ListQuery, Page, Ref, Store, Tag
-from storekeeper.domain.values import CLIENT_ID_MAX, cents_to_price
+from storekeeper.domain.model import (
+    Actor,
+    Item,
+    ItemChanges,
+    ItemFields,
+    ItemQuery,
+    Page,
+    Ref,
+    Store,
+    StoreQuery,
+    Tag,
+    TagQuery,
+)
+from storekeeper.domain.values import CLIENT_ID_MAX, Money
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ALICE = Actor(1)
@@ -33,7 +44,7 @@ class FakeCatalog:
         self.next_id += 1
         return self.next_id - 1
 
-    def list_stores(self, query: ListQuery) -> Page[Store]:
+    def list_stores(self, query: StoreQuery) -> Page[Store]:
         return Page([s for s in (self.store_detail(i, 0) for i in self.stores) if s], None)
 
     def store_detail(self, store_id: int, embed: int) -> Store | None:
@@ -55,6 +66,16 @@ class FakeCatalog:
         self.stores[new] = (name, owner_id)
         return new
 
+    # One thread uses the fake at a time: its rows need no locks.
+    def lock_store(self, store_id: int) -> None:
+        pass
+
+    def lock_item(self, item_id: int) -> None:
+        pass
+
+    def lock_tag(self, tag_id: int) -> None:
+        pass
+
     def rename_store(self, store_id: int, name: str) -> None:
         self.stores[store_id] = (name, self.stores[store_id][1])
 
@@ -62,7 +83,7 @@ class FakeCatalog:
         del self.stores[store_id]
         self.items = {k: v for k, v in self.items.items() if v[0] != store_id}
 
-    def list_items(self, query: ListQuery) -> Page[Item]:
+    def list_items(self, query: ItemQuery) -> Page[Item]:
         return Page([i for i in map(self.get_item, self.items) if i], None)
 
     def get_item(self, item_id: int) -> Item | None:
@@ -71,9 +92,8 @@ class FakeCatalog:
         store_id, f = self.items[item_id]
         tags = [Ref(t, self.tags[t][1]) for i, t in sorted(self.links) if i == item_id]
         store = Ref(store_id, self.stores[store_id][0])
-        price = cents_to_price(f.price_cents)
         return Item(
-            item_id, f.name, price, f.quantity, f.description, store_id, store, NOW, NOW, tags
+            item_id, f.name, f.price, f.quantity, f.description, store_id, store, NOW, NOW, tags
         )
 
     def item_store(self, item_id: int) -> int | None:
@@ -84,11 +104,11 @@ class FakeCatalog:
         self.items[new] = (store_id, fields)
         return new
 
-    def update_item(self, item_id: int, changes: dict[str, object]) -> None:
+    def update_item(self, item_id: int, changes: ItemChanges) -> None:
         store_id, f = self.items[item_id]
-        moved = changes.pop("store_id", store_id)
-        assert isinstance(moved, int)
-        self.items[item_id] = (moved, replace(f, **changes))  # type: ignore[arg-type]
+        given = {n: getattr(changes, n) for n in ("name", "price", "quantity", "description")}
+        kept = {n: v for n, v in given.items() if v is not None}
+        self.items[item_id] = (changes.store_id or store_id, replace(f, **kept))
 
     def delete_item(self, item_id: int) -> None:
         del self.items[item_id]
@@ -96,8 +116,9 @@ class FakeCatalog:
     def unlink_item_tags(self, item_id: int) -> None:
         self.links = {(i, t) for i, t in self.links if i != item_id}
 
-    def list_tags(self, store_id: int, query: ListQuery) -> Page[Tag]:
-        return Page([Tag(t, n, s) for t, (s, n) in self.tags.items() if s == store_id], None)
+    def list_tags(self, query: TagQuery) -> Page[Tag]:
+        found = [Tag(t, n, s) for t, (s, n) in self.tags.items() if s == query.store_id]
+        return Page(found, None)
 
     def get_tag(self, tag_id: int, with_items: bool) -> Tag | None:
         if tag_id not in self.tags:
@@ -127,7 +148,7 @@ class FakeCatalog:
         return found
 
 
-FIELDS = ItemFields("Chair", 999, 1, "")
+FIELDS = ItemFields("Chair", Money(999), 1, "")
 
 
 @pytest.fixture
@@ -150,8 +171,8 @@ def test_only_owner_or_admin_write(repo: FakeCatalog) -> None:
     with pytest.raises(Forbidden):
         catalog.rename_store(repo, BOB, 1, "Mine")
     with pytest.raises(Forbidden):
-        catalog.patch_item(repo, BOB, 2, {"quantity": 5})
-    assert catalog.patch_item(repo, ADMIN, 2, {"quantity": 5}).quantity == 5
+        catalog.patch_item(repo, BOB, 2, ItemChanges(quantity=5))
+    assert catalog.patch_item(repo, ADMIN, 2, ItemChanges(quantity=5)).quantity == 5
     assert catalog.rename_store(repo, ALICE, 1, "Renamed").name == "Renamed"
 
 
@@ -168,8 +189,8 @@ def test_missing_things_are_not_found_and_body_store_ids_invalid(repo: FakeCatal
 def test_put_creates_replaces_and_bounds_client_ids(repo: FakeCatalog) -> None:
     item, created = catalog.replace_item(repo, ALICE, 50, FIELDS, 1)
     assert (item.id, created) == (50, True)
-    item, created = catalog.replace_item(repo, ALICE, 50, ItemFields("Stool", 100), None)
-    assert (item.name, item.price, item.quantity, created) == ("Stool", Decimal("1.00"), 0, False)
+    item, created = catalog.replace_item(repo, ALICE, 50, ItemFields("Stool", Money(100)), None)
+    assert (item.name, item.price, item.quantity, created) == ("Stool", Money(100), 0, False)
     with pytest.raises(Invalid):
         catalog.replace_item(repo, ALICE, 51, FIELDS, None)
     with pytest.raises(Invalid):
@@ -182,8 +203,8 @@ def test_moving_needs_both_stores_and_drops_links(repo: FakeCatalog) -> None:
     tag = catalog.create_tag(repo, ALICE, 1, "wood")
     catalog.link_tag(repo, ALICE, 2, tag.id)
     with pytest.raises(Forbidden):
-        catalog.patch_item(repo, ALICE, 2, {"store_id": bobs.id})
-    moved = catalog.patch_item(repo, ALICE, 2, {"store_id": other.id})
+        catalog.patch_item(repo, ALICE, 2, ItemChanges(store_id=bobs.id))
+    moved = catalog.patch_item(repo, ALICE, 2, ItemChanges(store_id=other.id))
     assert (moved.store_id, moved.tags) == (other.id, [])
 
 
@@ -211,12 +232,12 @@ def test_guards_run_after_permission_checks_and_before_changes(repo: FakeCatalog
         raise Conflict("precondition failed")
 
     with pytest.raises(Forbidden):
-        catalog.patch_item(repo, BOB, 2, {"quantity": 9}, refuse)
+        catalog.patch_item(repo, BOB, 2, ItemChanges(quantity=9), refuse)
     assert calls == []
     with pytest.raises(NotFound):
         catalog.delete_item(repo, ALICE, 99, refuse)
     assert calls == []
     with pytest.raises(Conflict):
-        catalog.patch_item(repo, ALICE, 2, {"quantity": 9}, refuse)
+        catalog.patch_item(repo, ALICE, 2, ItemChanges(quantity=9), refuse)
     assert calls == ["guard"]
     assert catalog.get_item(repo, 2).quantity == 1

@@ -19,11 +19,11 @@ from pydantic import BaseModel, ValidationError
 
 from storekeeper.domain.values import (
     NAME_TRIMMED,
+    Money,
     check_storable,
     check_text,
     clean_name,
     name_key,
-    price_to_cents,
 )
 from storekeeper.http.numbers import OversizedNumber, read_number, refuse_oversized
 from storekeeper.http.schemas import (
@@ -188,7 +188,7 @@ def test_check_text() -> None:
     ],
 )
 def test_prices_convert_exactly(value: object, cents: int) -> None:
-    assert price_to_cents(value) == cents
+    assert Money.parse(value) == Money(cents)
 
 
 @pytest.mark.parametrize(
@@ -208,7 +208,7 @@ def test_prices_convert_exactly(value: object, cents: int) -> None:
 )
 def test_non_prices_are_refused(value: object) -> None:
     with pytest.raises(ValueError, match="must"):
-        price_to_cents(value)
+        Money.parse(value)
 
 
 # Settings

@@ -1,24 +1,22 @@
-"""Queries for users, revoked sessions and login attempts."""
+"""Queries for users and revoked sessions."""
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, exists, func, insert, select, text, update
+from sqlalchemy import Table, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
 from storekeeper.db import models
-from storekeeper.db.repository import execute, lock_row
+from storekeeper.db.constraints import execute
+from storekeeper.db.locks import lock_row
 from storekeeper.domain.model import ActorState, User
 from storekeeper.domain.values import name_key
-from storekeeper.settings import RateLimit
 
 users: Table = cast(Table, models.User.__table__)
 revoked: Table = cast(Table, models.RevokedSession.__table__)
 stores: Table = cast(Table, models.Store.__table__)
-attempts: Table = cast(Table, models.LoginAttempt.__table__)
 
 
 def _user(row: Any) -> User:
@@ -49,7 +47,7 @@ class AccountRepository:
         )
         return int(execute(self.conn, stmt).scalar_one())
 
-    def lock(self, user_id: int) -> None:
+    def lock_user(self, user_id: int) -> None:
         """Lock a user row for the rest of the transaction."""
         lock_row(self.conn, users, user_id)
 
@@ -116,33 +114,3 @@ class AccountRepository:
         if row is None:
             return None
         return ActorState(bool(row.is_admin), bool(row.revoked), row.tokens_valid_from)
-
-
-class SqlRateLimiter:
-    """A sliding-window login limiter in the database: exact across processes and instances."""
-
-    def __init__(self, conn: Connection, limit: RateLimit) -> None:
-        self.conn = conn
-        self.limit = limit
-
-    def hit(self, keys: list[str]) -> int | None:
-        now = models.utcnow()
-        window_start = now - timedelta(seconds=self.limit.period)
-        postgres = self.conn.dialect.name == "postgresql"
-        wait = 0.0
-        for key in sorted(keys):
-            if postgres:
-                # SQLite's write transactions are serial already; PostgreSQL needs a lock per key.
-                self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
-            self.conn.execute(
-                delete(attempts).where(attempts.c.key == key, attempts.c.at <= window_start)
-            )
-            count, oldest = self.conn.execute(
-                select(func.count(), func.min(attempts.c.at)).where(attempts.c.key == key)
-            ).one()
-            if count >= self.limit.count and oldest is not None:
-                wait = max(wait, (oldest - window_start).total_seconds())
-        if wait > 0:
-            return max(1, math.ceil(wait))
-        self.conn.execute(insert(attempts), [{"key": k, "at": now} for k in keys])
-        return None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
-from enum import Enum
 from typing import cast
 
 import orjson
@@ -12,32 +10,14 @@ from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.engine import Connection
 
 from storekeeper.db import models
-from storekeeper.db.repository import execute
+from storekeeper.db.constraints import execute
+from storekeeper.domain.model import Claim, Outcome
 
 keys: Table = cast(Table, models.IdempotencyKey.__table__)
 TTL = timedelta(hours=24)
 # A claim older than this is taken to belong to a request that died (every request gives up
-# well before: statements time out after 5 seconds).
+# well before: a unit of work gives up after 4 seconds, see db/session.py).
 LEASE = timedelta(seconds=30)
-
-
-class Outcome(Enum):
-    """What a claim found."""
-
-    NEW = "new"
-    REPLAY = "replay"
-    IN_FLIGHT = "in_flight"
-    MISMATCH = "mismatch"
-
-
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """The result of claiming a key, with the stored answer for a replay."""
-
-    outcome: Outcome
-    status: int = 0
-    headers: dict[str, str] | None = None
-    body: bytes = b""
 
 
 class IdempotencyRepository:

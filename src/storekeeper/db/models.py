@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -43,6 +44,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -53,6 +58,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Where a uniqueness rule is defined, so is what its violation means to a client: see
+# db/constraints.py, which reads it from the metadata.
+CONFLICT = "storekeeper_conflict"
+
+
+def conflict(message: str) -> dict[str, str]:
+    """A constraint's `info`: the domain's message when a write violates it (a 409)."""
+    return {CONFLICT: message}
+
+
+_RACED_ID = conflict("An item with this id was created at the same moment; retry the request.")
+_KEY_IN_FLIGHT = conflict("A request with this Idempotency-Key is still in flight.")
 
 
 def utcnow() -> datetime:
@@ -73,14 +92,16 @@ class User(Base):
     __table_args__ = (
         CheckConstraint("length(username) BETWEEN 3 AND 40", name="username_length"),
         CheckConstraint("email IS NULL OR length(email) <= 254", name="email_length"),
+        UniqueConstraint("username_key", info=conflict("This username is taken.")),
+        UniqueConstraint("email_key", info=conflict("This email address is already registered.")),
         {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     username: Mapped[str] = mapped_column(String(40))
-    username_key: Mapped[str] = mapped_column(Key, unique=True)
+    username_key: Mapped[str] = mapped_column(Key)
     email: Mapped[str | None] = mapped_column(String(254))
-    email_key: Mapped[str | None] = mapped_column(Key, unique=True)
+    email_key: Mapped[str | None] = mapped_column(Key)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -107,6 +128,7 @@ class Store(Base):
     __table_args__ = (
         CheckConstraint("length(name) BETWEEN 1 AND 80", name="name_length"),
         CheckConstraint("item_count >= 0", name="item_count_positive"),
+        UniqueConstraint("name_key", info=conflict("A store with this name already exists.")),
         Index("ix_stores_name_key_id", "name_key", "id"),
         Index("ix_stores_created_at_id", "created_at", "id"),
         {"sqlite_autoincrement": True},
@@ -114,7 +136,7 @@ class Store(Base):
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
-    name_key: Mapped[str] = mapped_column(Key, unique=True)
+    name_key: Mapped[str] = mapped_column(Key)
     owner_id: Mapped[int] = mapped_column(
         Id, ForeignKey("users.id", ondelete="RESTRICT"), index=True
     )
@@ -129,7 +151,13 @@ class Item(Base):
 
     __tablename__ = "items"
     __table_args__ = (
-        UniqueConstraint("store_id", "name_key"),
+        # A client-chosen id (PUT) that a concurrent create took first.
+        PrimaryKeyConstraint("id", info=_RACED_ID),
+        UniqueConstraint(
+            "store_id",
+            "name_key",
+            info=conflict("An item with this name already exists in this store."),
+        ),
         UniqueConstraint("id", "store_id"),
         CheckConstraint("length(name) BETWEEN 1 AND 80", name="name_length"),
         CheckConstraint("price_cents BETWEEN 0 AND 99999999999", name="price_range"),
@@ -142,7 +170,7 @@ class Item(Base):
         {"sqlite_autoincrement": True},
     )
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    id: Mapped[int] = mapped_column(Id)
     store_id: Mapped[int] = mapped_column(Id, ForeignKey("stores.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(80))
     name_key: Mapped[str] = mapped_column(Key)
@@ -158,7 +186,11 @@ class Tag(Base):
 
     __tablename__ = "tags"
     __table_args__ = (
-        UniqueConstraint("store_id", "name_key"),
+        UniqueConstraint(
+            "store_id",
+            "name_key",
+            info=conflict("A tag with this name already exists in this store."),
+        ),
         UniqueConstraint("id", "store_id"),
         CheckConstraint("length(name) BETWEEN 1 AND 80", name="name_length"),
         Index("ix_tags_store_id_id", "store_id", "id"),
@@ -209,11 +241,14 @@ class IdempotencyKey(Base):
     """A POST's Idempotency-Key: claimed while in flight, then the first answer, for 24 hours."""
 
     __tablename__ = "idempotency_keys"
-    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+    __table_args__ = (
+        PrimaryKeyConstraint("user_id", "key", info=_KEY_IN_FLIGHT),
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
 
     # 0 stands for requests without a user (registration).
-    user_id: Mapped[int] = mapped_column(Id, primary_key=True)
-    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id)
+    key: Mapped[str] = mapped_column(String(255))
     fingerprint: Mapped[str] = mapped_column(String(64))
     status: Mapped[int | None] = mapped_column(Integer)
     headers: Mapped[str | None] = mapped_column(Text)

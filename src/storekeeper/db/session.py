@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from storekeeper.domain.errors import Unavailable
+
 WRITE_OPTION = "storekeeper_write"
 # The contract: a database that refuses, is too busy, or stops answering without closing the
 # connection makes a request a 503 within 5 seconds. Every wait has its own bound, and the
@@ -196,8 +198,14 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     return engine
 
 
-class DatabaseUnavailable(Exception):
-    """The database cannot be reached or is too busy to answer in time."""
+class DatabaseUnavailable(Unavailable):
+    """The database cannot be reached or is too busy to answer in time (a 503 for a client)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("The database is unavailable; retry shortly.", reason)
+
+    def __str__(self) -> str:
+        return self.reason
 
 
 # What PostgreSQL and the network say, and how to put it to an operator.

@@ -8,9 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from storekeeper.domain.errors import Conflict, Forbidden, NotFound, Unauthenticated
+from storekeeper.domain.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyAttempts,
+    Unauthenticated,
+)
 from storekeeper.domain.model import Actor, Session, User
-from storekeeper.domain.ports import AccountRepository, PasswordHasher, TokenIssuer
+from storekeeper.domain.ports import AccountRepository, LoginLimiter, PasswordHasher, TokenIssuer
 from storekeeper.domain.values import name_key
 
 BAD_LOGIN = "The username or password is wrong."
@@ -48,14 +54,30 @@ def login(
     return Session(pair.access, pair.refresh, issuer.access_ttl)
 
 
-def refresh(
-    repo: AccountRepository, issuer: TokenIssuer, user_id: int, session_id: str, issued_at: int
-) -> str:
-    """A new access token for a live session (`issued_at`: the refresh token's Unix second)."""
+def authenticate(
+    repo: AccountRepository, user_id: int, session_id: str, issued_at: int, token_kind: str
+) -> Actor:
+    """Who a verified token speaks for, while its session lives (`issued_at`: its Unix second).
+
+    A signature proves only who the token was issued to: a logout, a password reset or a
+    deleted account ends it, on every instance at once, because the state is read here.
+    """
     state = repo.actor_state(user_id, session_id)
     if state is None or not state.accepts(issued_at):
-        raise Unauthenticated("The refresh token has been revoked.")
-    return issuer.issue_access(user_id, session_id)
+        raise Unauthenticated(f"The {token_kind} token has been revoked.")
+    return Actor(user_id, state.is_admin)
+
+
+def check_login_rate(limiter: LoginLimiter, username: str, client: str) -> None:
+    """Count a login attempt against its username and its address; refuse one over the limit."""
+    wait = limiter.hit(rate_limit_keys(username, client))
+    if wait is not None:
+        raise TooManyAttempts("Too many login attempts; retry later.", wait)
+
+
+def refresh(issuer: TokenIssuer, actor: Actor, session_id: str) -> str:
+    """A new access token for the session of an authenticated refresh token."""
+    return issuer.issue_access(actor.user_id, session_id)
 
 
 def logout(repo: AccountRepository, issuer: TokenIssuer, user_id: int, session_id: str) -> None:

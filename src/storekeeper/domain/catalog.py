@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from storekeeper.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
-from storekeeper.domain.model import Actor, Item, ItemFields, ListQuery, Page, Store, Tag
+from storekeeper.domain.model import (
+    Actor,
+    Item,
+    ItemChanges,
+    ItemFields,
+    ItemQuery,
+    Page,
+    Store,
+    StoreQuery,
+    Tag,
+    TagQuery,
+)
 from storekeeper.domain.ports import CatalogRepository
 from storekeeper.domain.values import CLIENT_ID_MAX
 
@@ -66,7 +77,7 @@ def _writable_item(repo: CatalogRepository, actor: Actor | None, item_id: int) -
 # Stores
 
 
-def list_stores(repo: CatalogRepository, query: ListQuery) -> Page[Store]:
+def list_stores(repo: CatalogRepository, query: StoreQuery) -> Page[Store]:
     """A page of stores."""
     return repo.list_stores(query)
 
@@ -112,7 +123,7 @@ def delete_store(
 # Items
 
 
-def list_items(repo: CatalogRepository, query: ListQuery, in_store: bool = False) -> Page[Item]:
+def list_items(repo: CatalogRepository, query: ItemQuery, in_store: bool = False) -> Page[Item]:
     """A page of items; for a store's own list, the store must exist."""
     if in_store and query.store_id is not None:
         _require_store(repo, query.store_id)
@@ -173,16 +184,7 @@ def replace_item(
     target = current if store_id is None else store_id
     _check(guard)
     _move(repo, actor, item_id, current, target)
-    repo.update_item(
-        item_id,
-        {
-            "name": fields.name,
-            "price_cents": fields.price_cents,
-            "quantity": fields.quantity,
-            "description": fields.description,
-            "store_id": target,
-        },
-    )
+    repo.update_item(item_id, ItemChanges.replacing(fields, target))
     return get_item(repo, item_id), False
 
 
@@ -190,15 +192,14 @@ def patch_item(
     repo: CatalogRepository,
     actor: Actor | None,
     item_id: int,
-    changes: dict[str, object],
+    changes: ItemChanges,
     guard: Guard = None,
 ) -> Item:
     """Change some of an item's fields (merge-patch semantics; changes are validated values)."""
     current = _writable_item(repo, actor, item_id)
     _check(guard)
-    target = changes.get("store_id")
-    if isinstance(target, int):
-        _move(repo, actor, item_id, current, target)
+    if changes.store_id is not None:
+        _move(repo, actor, item_id, current, changes.store_id)
     if changes:
         repo.update_item(item_id, changes)
     return get_item(repo, item_id)
@@ -216,10 +217,10 @@ def delete_item(
 # Tags
 
 
-def list_tags(repo: CatalogRepository, store_id: int, query: ListQuery) -> Page[Tag]:
+def list_tags(repo: CatalogRepository, query: TagQuery) -> Page[Tag]:
     """A page of one store's tags."""
-    _require_store(repo, store_id)
-    return repo.list_tags(store_id, query)
+    _require_store(repo, query.store_id)
+    return repo.list_tags(query)
 
 
 def get_tag(repo: CatalogRepository, tag_id: int, with_items: bool = True) -> Tag:

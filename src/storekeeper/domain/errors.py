@@ -40,3 +40,22 @@ class Invalid(DomainError):
     def field(cls, name: str, message: str) -> Invalid:
         """An error on a single field."""
         return cls({name: [message]}, f"{name}: {message}")
+
+
+class TooManyAttempts(DomainError):
+    """An action was tried more often than its limit allows; it may be retried later."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class Unavailable(DomainError):
+    """Something the use case needs (the database, a shared counter) cannot answer now.
+
+    `reason` is for the operator's log, never for the client.
+    """
+
+    def __init__(self, detail: str, reason: str = "") -> None:
+        super().__init__(detail)
+        self.reason = reason

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
+from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
 
+from storekeeper.domain.values import Money
+
 T = TypeVar("T")
-SortField = Literal["id", "name", "price", "created_at"]
+StoreSort = Literal["id", "name", "created_at"]
+ItemSort = Literal["id", "name", "price", "created_at"]
+TagSort = StoreSort
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +37,7 @@ class ItemBrief:
 
     id: int
     name: str
-    price: Decimal
+    price: Money
     quantity: int
 
 
@@ -57,7 +61,7 @@ class Item:
 
     id: int
     name: str
-    price: Decimal
+    price: Money
     quantity: int
     description: str
     store_id: int
@@ -79,27 +83,78 @@ class Tag:
 
 @dataclass(frozen=True, slots=True)
 class ItemFields:
-    """Validated item attributes as the domain stores them (price in cents)."""
+    """The whole of an item's own attributes, as a create or a replace gives them."""
 
     name: str
-    price_cents: int
+    price: Money
     quantity: int = 0
     description: str = ""
 
 
 @dataclass(frozen=True, slots=True)
-class ListQuery:
-    """One page of a list: sort, position after a key, limit and filters."""
+class ItemChanges:
+    """Some of an item's attributes (a merge patch): None leaves a field as it is.
 
-    sort: SortField = "id"
+    None can stand for "unchanged" because no item field can be null.
+    """
+
+    name: str | None = None
+    price: Money | None = None
+    quantity: int | None = None
+    description: str | None = None
+    store_id: int | None = None
+
+    @classmethod
+    def replacing(cls, fields: ItemFields, store_id: int) -> ItemChanges:
+        """Every field set: what a replace (PUT) of an existing item changes."""
+        return cls(fields.name, fields.price, fields.quantity, fields.description, store_id)
+
+    def __bool__(self) -> bool:
+        return any(getattr(self, name) is not None for name in self.__slots__)
+
+
+S = TypeVar("S", bound=str)
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest(Generic[S]):
+    """Which page of a list: its sort, the position (sort key, id) to continue after, a size."""
+
+    sort: S
     descending: bool = False
     limit: int = 50
     after: tuple[Any, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreQuery:
+    """A page of stores, filtered by exact name or by a text in the name."""
+
+    page: PageRequest[StoreSort]
+    name: str | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemQuery:
+    """A page of items (of one store, or of all), with their filters."""
+
+    page: PageRequest[ItemSort]
     store_id: int | None = None
     tag_id: int | None = None
-    min_price_cents: int | None = None
-    max_price_cents: int | None = None
+    min_price: Money | None = None
+    max_price: Money | None = None
     in_stock: bool | None = None
+    name: str | None = None
+    q: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TagQuery:
+    """A page of one store's tags, filtered by exact name or by a text in the name."""
+
+    store_id: int
+    page: PageRequest[TagSort]
     name: str | None = None
     q: str | None = None
 
@@ -147,3 +202,22 @@ class Session:
     access_token: str
     refresh_token: str
     expires_in: int
+
+
+class Outcome(Enum):
+    """What claiming an idempotency key found."""
+
+    NEW = "new"
+    REPLAY = "replay"
+    IN_FLIGHT = "in_flight"
+    MISMATCH = "mismatch"
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The result of claiming an idempotency key, with the stored answer for a replay."""
+
+    outcome: Outcome
+    status: int = 0
+    headers: dict[str, str] | None = None
+    body: bytes = b""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 NAME_MAX = 80
@@ -72,23 +73,42 @@ def check_storable(text: str) -> str:
     return text
 
 
-def price_to_cents(value: object) -> int:
-    """Exact conversion of a JSON number (int or Decimal) to cents; ValueError when not a price."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal):
-        raise ValueError("must be a number")
-    try:
-        amount = Decimal(value)
-        if not amount.is_finite():
-            raise ValueError("must be a finite number")
-        if amount < 0 or amount > Decimal(PRICE_MAX_CENTS) / 100:
+@dataclass(frozen=True, slots=True, order=True)
+class Money:
+    """An exact amount in whole cents: the one price type from request to row and back."""
+
+    cents: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.cents <= PRICE_MAX_CENTS:
             raise ValueError("must be between 0 and 999999999.99")
-        if amount != amount.quantize(_CENT):
-            raise ValueError("must have at most 2 decimal places")
-        return int(amount * 100)
-    except InvalidOperation:
-        raise ValueError("must be a number with at most 2 decimal places") from None
 
+    @classmethod
+    def parse(cls, value: object) -> Money:
+        """Exactly the amount a JSON number (int or Decimal) states; ValueError when not a price."""
+        if isinstance(value, bool) or not isinstance(value, int | Decimal):
+            raise ValueError("must be a number")
+        try:
+            amount = Decimal(value)
+            if not amount.is_finite():
+                raise ValueError("must be a finite number")
+            if amount < 0 or amount > Decimal(PRICE_MAX_CENTS) / 100:
+                raise ValueError("must be between 0 and 999999999.99")
+            if amount != amount.quantize(_CENT):
+                raise ValueError("must have at most 2 decimal places")
+            return cls(int(amount * 100))
+        except InvalidOperation:
+            raise ValueError("must be a number with at most 2 decimal places") from None
 
-def cents_to_price(cents: int) -> Decimal:
-    """The price a number of cents stands for."""
-    return Decimal(cents).scaleb(-2)
+    @property
+    def amount(self) -> Decimal:
+        """The amount as an exact decimal number of units."""
+        return Decimal(self.cents).scaleb(-2)
+
+    def as_json_number(self) -> float:
+        """The nearest double, whose shortest repr is the exact amount (every amount has <= 13
+        digits, and an IEEE division is correctly rounded)."""
+        return self.cents / 100
+
+    def __str__(self) -> str:
+        return f"{self.cents // 100}.{self.cents % 100:02d}"

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, NoReturn, TypeVar
 
-from flask import Response, g, request
+from flask import Response, request
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from werkzeug.exceptions import ClientDisconnected
 
@@ -23,6 +23,7 @@ from storekeeper.http.conditional import (
 from storekeeper.http.numbers import read_number
 from storekeeper.http.problems import ApiError
 from storekeeper.http.schemas import field_errors
+from storekeeper.http.state import state
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 1024 * 1024
@@ -104,9 +105,9 @@ def body_bytes() -> bytes:
     under one deadline: the server bounds each silent read, this bounds a client that
     trickles a byte at a time. A client that does not send the body in time gets a 408.
     """
-    cached: bytes | None = g.get("request_body")
-    if cached is not None:
-        return cached
+    current = state()
+    if current.body is not None:
+        return current.body
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ApiError(413, "The request body is larger than 1 MiB.")
     deadline = time.monotonic() + BODY_DEADLINE_S
@@ -124,7 +125,7 @@ def body_bytes() -> bytes:
             chunks.append(chunk)
     except (OSError, ClientDisconnected):
         raise _body_timeout() from None
-    g.request_body = data = b"".join(chunks)
+    current.body = data = b"".join(chunks)
     return data
 
 

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Callable
 
 from flask import request
 
 from storekeeper.http.problems import ApiError
-
-Loader = Callable[[], bytes | None]
 
 
 def etag_of(body: bytes) -> str:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import hashlib
 import re
 
-from flask import Response, current_app, g, request
+from flask import Response, request
 
-from storekeeper.db.idempotency import IdempotencyRepository, Outcome
 from storekeeper.domain.errors import Conflict, Invalid
+from storekeeper.domain.model import Outcome
+from storekeeper.domain.ports import IDEMPOTENCY_KEYS, Work
 from storekeeper.http.bodies import body_bytes
-from storekeeper.http.context import Work, database, request_claims
+from storekeeper.http.context import unit_of_work
+from storekeeper.http.openapi import current_operation
 from storekeeper.http.problems import ApiError
+from storekeeper.http.state import current, state
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
-# Token answers are secrets and create nothing: they are never stored, so the header is ignored.
-NOT_STORED = {"users.login", "users.refresh"}
 # Answers that bind nothing: the request was refused before doing anything, or failed.
 _UNBOUND = {400, 401, 408, 413, 415, 422, 429}
 _REPLAYED_HEADERS = ("Location", "ETag")
@@ -38,17 +39,18 @@ def _stored_headers(response: Response) -> dict[str, str]:
 def begin() -> Response | None:
     """Before a POST runs: claim its key, or answer from the first request with the same key."""
     key = request.headers.get(HEADER)
-    if key is None or request.method != "POST" or request.endpoint in NOT_STORED:
+    if key is None or request.method != "POST":
         return None
-    if request.endpoint not in current_app.view_functions:
+    op = current_operation()
+    if op is None or not op.idempotency_key:
         return None
     if not _KEY.fullmatch(key):
         raise ApiError(400, f"{HEADER} must be 1 to 255 visible ASCII characters.")
-    claims = request_claims()
-    user_id = claims.user_id if claims else 0
+    token = state().token
+    user_id = token[0].user_id if token else 0
     fingerprint = _fingerprint()
-    with database().unit_of_work(write=True) as conn:
-        claim = IdempotencyRepository(conn).claim(user_id, key, fingerprint)
+    with unit_of_work(write=True) as work:
+        claim = work[IDEMPOTENCY_KEYS].claim(user_id, key, fingerprint)
     if claim.outcome is Outcome.MISMATCH:
         raise Invalid({HEADER: ["was already used with a different request"]}, "Key reused.")
     if claim.outcome is Outcome.IN_FLIGHT:
@@ -57,29 +59,35 @@ def begin() -> Response | None:
         response = Response(claim.body, status=claim.status, headers=claim.headers)
         response.headers["Idempotent-Replayed"] = "true"
         return response
-    g.idempotency = (user_id, key)
+    state().idempotency = (user_id, key)
     return None
 
 
 def bind(work: Work, response: Response) -> Response:
     """Store a successful answer in the same transaction as what the request created."""
-    claim: tuple[int, str] | None = g.get("idempotency")
-    if claim is not None:
-        work.keys.complete(
-            *claim, response.status_code, _stored_headers(response), response.get_data()
+    current_state = state()
+    if current_state.idempotency is not None:
+        work[IDEMPOTENCY_KEYS].complete(
+            *current_state.idempotency,
+            response.status_code,
+            _stored_headers(response),
+            response.get_data(),
         )
-        g.idempotency_bound = True
+        current_state.idempotency_bound = True
     return response
 
 
 def finish(response: Response) -> Response:
     """After a POST with a claim: release it when nothing was bound, else keep the answer."""
-    claim: tuple[int, str] | None = g.pop("idempotency", None)
-    if claim is None or g.get("idempotency_bound"):
+    current_state = current()
+    if current_state is None or current_state.idempotency is None:
+        return response
+    claim, current_state.idempotency = current_state.idempotency, None
+    if current_state.idempotency_bound:
         return response
     status = response.status_code
-    with database().unit_of_work(write=True) as conn:
-        keys = IdempotencyRepository(conn)
+    with unit_of_work(write=True) as work:
+        keys = work[IDEMPOTENCY_KEYS]
         if status in _UNBOUND or status >= 500:
             keys.release(*claim)
         else:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
+from storekeeper.domain.model import ItemQuery
+from storekeeper.domain.ports import CATALOG, Work
 from storekeeper.domain.values import CLIENT_ID_MAX
 from storekeeper.http.bodies import guard, read_body, respond
-from storekeeper.http.context import Work, current_actor, unit_of_work
+from storekeeper.http.context import actor, unit_of_work
 from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
-from storekeeper.http.paging import list_query, query_params, respond_page
+from storekeeper.http.paging import page_request, query_params, respond_page
 from storekeeper.http.schemas import (
     ItemCreate,
     ItemListParams,
@@ -25,21 +27,21 @@ bp = Blueprint("items", __name__)
 
 
 def _guard(work: Work, item_id: int) -> catalog.Guard:
-    return guard(
-        ItemOut, lambda: work.catalog.get_item(item_id), lambda: work.catalog.lock("item", item_id)
+    repo = work[CATALOG]
+    return guard(ItemOut, lambda: repo.get_item(item_id), lambda: repo.lock_item(item_id))
+
+
+def _query(params: StoreItemListParams, store_id: int | None) -> ItemQuery:
+    return ItemQuery(
+        page_request(params),
+        store_id=store_id,
+        tag_id=params.tag,
+        min_price=params.min_price,
+        max_price=params.max_price,
+        in_stock=params.in_stock,
+        name=params.name,
+        q=params.q,
     )
-
-
-def _filters(params: StoreItemListParams, store_id: int | None) -> dict[str, object]:
-    return {
-        "store_id": store_id,
-        "tag_id": params.tag,
-        "min_price_cents": params.min_price,
-        "max_price_cents": params.max_price,
-        "in_stock": params.in_stock,
-        "name": params.name,
-        "q": params.q,
-    }
 
 
 @bp.get("/item")
@@ -47,9 +49,8 @@ def _filters(params: StoreItemListParams, store_id: int | None) -> dict[str, obj
 def list_items() -> Response:
     """List items, a page at a time, with filters and sorts."""
     params = query_params(ItemListParams)
-    query = list_query(params, **_filters(params, params.store_id))
     with unit_of_work() as work:
-        page = catalog.list_items(work.catalog, query)
+        page = catalog.list_items(work[CATALOG], _query(params, params.store_id))
     return respond_page(ItemOut, page, params)
 
 
@@ -58,9 +59,8 @@ def list_items() -> Response:
 def list_store_items(id: int) -> Response:
     """List one store's items, a page at a time, with filters and sorts."""
     params = query_params(StoreItemListParams)
-    query = list_query(params, **_filters(params, id))
     with unit_of_work() as work:
-        page = catalog.list_items(work.catalog, query, in_store=True)
+        page = catalog.list_items(work[CATALOG], _query(params, id), in_store=True)
     return respond_page(ItemOut, page, params)
 
 
@@ -83,7 +83,7 @@ def create_item() -> Response:
     data = read_body(ItemCreate)
     with unit_of_work(write=True) as work:
         item = catalog.create_item(
-            work.catalog, current_actor(work), data.store_id, data.to_fields(), from_body=True
+            work[CATALOG], actor(), data.store_id, data.to_fields(), from_body=True
         )
         return bind(work, _created(item, item.id))
 
@@ -102,9 +102,7 @@ def create_store_item(id: int) -> Response:
     """Create an item in the store of the path (its owner or an admin)."""
     data = read_body(StoreItemCreate)
     with unit_of_work(write=True) as work:
-        item = catalog.create_item(
-            work.catalog, current_actor(work), id, data.to_fields(), from_body=False
-        )
+        item = catalog.create_item(work[CATALOG], actor(), id, data.to_fields(), from_body=False)
         return bind(work, _created(item, item.id))
 
 
@@ -113,7 +111,7 @@ def create_store_item(id: int) -> Response:
 def get_item(id: int) -> Response:
     """Read an item."""
     with unit_of_work() as work:
-        item = catalog.get_item(work.catalog, id)
+        item = catalog.get_item(work[CATALOG], id)
     return respond(ItemOut, item)
 
 
@@ -138,7 +136,7 @@ def replace_item(id: int) -> Response:
     data = read_body(ItemReplace)
     with unit_of_work(write=True) as work:
         item, created = catalog.replace_item(
-            work.catalog, current_actor(work), id, data.to_fields(), data.store_id, _guard(work, id)
+            work[CATALOG], actor(), id, data.to_fields(), data.store_id, _guard(work, id)
         )
     return _created(item, id) if created else respond(ItemOut, item)
 
@@ -160,8 +158,7 @@ def update_item(id: int) -> Response:
     """
     data = read_body(ItemPatch, merge_patch=True)
     with unit_of_work(write=True) as work:
-        actor = current_actor(work)
-        item = catalog.patch_item(work.catalog, actor, id, data.changes(), _guard(work, id))
+        item = catalog.patch_item(work[CATALOG], actor(), id, data.changes(), _guard(work, id))
     return respond(ItemOut, item)
 
 
@@ -170,5 +167,5 @@ def update_item(id: int) -> Response:
 def delete_item(id: int) -> Response:
     """Delete an item (owner of its store or an admin)."""
     with unit_of_work(write=True) as work:
-        catalog.delete_item(work.catalog, current_actor(work), id, _guard(work, id))
+        catalog.delete_item(work[CATALOG], actor(), id, _guard(work, id))
     return Response(status=204)

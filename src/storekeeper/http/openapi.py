@@ -8,13 +8,12 @@ from dataclasses import dataclass, field, replace
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from flask import Flask
+from flask import Flask, current_app, request
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from storekeeper import __version__
 from storekeeper.domain.values import ID_MAX
-from storekeeper.http.idempotency import NOT_STORED
 from storekeeper.http.schemas import Problem, ValidationProblem
 from storekeeper.security import TokenKind
 
@@ -44,6 +43,8 @@ class Operation:
     etag: bool = True
     conditional: bool = False
     id_max: int = ID_MAX
+    idempotency_key: bool = True
+    # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
     idempotent: bool = False
     reads: bool = False
 
@@ -65,6 +66,7 @@ def operation(
     etag: bool = True,
     conditional: bool = False,
     id_max: int = ID_MAX,
+    idempotency_key: bool = True,
 ) -> Callable[[F], F]:
     """Describe a handler; its docstring gives the summary (first line) and description.
 
@@ -80,6 +82,9 @@ def operation(
     (PUT-create, linking an item and a tag), the request's own path parameters.
 
     `id_max` is the largest `{id}` the operation takes (PUT creates only ids a client may choose).
+
+    `idempotency_key=False` makes a POST ignore `Idempotency-Key` (http/idempotency.py): for
+    answers that create nothing and must never be stored, such as tokens.
     """
     if 412 in errors:
         # One way to say it, so the headers cannot be documented without the status or back.
@@ -105,10 +110,22 @@ def operation(
             etag=etag,
             conditional=conditional,
             id_max=id_max,
+            idempotency_key=idempotency_key,
         )
         return func
 
     return mark
+
+
+def operation_of(view: object) -> Operation | None:
+    """The description @operation put on a handler, if any."""
+    found: Operation | None = getattr(view, "__openapi__", None)
+    return found
+
+
+def current_operation() -> Operation | None:
+    """The description of the handler the current request is routed to, if any."""
+    return operation_of(current_app.view_functions.get(request.endpoint or ""))
 
 
 _ERROR_TEXT = {
@@ -361,7 +378,7 @@ def build_document(app: Flask) -> dict[str, Any]:
     defs: dict[str, Any] = {}
     operations: list[tuple[Operation, str, dict[str, Any]]] = []
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
-        op: Operation | None = getattr(app.view_functions.get(rule.endpoint), "__openapi__", None)
+        op = operation_of(app.view_functions.get(rule.endpoint))
         if op is None:
             continue
         path = _PATH_ARG.sub(r"{\1}", rule.rule)
@@ -370,7 +387,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             name = rule.endpoint.replace(".", "_")
             op = replace(
                 op,
-                idempotent=method == "POST" and rule.endpoint not in NOT_STORED,
+                idempotent=method == "POST" and op.idempotency_key,
                 reads=method == "GET" and not op.auth,
             )
             doc = _operation(op, method, path_args, defs, name)

@@ -9,8 +9,8 @@ import orjson
 from flask import Blueprint, Flask, Response, current_app
 from flask_swagger_ui import get_swaggerui_blueprint
 
-from storekeeper.db.session import DatabaseUnavailable
-from storekeeper.http.context import database
+from storekeeper.domain.errors import Unavailable
+from storekeeper.http.context import services
 from storekeeper.http.openapi import build_document, operation
 from storekeeper.http.problems import problem
 from storekeeper.http.schemas import Health
@@ -31,8 +31,8 @@ def health() -> Response:
 def ready() -> Response:
     """Readiness: 200 when the database answers, 503 otherwise."""
     try:
-        database().ping()
-    except DatabaseUnavailable:
+        services().database.ping()
+    except Unavailable:
         return problem(503, "The database does not answer.", headers={"Retry-After": "5"})
     return Response(b'{"status":"ok"}\n', mimetype="application/json")
 
@@ -45,7 +45,7 @@ def metrics() -> Response:
     Labels come from closed sets: a method the API does not route is counted as `other`, a
     path that matches no route as `unmatched`, so no client can add series.
     """
-    body = current_app.extensions["storekeeper.metrics"].exposition()
+    body = services().metrics.exposition()
     return Response(body, mimetype=None, content_type=CONTENT_TYPE)
 
 

@@ -15,9 +15,9 @@ from flask import Response, request
 from pydantic import BaseModel, ValidationError
 
 from storekeeper.domain.errors import Invalid
-from storekeeper.domain.model import ListQuery, Page
+from storekeeper.domain.model import Page, PageRequest
 from storekeeper.http.bodies import respond_list
-from storekeeper.http.context import settings
+from storekeeper.http.context import services
 from storekeeper.http.schemas import ListParams, field_errors
 
 P = TypeVar("P", bound=BaseModel)
@@ -46,7 +46,7 @@ def query_params(model: type[P]) -> P:
 
 
 def _key() -> bytes:
-    secret = settings().secret_key
+    secret = services().settings.secret_key
     # v2: cursors are signed together with their list's scope (see _scope); v1 cursors, signed
     # without it, no longer verify.
     return hmac.new(secret.encode(), b"storekeeper list cursor v2", hashlib.sha256).digest()
@@ -109,15 +109,14 @@ def decode_cursor(params: ListParams) -> tuple[Any, int] | None:
         raise _bad_cursor() from None
 
 
-def list_query(params: ListParams, **filters: Any) -> ListQuery:
-    """The domain's list query from validated parameters."""
+def page_request(params: ListParams) -> PageRequest[Any]:
+    """Which page the validated parameters ask for: sort, direction, size and position."""
     sort: str = getattr(params, "sort", "id")
-    return ListQuery(
-        sort=sort.lstrip("-"),  # type: ignore[arg-type]
+    return PageRequest(
+        sort=sort.lstrip("-"),
         descending=sort.startswith("-"),
         limit=params.limit,
         after=decode_cursor(params),
-        **filters,
     )
 
 
@@ -131,7 +130,7 @@ def next_url(params: ListParams, after: tuple[Any, int]) -> str:
     args = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
     args.append(("cursor", encode_cursor(params, after)))
     path = quote(request.script_root + request.path)
-    return f"{settings().public_origin}{path}?{urlencode(args)}"
+    return f"{services().settings.public_origin}{path}?{urlencode(args)}"
 
 
 def respond_page(model: type[BaseModel], page: Page[Any], params: ListParams) -> Response:

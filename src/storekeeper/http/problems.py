@@ -9,7 +9,6 @@ import orjson
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
-from storekeeper.db.session import DatabaseUnavailable
 from storekeeper.domain import errors
 
 PROBLEM_JSON = "application/problem+json"
@@ -22,6 +21,8 @@ _STATUS = {
     errors.Forbidden: 403,
     errors.Unauthenticated: 401,
     errors.Invalid: 422,
+    errors.TooManyAttempts: 429,
+    errors.Unavailable: 503,
 }
 
 
@@ -63,7 +64,13 @@ def _domain(exc: errors.DomainError) -> Response:
     field_errors = exc.errors if isinstance(exc, errors.Invalid) else None
     if status == 422 and field_errors is None:
         field_errors = {}
-    return problem(status, exc.detail, field_errors)
+    headers = {}
+    if isinstance(exc, errors.TooManyAttempts):
+        headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, errors.Unavailable):
+        log.warning("unavailable: %s (%s)", exc.detail, exc.reason)
+        headers["Retry-After"] = RETRY_AFTER_S
+    return problem(status, exc.detail, field_errors, headers)
 
 
 def _api(exc: ApiError) -> Response:
@@ -84,13 +91,6 @@ def _http(exc: HTTPException) -> Response:
     return problem(status, detail, {} if status == 422 else None, headers)
 
 
-def _unavailable(exc: DatabaseUnavailable) -> Response:
-    log.warning("database unavailable: %s", exc)
-    return problem(
-        503, "The database is unavailable; retry shortly.", headers={"Retry-After": RETRY_AFTER_S}
-    )
-
-
 def _unexpected(exc: Exception) -> Response:
     log.exception("unhandled error")
     return problem(500, "An unexpected error occurred; it has been logged.")
@@ -101,5 +101,4 @@ def register(app: Flask) -> None:
     app.register_error_handler(errors.DomainError, _domain)
     app.register_error_handler(ApiError, _api)
     app.register_error_handler(HTTPException, _http)
-    app.register_error_handler(DatabaseUnavailable, _unavailable)
     app.register_error_handler(Exception, _unexpected)

@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     StrictInt,
     StrictStr,
     WithJsonSchema,
@@ -22,7 +23,8 @@ from pydantic import (
 )
 
 from storekeeper.domain import values
-from storekeeper.domain.model import ItemFields
+from storekeeper.domain.model import ItemChanges, ItemFields
+from storekeeper.domain.values import Money
 from storekeeper.http import numbers
 
 
@@ -61,8 +63,15 @@ NAME_RULE = (
 )
 
 
-def _price(value: object) -> Decimal:
-    return values.cents_to_price(values.price_to_cents(numbers.refuse_oversized(value)))
+def _price(value: object) -> Money:
+    return Money.parse(numbers.refuse_oversized(value))
+
+
+def _amount(value: object) -> Money:
+    """A price on its way out: always a Money from the domain."""
+    if not isinstance(value, Money):
+        raise ValueError("must be an amount of money")
+    return value
 
 
 # Only the pattern, which holds the whole rule: a maxLength would be wrong (surrounding white
@@ -102,8 +111,8 @@ ResourceId = Annotated[
     StrictInt, Field(ge=1, le=values.ID_MAX, description=NUMBER_RULE), BeforeValidator(_integral)
 ]
 PriceIn = Annotated[
-    Decimal,
-    BeforeValidator(_price),
+    Money,
+    PlainValidator(_price),
     WithJsonSchema(
         {
             "type": "number",
@@ -115,8 +124,9 @@ PriceIn = Annotated[
     ),
 ]
 PriceOut = Annotated[
-    Decimal,
-    PlainSerializer(float, return_type=float, when_used="json"),
+    Money,
+    PlainValidator(_amount),
+    PlainSerializer(Money.as_json_number, return_type=float, when_used="json"),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 999999999.99}),
 ]
 
@@ -185,7 +195,7 @@ class ItemFieldsIn(InModel):
 
     def to_fields(self) -> ItemFields:
         """The domain's item fields (price in cents)."""
-        return ItemFields(self.name, int(self.price * 100), self.quantity, self.description)
+        return ItemFields(self.name, self.price, self.quantity, self.description)
 
 
 class ItemCreate(ItemFieldsIn):
@@ -215,13 +225,9 @@ class ItemPatch(InModel):
     description: Description = None  # type: ignore[assignment]
     store_id: ResourceId = None  # type: ignore[assignment]
 
-    def changes(self) -> dict[str, object]:
-        """The fields the patch sets, as the domain stores them."""
-        found: dict[str, object] = {name: getattr(self, name) for name in self.model_fields_set}
-        if "price" in found:
-            found["price_cents"] = int(self.price * 100)
-            del found["price"]
-        return found
+    def changes(self) -> ItemChanges:
+        """The fields the patch sets (the others stay as they are)."""
+        return ItemChanges(**{name: getattr(self, name) for name in self.model_fields_set})
 
 
 class TagCreate(InModel):
@@ -336,13 +342,11 @@ def _canonical_int(value: object) -> object:
     return value
 
 
-def _query_price(value: object) -> object:
-    if isinstance(value, str):
-        # The pattern bounds the digits before they are converted.
-        if not _DECIMAL.fullmatch(value):
-            raise ValueError("must be a number with at most 2 decimal places, like 9.99")
-        return values.price_to_cents(numbers.convert(value))
-    return value
+def _query_price(value: object) -> Money:
+    # The pattern bounds the digits before they are converted.
+    if not isinstance(value, str) or not _DECIMAL.fullmatch(value):
+        raise ValueError("must be a number with at most 2 decimal places, like 9.99")
+    return Money.parse(numbers.convert(value))
 
 
 def _boolean(value: object) -> object:
@@ -355,8 +359,10 @@ _DECIMAL = re.compile(r"[0-9]{1,12}(\.[0-9]{1,2})?", re.ASCII)
 QueryId = Annotated[int, Field(ge=1, le=values.ID_MAX), BeforeValidator(_canonical_int)]
 QueryLimit = Annotated[int, Field(ge=1, le=200), BeforeValidator(_canonical_int)]
 QueryPrice = Annotated[
-    int,
-    BeforeValidator(_query_price),
+    Money,
+    PlainValidator(_query_price),
+    # A list's scope (http/paging.py) binds the amount, in cents, not its spelling.
+    PlainSerializer(lambda money: money.cents, return_type=int, when_used="json"),
     WithJsonSchema({"type": "number", "minimum": 0, "maximum": 999999999.99, "multipleOf": 0.01}),
 ]
 QueryBool = Annotated[bool, BeforeValidator(_boolean), WithJsonSchema({"type": "boolean"})]

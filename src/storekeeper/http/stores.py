@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
+from storekeeper.domain.model import StoreQuery
+from storekeeper.domain.ports import CATALOG, Work
 from storekeeper.http.bodies import guard, read_body, respond
-from storekeeper.http.context import Work, current_actor, unit_of_work
+from storekeeper.http.context import actor, unit_of_work
 from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
-from storekeeper.http.paging import list_query, query_params, respond_page
+from storekeeper.http.paging import page_request, query_params, respond_page
 from storekeeper.http.schemas import (
     StoreCreate,
     StoreListParams,
@@ -22,10 +24,11 @@ bp = Blueprint("stores", __name__)
 
 
 def _guard(work: Work, store_id: int) -> catalog.Guard:
+    repo = work[CATALOG]
     return guard(
         StoreOut,
-        lambda: work.catalog.store_detail(store_id, catalog.STORE_EMBED_LIMIT),
-        lambda: work.catalog.lock("store", store_id),
+        lambda: repo.store_detail(store_id, catalog.STORE_EMBED_LIMIT),
+        lambda: repo.lock_store(store_id),
     )
 
 
@@ -34,9 +37,9 @@ def _guard(work: Work, store_id: int) -> catalog.Guard:
 def list_stores() -> Response:
     """List stores, a page at a time."""
     params = query_params(StoreListParams)
-    query = list_query(params, name=params.name, q=params.q)
+    query = StoreQuery(page_request(params), params.name, params.q)
     with unit_of_work() as work:
-        page = catalog.list_stores(work.catalog, query)
+        page = catalog.list_stores(work[CATALOG], query)
     return respond_page(StoreSummaryOut, page, params)
 
 
@@ -54,7 +57,7 @@ def create_store() -> Response:
     """Create a store owned by the caller; names are unique case-insensitively."""
     data = read_body(StoreCreate)
     with unit_of_work(write=True) as work:
-        store = catalog.create_store(work.catalog, current_actor(work), data.name)
+        store = catalog.create_store(work[CATALOG], actor(), data.name)
         return bind(work, respond(StoreOut, store, 201, {"Location": f"/store/{store.id}"}))
 
 
@@ -63,7 +66,7 @@ def create_store() -> Response:
 def get_store(id: int) -> Response:
     """Read a store with its first 50 items and tags; `item_count` gives the total."""
     with unit_of_work() as work:
-        store = catalog.get_store(work.catalog, id)
+        store = catalog.get_store(work[CATALOG], id)
     return respond(StoreOut, store)
 
 
@@ -82,7 +85,7 @@ def update_store(id: int) -> Response:
     data = read_body(StoreUpdate, merge_patch=True)
     with unit_of_work(write=True) as work:
         check = _guard(work, id)
-        store = catalog.rename_store(work.catalog, current_actor(work), id, data.name, check)
+        store = catalog.rename_store(work[CATALOG], actor(), id, data.name, check)
     return respond(StoreOut, store)
 
 
@@ -91,5 +94,5 @@ def update_store(id: int) -> Response:
 def delete_store(id: int) -> Response:
     """Delete a store with its items, tags and links (owner or admin)."""
     with unit_of_work(write=True) as work:
-        catalog.delete_store(work.catalog, current_actor(work), id, _guard(work, id))
+        catalog.delete_store(work[CATALOG], actor(), id, _guard(work, id))
     return Response(status=204)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
+from storekeeper.domain.model import TagQuery
+from storekeeper.domain.ports import CATALOG
 from storekeeper.http.bodies import guard, read_body, respond
-from storekeeper.http.context import current_actor, unit_of_work
+from storekeeper.http.context import actor, unit_of_work
 from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
-from storekeeper.http.paging import list_query, query_params, respond_page
+from storekeeper.http.paging import page_request, query_params, respond_page
 from storekeeper.http.schemas import TagCreate, TagDetailOut, TagListParams, TagOut
 
 bp = Blueprint("tags", __name__)
@@ -20,9 +22,9 @@ bp = Blueprint("tags", __name__)
 def list_store_tags(id: int) -> Response:
     """List one store's tags, a page at a time."""
     params = query_params(TagListParams)
-    query = list_query(params, name=params.name, q=params.q)
+    query = TagQuery(id, page_request(params), params.name, params.q)
     with unit_of_work() as work:
-        page = catalog.list_tags(work.catalog, id, query)
+        page = catalog.list_tags(work[CATALOG], query)
     return respond_page(TagOut, page, params)
 
 
@@ -40,7 +42,7 @@ def create_tag(id: int) -> Response:
     """Create a tag in a store (owner or admin); names are unique per store case-insensitively."""
     data = read_body(TagCreate)
     with unit_of_work(write=True) as work:
-        tag = catalog.create_tag(work.catalog, current_actor(work), id, data.name)
+        tag = catalog.create_tag(work[CATALOG], actor(), id, data.name)
         return bind(work, respond(TagOut, tag, 201, {"Location": f"/tag/{tag.id}"}))
 
 
@@ -49,7 +51,7 @@ def create_tag(id: int) -> Response:
 def get_tag(id: int) -> Response:
     """Read a tag with the first 50 items it labels; all of them at /item?tag={id}."""
     with unit_of_work() as work:
-        tag = catalog.get_tag(work.catalog, id)
+        tag = catalog.get_tag(work[CATALOG], id)
     return respond(TagDetailOut, tag)
 
 
@@ -58,12 +60,11 @@ def get_tag(id: int) -> Response:
 def delete_tag(id: int) -> Response:
     """Delete a tag that labels no item (owner or admin); otherwise 409."""
     with unit_of_work(write=True) as work:
+        repo = work[CATALOG]
         check = guard(
-            TagDetailOut,
-            lambda: work.catalog.get_tag(id, with_items=True),
-            lambda: work.catalog.lock("tag", id),
+            TagDetailOut, lambda: repo.get_tag(id, with_items=True), lambda: repo.lock_tag(id)
         )
-        catalog.delete_tag(work.catalog, current_actor(work), id, check)
+        catalog.delete_tag(repo, actor(), id, check)
     return Response(status=204)
 
 
@@ -83,7 +84,7 @@ def link_tag(id: int, tag_id: int) -> Response:
     A new link's `Location` is its own URL, the one `DELETE` removes it at.
     """
     with unit_of_work(write=True) as work:
-        tag, created = catalog.link_tag(work.catalog, current_actor(work), id, tag_id)
+        tag, created = catalog.link_tag(work[CATALOG], actor(), id, tag_id)
         if created:
             answer = respond(TagOut, tag, 201, {"Location": f"/item/{id}/tag/{tag_id}"})
         else:
@@ -96,5 +97,5 @@ def link_tag(id: int, tag_id: int) -> Response:
 def unlink_tag(id: int, tag_id: int) -> Response:
     """Remove a tag from an item; 404 when the item does not have it."""
     with unit_of_work(write=True) as work:
-        catalog.unlink_tag(work.catalog, current_actor(work), id, tag_id)
+        catalog.unlink_tag(work[CATALOG], actor(), id, tag_id)
     return Response(status=204)

@@ -1,14 +1,10 @@
-"""Every query of the catalog: filters, sorts, keyset pages and constraint-checked writes."""
+"""The catalog's queries: stores, items and tags, their filters, sorts and checked writes."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-from datetime import datetime
 from functools import cache
 from typing import Any, cast
 
-import orjson
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -17,141 +13,52 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
-    func,
     insert,
-    literal,
-    literal_column,
     select,
     text,
-    tuple_,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
 from storekeeper.db import models
-from storekeeper.domain.errors import Conflict, DomainError, Invalid
+from storekeeper.db.constraints import execute
+from storekeeper.db.embedding import BRIEF_KEYS, briefs, json_rows, refs
+from storekeeper.db.locks import lock_row
+from storekeeper.db.paging import Sorts, keyset, page_of
 from storekeeper.domain.model import (
     Item,
     ItemBrief,
+    ItemChanges,
     ItemFields,
-    ListQuery,
+    ItemQuery,
     Page,
     Ref,
     Store,
+    StoreQuery,
     Tag,
+    TagQuery,
 )
-from storekeeper.domain.values import cents_to_price, name_key
+from storekeeper.domain.values import Money, name_key
 
 stores: Table = cast(Table, models.Store.__table__)
 items: Table = cast(Table, models.Item.__table__)
 tags: Table = cast(Table, models.Tag.__table__)
 item_tags: Table = cast(Table, models.ItemTag.__table__)
-users: Table = cast(Table, models.User.__table__)
 
-_CONFLICTS = {
-    "uq_stores_name_key": "A store with this name already exists.",
-    "uq_items_store_id_name_key": "An item with this name already exists in this store.",
-    "uq_tags_store_id_name_key": "A tag with this name already exists in this store.",
-    "uq_users_username_key": "This username is taken.",
-    "uq_users_email_key": "This email address is already registered.",
-    "pk_items": "An item with this id was created at the same moment; retry the request.",
-    "uq_items_id": "An item with this id was created at the same moment; retry the request.",
-    "pk_idempotency_keys": "A request with this Idempotency-Key is still in flight.",
-    "uq_idempotency_keys_user_id_key": "A request with this Idempotency-Key is still in flight.",
+# What each list sorts by, for each sort the API offers (domain.model's *Sort literals).
+STORE_SORTS: Sorts = {
+    "id": stores.c.id,
+    "name": stores.c.name_key,
+    "created_at": stores.c.created_at,
 }
-_SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ((?:\w+\.\w+(?:, )?)+)")
-
-
-def constraint_of(exc: IntegrityError) -> str:
-    """The violated constraint's name, the same on SQLite (which names none) and PostgreSQL."""
-    diag = getattr(exc.orig, "diag", None)
-    if diag is not None and getattr(diag, "constraint_name", None):
-        return str(diag.constraint_name)
-    match = _SQLITE_UNIQUE.search(str(exc.orig))
-    if match:
-        parts = [p.split(".") for p in match.group(1).split(", ")]
-        return "uq_" + parts[0][0] + "_" + "_".join(col for _, col in parts)
-    if "CHECK constraint failed" in str(exc.orig):
-        return "ck_"
-    return "fk_"
-
-
-def domain_error(exc: IntegrityError) -> DomainError:
-    """The domain's word for a constraint the database enforced."""
-    name = constraint_of(exc)
-    if name in _CONFLICTS:
-        return Conflict(_CONFLICTS[name])
-    if name.startswith("ck_"):
-        return Invalid({}, "A value is outside its allowed range.")
-    return Conflict("The request conflicts with a concurrent change; retry it.")
-
-
-def lock_row(conn: Connection, table: Table, row_id: int) -> None:
-    """Hold a row until the transaction ends (SQLite's write transactions are serial already)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(select(table.c.id).where(table.c.id == row_id).with_for_update())
-
-
-def execute(conn: Connection, statement: Any, params: Any = None) -> Any:
-    """Run a write, turning constraint violations into domain errors."""
-    try:
-        return conn.execute(statement, params)
-    except IntegrityError as exc:
-        raise domain_error(exc) from None
-
-
-_SORTS: dict[str, dict[str, ColumnElement[Any]]] = {
-    "stores": {"id": stores.c.id, "name": stores.c.name_key, "created_at": stores.c.created_at},
-    "items": {
-        "id": items.c.id,
-        "name": items.c.name_key,
-        "price": items.c.price_cents,
-        "created_at": items.c.created_at,
-    },
-    "tags": {"id": tags.c.id, "name": tags.c.name_key, "created_at": tags.c.created_at},
+ITEM_SORTS: Sorts = {
+    "id": items.c.id,
+    "name": items.c.name_key,
+    "price": items.c.price_cents,
+    "created_at": items.c.created_at,
 }
-_SORT_ATTR = {"id": "id", "name": "name_key", "price": "price_cents", "created_at": "created_at"}
-
-
-def _cursor_value(sort: str, raw: Any) -> Any:
-    if sort == "created_at":
-        return datetime.fromisoformat(raw)
-    return raw
-
-
-def _key_json(sort: str, row: Any) -> tuple[Any, int]:
-    value = getattr(row, _SORT_ATTR[sort])
-    return (value.isoformat() if isinstance(value, datetime) else value, row.id)
-
-
-def keyset(
-    stmt: Select[Any], table: str, id_col: ColumnElement[int], query: ListQuery
-) -> Select[Any]:
-    """Order, position and limit a list query by (sort key, id): every page costs the same."""
-    col = _SORTS[table][query.sort]
-    cols = [id_col] if query.sort == "id" else [col, id_col]
-    if query.after is not None:
-        value, last_id = query.after
-        if query.sort == "id":
-            stmt = stmt.where(id_col < last_id if query.descending else id_col > last_id)
-        else:
-            left, right = (
-                tuple_(col, id_col),
-                tuple_(literal(_cursor_value(query.sort, value)), literal(last_id)),
-            )
-            stmt = stmt.where(left < right if query.descending else left > right)
-    order = [c.desc() for c in cols] if query.descending else [c.asc() for c in cols]
-    return stmt.order_by(*order).limit(query.limit + 1)
-
-
-def _page(rows: Sequence[Any], query: ListQuery) -> tuple[Sequence[Any], tuple[Any, int] | None]:
-    if len(rows) > query.limit:
-        rows = rows[: query.limit]
-        return rows, _key_json(query.sort, rows[-1])
-    return rows, None
+TAG_SORTS: Sorts = {"id": tags.c.id, "name": tags.c.name_key, "created_at": tags.c.created_at}
 
 
 def _like(text_key: str) -> str:
@@ -159,45 +66,17 @@ def _like(text_key: str) -> str:
     return f"%{escaped}%"
 
 
-def _embedded(value: Any) -> list[dict[str, Any]]:
-    """An embedded JSON array: text on SQLite, already decoded by psycopg on PostgreSQL."""
-    if value is None:
-        return []
-    decoded: list[dict[str, Any]] = orjson.loads(value) if isinstance(value, str | bytes) else value
-    return decoded
-
-
-def _refs(value: Any) -> list[Ref]:
-    return [Ref(e["id"], e["name"]) for e in _embedded(value)]
-
-
-def _briefs(value: Any) -> list[ItemBrief]:
-    return [
-        ItemBrief(e["id"], e["name"], cents_to_price(e["price_cents"]), e["quantity"])
-        for e in _embedded(value)
-    ]
-
-
-def json_rows(dialect: str, rows: Select[Any], keys: Sequence[str], outer: Table) -> Any:
-    """A scalar subquery folding the rows of an ordered query, correlated to `outer`, into JSON.
-
-    It lets one statement carry a resource and its embedded lists, so a single-resource read
-    is one statement and a list page is one statement, whatever its size. The correlation is
-    explicit: SQLAlchemy does not correlate through a derived table by itself, and would
-    otherwise add `outer` to the inner FROM (every row would get every row's list).
-    """
-    sub = rows.correlate(outer).subquery()
-    pairs: list[Any] = []
-    for key in keys:
-        pairs += [literal_column(f"'{key}'"), sub.c[key]]
-    if dialect == "postgresql":
-        folded = func.json_agg(aggregate_order_by(func.json_build_object(*pairs), sub.c.id))
-        return select(func.coalesce(folded, literal_column("'[]'::json"))).scalar_subquery()
-    return select(func.json_group_array(func.json_object(*pairs))).scalar_subquery()
+def _name_filters(key: ColumnElement[str], name: str | None, q: str | None) -> list[Any]:
+    """An exact name (compared by its key) and a text within the name."""
+    found: list[Any] = []
+    if name is not None:
+        found.append(key == name_key(name))
+    if q is not None:
+        found.append(key.like(_like(name_key(q)), escape="\\"))
+    return found
 
 
 _ITEM_COLUMNS = (*items.c, stores.c.name.label("store_name"))
-_BRIEF_KEYS = ("id", "name", "price_cents", "quantity")
 # A tag embeds the first items it labels; all of them are at /item?tag={id}.
 TAG_EMBED_LIMIT = 50
 
@@ -242,7 +121,7 @@ def store_by_id(dialect: str, embed: int) -> Select[Any]:
     )
     return select(
         stores,
-        json_rows(dialect, first_items, _BRIEF_KEYS, stores).label("items_json"),
+        json_rows(dialect, first_items, BRIEF_KEYS, stores).label("items_json"),
         json_rows(dialect, first_tags, ("id", "name"), stores).label("tags_json"),
     ).where(stores.c.id == bindparam("store_id"))
 
@@ -259,7 +138,7 @@ def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
             .order_by(items.c.id)
             .limit(TAG_EMBED_LIMIT)
         )
-        stmt = stmt.add_columns(json_rows(dialect, labelled, _BRIEF_KEYS, tags).label("items_json"))
+        stmt = stmt.add_columns(json_rows(dialect, labelled, BRIEF_KEYS, tags).label("items_json"))
     return stmt
 
 
@@ -278,9 +157,17 @@ class CatalogRepository:
         """Run a read on the Core connection: no ORM bookkeeping on the hot path."""
         return self.conn.execute(statement, params)
 
-    def lock(self, kind: str, row_id: int) -> None:
-        """Lock a store, item or tag row for the rest of the transaction."""
-        lock_row(self.conn, {"store": stores, "item": items, "tag": tags}[kind], row_id)
+    def lock_store(self, store_id: int) -> None:
+        """Lock a store's row for the rest of the transaction."""
+        lock_row(self.conn, stores, store_id)
+
+    def lock_item(self, item_id: int) -> None:
+        """Lock an item's row for the rest of the transaction."""
+        lock_row(self.conn, items, item_id)
+
+    def lock_tag(self, tag_id: int) -> None:
+        """Lock a tag's row for the rest of the transaction."""
+        lock_row(self.conn, tags, tag_id)
 
     # Stores
 
@@ -298,20 +185,17 @@ class CatalogRepository:
             tags_ or [],
         )
 
-    def list_stores(self, query: ListQuery) -> Page[Store]:
-        stmt = select(stores)
-        if query.name is not None:
-            stmt = stmt.where(stores.c.name_key == name_key(query.name))
-        if query.q is not None:
-            stmt = stmt.where(stores.c.name_key.like(_like(name_key(query.q)), escape="\\"))
-        rows, after = _page(self._read(keyset(stmt, "stores", stores.c.id, query)).all(), query)
+    def list_stores(self, query: StoreQuery) -> Page[Store]:
+        stmt = select(stores).where(*_name_filters(stores.c.name_key, query.name, query.q))
+        stmt = keyset(stmt, STORE_SORTS, stores.c.id, query.page)
+        rows, after = page_of(self._read(stmt).all(), STORE_SORTS, query.page)
         return Page([self._store(r) for r in rows], after)
 
     def store_detail(self, store_id: int, embed: int) -> Store | None:
         row = self._read(store_by_id(self._dialect, embed), {"store_id": store_id}).first()
         if row is None:
             return None
-        return self._store(row, _briefs(row.items_json), _refs(row.tags_json))
+        return self._store(row, briefs(row.items_json), refs(row.tags_json))
 
     def store_owner(self, store_id: int) -> tuple[bool, int | None]:
         owner = self._read(_STORE_OWNER, {"store_id": store_id}).first()
@@ -354,19 +238,18 @@ class CatalogRepository:
         return Item(
             row.id,
             row.name,
-            cents_to_price(row.price_cents),
+            Money(row.price_cents),
             row.quantity,
             row.description,
             row.store_id,
             Ref(row.store_id, row.store_name),
             row.created_at,
             row.updated_at,
-            _refs(row.tags_json),
+            refs(row.tags_json),
         )
 
-    def list_items(self, query: ListQuery) -> Page[Item]:
-        stmt = item_query(self._dialect)
-        conditions: list[ColumnElement[bool]] = []
+    def list_items(self, query: ItemQuery) -> Page[Item]:
+        conditions: list[ColumnElement[bool]] = _name_filters(items.c.name_key, query.name, query.q)
         if query.store_id is not None:
             conditions.append(items.c.store_id == query.store_id)
         if query.tag_id is not None:
@@ -375,19 +258,17 @@ class CatalogRepository:
                     item_tags.c.item_id == items.c.id, item_tags.c.tag_id == query.tag_id
                 )
             )
-        if query.min_price_cents is not None:
-            conditions.append(items.c.price_cents >= query.min_price_cents)
-        if query.max_price_cents is not None:
-            conditions.append(items.c.price_cents <= query.max_price_cents)
+        if query.min_price is not None:
+            conditions.append(items.c.price_cents >= query.min_price.cents)
+        if query.max_price is not None:
+            conditions.append(items.c.price_cents <= query.max_price.cents)
         if query.in_stock is not None:
             conditions.append(items.c.quantity > 0 if query.in_stock else items.c.quantity == 0)
-        if query.name is not None:
-            conditions.append(items.c.name_key == name_key(query.name))
-        if query.q is not None:
-            conditions.append(items.c.name_key.like(_like(name_key(query.q)), escape="\\"))
+        stmt = item_query(self._dialect)
         if conditions:
             stmt = stmt.where(and_(*conditions))
-        rows, after = _page(self._read(keyset(stmt, "items", items.c.id, query)).all(), query)
+        stmt = keyset(stmt, ITEM_SORTS, items.c.id, query.page)
+        rows, after = page_of(self._read(stmt).all(), ITEM_SORTS, query.page)
         return Page([self._item(r) for r in rows], after)
 
     def get_item(self, item_id: int) -> Item | None:
@@ -412,7 +293,7 @@ class CatalogRepository:
             "store_id": store_id,
             "name": fields.name,
             "name_key": name_key(fields.name),
-            "price_cents": fields.price_cents,
+            "price_cents": fields.price.cents,
             "quantity": fields.quantity,
             "description": fields.description,
             "created_at": now,
@@ -453,15 +334,24 @@ class CatalogRepository:
             {"id": used_id},
         )
 
-    def update_item(self, item_id: int, changes: dict[str, object]) -> None:
-        values: dict[str, Any] = dict(changes)
-        if "name" in values:
-            values["name_key"] = name_key(str(values["name"]))
-        new_store = values.get("store_id")
-        old_store = self.item_store(item_id) if new_store is not None else None
-        values["updated_at"] = models.utcnow()
+    def update_item(self, item_id: int, changes: ItemChanges) -> None:
+        values: dict[str, Any] = {"updated_at": models.utcnow()}
+        if changes.name is not None:
+            values["name"] = changes.name
+            values["name_key"] = name_key(changes.name)
+        if changes.price is not None:
+            values["price_cents"] = changes.price.cents
+        if changes.quantity is not None:
+            values["quantity"] = changes.quantity
+        if changes.description is not None:
+            values["description"] = changes.description
+        new_store = changes.store_id
+        old_store = None
+        if new_store is not None:
+            values["store_id"] = new_store
+            old_store = self.item_store(item_id)
         execute(self.conn, update(items).where(items.c.id == item_id).values(**values))
-        if old_store is not None and isinstance(new_store, int) and new_store != old_store:
+        if old_store is not None and new_store is not None and new_store != old_store:
             self._count(old_store, -1)
             self._count(new_store, 1)
 
@@ -477,20 +367,19 @@ class CatalogRepository:
 
     # Tags
 
-    def list_tags(self, store_id: int, query: ListQuery) -> Page[Tag]:
-        stmt = select(tags).where(tags.c.store_id == store_id)
-        if query.name is not None:
-            stmt = stmt.where(tags.c.name_key == name_key(query.name))
-        if query.q is not None:
-            stmt = stmt.where(tags.c.name_key.like(_like(name_key(query.q)), escape="\\"))
-        rows, after = _page(self._read(keyset(stmt, "tags", tags.c.id, query)).all(), query)
+    def list_tags(self, query: TagQuery) -> Page[Tag]:
+        stmt = select(tags).where(
+            tags.c.store_id == query.store_id, *_name_filters(tags.c.name_key, query.name, query.q)
+        )
+        stmt = keyset(stmt, TAG_SORTS, tags.c.id, query.page)
+        rows, after = page_of(self._read(stmt).all(), TAG_SORTS, query.page)
         return Page([Tag(r.id, r.name, r.store_id) for r in rows], after)
 
     def get_tag(self, tag_id: int, with_items: bool) -> Tag | None:
         row = self._read(tag_by_id(self._dialect, with_items), {"tag_id": tag_id}).first()
         if row is None:
             return None
-        return Tag(row.id, row.name, row.store_id, _briefs(row.items_json) if with_items else [])
+        return Tag(row.id, row.name, row.store_id, briefs(row.items_json) if with_items else [])
 
     def add_tag(self, store_id: int, name: str) -> int:
         now = models.utcnow()
