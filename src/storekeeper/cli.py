@@ -12,13 +12,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
+from storekeeper.app import REPOSITORIES
 from storekeeper.db import backup, migrate
-from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.session import Database, DatabaseUnavailable, connection_problem
+from storekeeper.db.unit_of_work import SqlUnitsOfWork
 from storekeeper.domain import accounts
 from storekeeper.domain.errors import Conflict, DomainError
+from storekeeper.domain.ports import ACCOUNTS
+from storekeeper.metrics import MULTIPROC_ENV
 from storekeeper.security import Passwords
 from storekeeper.settings import (
     PREFIX,
@@ -34,9 +35,6 @@ from storekeeper.settings import (
 DEFAULT_WORKERS = 2
 PUBLIC_URL_ENV = PREFIX + "PUBLIC_URL"
 WILDCARDS = ("0.0.0.0", "::", "[::]")  # noqa: S104 (recognised, not bound)
-# Not imported from storekeeper.metrics: importing prometheus_client before this variable is
-# set would fix this process (and forked workers) in single-process mode.
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class Refusal(Exception):
@@ -116,32 +114,10 @@ def server_command(
     ]
 
 
-def _sqlite_path(settings: Settings, action: str) -> Path:
-    """The SQLite database file; a PostgreSQL URL is a Refusal naming the PostgreSQL tool."""
-    url = make_url(settings.database_url)
-    if settings.is_sqlite and url.database and url.database != ":memory:":
-        return Path(url.database).resolve()
-    if settings.is_sqlite:
-        raise Refusal(f"db {action} needs a SQLite database file, not {url.database or 'memory'}")
-    # Named, never run: the operator's pg_dump knows the password (.pgpass, PGPASSWORD) and
-    # the PostgreSQL version; a shelled-out one would know neither. The password is not shown.
-    where = f"--host {url.host or 'localhost'} --port {url.port or 5432}"
-    user = f" --username {url.username}" if url.username else ""
-    if action == "backup":
-        raise Refusal(
-            f"db backup is for SQLite; for PostgreSQL run: pg_dump -Fc {where}{user} "
-            f"--file BACKUP.dump {url.database}"
-        )
-    raise Refusal(
-        f"db restore is for SQLite; for PostgreSQL run: pg_restore --clean "
-        f"--if-exists {where}{user} --dbname {url.database} BACKUP.dump"
-    )
-
-
 def backup_command(settings: Settings, path: Path, force: bool) -> int:
     """Copy the SQLite database, online, to PATH."""
-    database = _sqlite_path(settings, "backup")
     try:
+        database = backup.sqlite_file(settings.database_url, "backup")
         copy = backup.backup(database, path, force)
     except backup.BackupRefused as exc:
         return _fail(str(exc))
@@ -155,8 +131,8 @@ def backup_command(settings: Settings, path: Path, force: bool) -> int:
 
 def restore_command(settings: Settings, path: Path, force: bool) -> int:
     """Replace the SQLite database with the backup at PATH."""
-    database = _sqlite_path(settings, "restore")
     try:
+        database = backup.sqlite_file(settings.database_url, "restore")
         copy, kept = backup.restore(path, database, force)
     except backup.BackupRefused as exc:
         return _fail(str(exc))
@@ -214,9 +190,9 @@ def create_admin(settings: Settings, username: str, reset_password: bool) -> int
         return _fail("the password must be 8 to 128 characters long")
     with _database(settings) as db:
         try:
-            with db.unit_of_work(write=True) as conn:
+            with SqlUnitsOfWork(db, REPOSITORIES)(write=True) as work:
                 outcome = accounts.ensure_admin(
-                    AccountRepository(conn), Passwords(), username, password, reset_password
+                    work[ACCOUNTS], Passwords(), username, password, reset_password
                 )
         except Conflict:
             return _fail(

@@ -130,11 +130,6 @@ class Settings:
     public_url: str | None = None
 
     @property
-    def is_sqlite(self) -> bool:
-        """Whether the database is the embedded SQLite default."""
-        return self.database_url.startswith("sqlite")
-
-    @property
     def public_origin(self) -> str:
         """The origin clients reach the API at, for absolute links in answers."""
         return self.public_url or DEFAULT_PUBLIC_URL

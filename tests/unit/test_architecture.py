@@ -44,6 +44,24 @@ def test_http_layer_builds_no_sql(path: Path) -> None:
     assert not {n for n in imports_of(path) if n.split(".")[0] in {"sqlalchemy", "psycopg"}}
 
 
+@pytest.mark.parametrize("path", files("http"), ids=lambda p: p.name)
+def test_http_layer_reaches_persistence_only_through_its_unit_of_work(path: Path) -> None:
+    # Repositories, sessions and their errors are the composition root's to wire; a handler
+    # gets a unit of work (domain.ports.UnitsOfWork) and the errors the domain defines.
+    assert not {n for n in imports_of(path) if n.startswith("storekeeper.db")}
+
+
+def test_only_the_composition_roots_import_persistence() -> None:
+    importers = sorted(
+        p.relative_to(PACKAGE).as_posix()
+        for p in PACKAGE.rglob("*.py")
+        if "db" not in p.relative_to(PACKAGE).parts
+        and any(n.startswith("storekeeper.db") for n in imports_of(p))
+    )
+    # app.py wires the server's services; cli.py opens the database for its commands.
+    assert importers == ["app.py", "cli.py"]
+
+
 def test_security_does_not_know_flask_or_sql() -> None:
     names = {n.split(".")[0] for n in imports_of(PACKAGE / "security.py")}
     assert not names & {"flask", "werkzeug", "sqlalchemy"}

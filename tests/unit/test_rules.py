@@ -218,7 +218,6 @@ def test_settings_defaults_make_and_keep_a_secret(tmp_path: Path) -> None:
     instance = tmp_path / "instance"
     env = {"STOREKEEPER_INSTANCE_PATH": str(instance)}
     first = load_settings(env)
-    assert first.is_sqlite
     assert first.database_url == f"sqlite:///{instance / 'storekeeper.db'}"
     assert stat.S_IMODE(os.stat(instance).st_mode) == 0o700
     secret_file = instance / "secret_key"

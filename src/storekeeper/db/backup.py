@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from sqlalchemy.engine import make_url
+
 from storekeeper.db import migrate
 
 # A backup waits this long for a lock (a checkpoint or a restore in progress) before it gives up.
@@ -37,6 +39,33 @@ class Copy:
     path: Path
     size: int
     revision: str
+
+
+def sqlite_file(database_url: str, action: str) -> Path:
+    """The SQLite database file a backup or restore works on; refused for any other database.
+
+    For PostgreSQL the refusal names the PostgreSQL tool to run instead: never run from here,
+    since the operator's pg_dump knows the password (.pgpass, PGPASSWORD) and the server's
+    version, and one shelled out from here would know neither. The password is not shown.
+    """
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            return Path(url.database).resolve()
+        raise BackupRefused(
+            f"db {action} needs a SQLite database file, not {url.database or 'memory'}"
+        )
+    where = f"--host {url.host or 'localhost'} --port {url.port or 5432}"
+    user = f" --username {url.username}" if url.username else ""
+    if action == "backup":
+        raise BackupRefused(
+            f"db backup is for SQLite; for PostgreSQL run: pg_dump -Fc {where}{user} "
+            f"--file BACKUP.dump {url.database}"
+        )
+    raise BackupRefused(
+        f"db restore is for SQLite; for PostgreSQL run: pg_restore --clean "
+        f"--if-exists {where}{user} --dbname {url.database} BACKUP.dump"
+    )
 
 
 def _connect(path: Path, mode: str, timeout: float = LOCK_TIMEOUT_S) -> sqlite3.Connection:
