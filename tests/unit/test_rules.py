@@ -25,16 +25,14 @@ from storekeeper.domain.values import (
     clean_name,
     name_key,
 )
+from storekeeper.http.items import ItemListParams, ItemPatch
 from storekeeper.http.numbers import OversizedNumber, read_number, refuse_oversized
 from storekeeper.http.schemas import (
     NAME_PATTERN,
-    ItemListParams,
-    ItemPatch,
-    LoginIn,
-    RegisterIn,
-    StoreCreate,
     field_errors,
 )
+from storekeeper.http.stores import StoreCreate
+from storekeeper.http.users import LoginIn, RegisterIn
 from storekeeper.security import PASSWORD_HASHER, Passwords, TokenError, Tokens
 from storekeeper.settings import (
     DEFAULT_PUBLIC_URL,

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
+
 from flask import Blueprint, Response
+from pydantic import ConfigDict
 
 from storekeeper.domain import catalog
-from storekeeper.domain.model import ItemQuery
+from storekeeper.domain.model import ItemChanges, ItemFields, ItemQuery
 from storekeeper.domain.ports import CATALOG, Work
 from storekeeper.domain.values import CLIENT_ID_MAX
 from storekeeper.http.bodies import guard, read_body, respond
@@ -14,16 +18,110 @@ from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import page_request, query_params, respond_page
 from storekeeper.http.schemas import (
-    ItemCreate,
-    ItemListParams,
-    ItemOut,
-    ItemPatch,
-    ItemReplace,
-    StoreItemCreate,
-    StoreItemListParams,
+    Description,
+    InModel,
+    ListParams,
+    Name,
+    OutModel,
+    PriceIn,
+    PriceOut,
+    Quantity,
+    QueryBool,
+    QueryId,
+    QueryPrice,
+    QueryText,
+    RefOut,
+    ResourceId,
+    no_null_defaults,
 )
 
 bp = Blueprint("items", __name__)
+
+
+# Request and response models
+
+
+class ItemFieldsIn(InModel):
+    """Fields every item body may carry."""
+
+    name: Name
+    price: PriceIn
+    quantity: Quantity = 0
+    description: Description = ""
+
+    def to_fields(self) -> ItemFields:
+        """The domain's item fields (price in cents)."""
+        return ItemFields(self.name, self.price, self.quantity, self.description)
+
+
+class ItemCreate(ItemFieldsIn):
+    """A new item in the store named by `store_id`."""
+
+    store_id: ResourceId
+
+
+class StoreItemCreate(ItemFieldsIn):
+    """A new item in the store of the path."""
+
+
+class ItemReplace(ItemFieldsIn):
+    """The whole state of an item; `store_id` may be omitted when the item exists."""
+
+    store_id: ResourceId | None = None
+
+
+class ItemPatch(InModel):
+    """Changes to an item (JSON merge patch: absent fields stay; none of them may be null)."""
+
+    model_config = ConfigDict(json_schema_extra=no_null_defaults)
+
+    name: Name = None  # type: ignore[assignment]
+    price: PriceIn = None  # type: ignore[assignment]
+    quantity: Quantity = None  # type: ignore[assignment]
+    description: Description = None  # type: ignore[assignment]
+    store_id: ResourceId = None  # type: ignore[assignment]
+
+    def changes(self) -> ItemChanges:
+        """The fields the patch sets (the others stay as they are)."""
+        return ItemChanges(**{name: getattr(self, name) for name in self.model_fields_set})
+
+
+class ItemOut(OutModel):
+    """An item."""
+
+    id: int
+    name: str
+    price: PriceOut
+    quantity: int
+    description: str
+    store_id: int
+    store: RefOut
+    tags: list[RefOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class StoreItemListParams(ListParams):
+    """Paging, sorting and filters of one store's items."""
+
+    sort: Literal["id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at"] = (
+        "id"
+    )
+    tag: QueryId | None = None
+    min_price: QueryPrice | None = None
+    max_price: QueryPrice | None = None
+    in_stock: QueryBool | None = None
+    name: QueryText | None = None
+    q: QueryText | None = None
+
+
+class ItemListParams(StoreItemListParams):
+    """Paging, sorting and filters of all items."""
+
+    store_id: QueryId | None = None
+
+
+# Handlers
 
 
 def _guard(work: Work, item_id: int) -> catalog.Guard:

@@ -1,13 +1,16 @@
-"""Request and response models: the single source of validation and of the OpenAPI document."""
+"""What every resource's request and response models are made of: field types, base models,
+the shapes embedded in several resources, list parameters and problem details.
+
+Each resource's own models live in its HTTP module (http/stores.py, ...), beside the handlers
+that read and answer them: they are the single source of validation and of /openapi.json.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -23,7 +26,6 @@ from pydantic import (
 )
 
 from storekeeper.domain import values
-from storekeeper.domain.model import ItemChanges, ItemFields
 from storekeeper.domain.values import Money
 from storekeeper.http import numbers
 
@@ -113,6 +115,9 @@ ResourceId = Annotated[
 PriceIn = Annotated[
     Money,
     PlainValidator(_price),
+    # Never serialized, but without its own serializer pydantic keeps Money's (a dataclass)
+    # and lists it among the document's schemas.
+    PlainSerializer(Money.as_json_number, return_type=float, when_used="json"),
     WithJsonSchema(
         {
             "type": "number",
@@ -162,81 +167,14 @@ class OutModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-# Requests
-
-
-class StoreCreate(InModel):
-    """A new store."""
-
-    name: Name
-
-
-def _no_null_defaults(schema: dict[str, Any]) -> None:
-    """Absent means unchanged, but null is no allowed value: show no default of null."""
+def no_null_defaults(schema: dict[str, Any]) -> None:
+    """For merge patches: absent means unchanged, but null is no allowed value, so show no
+    default of null."""
     for prop in schema.get("properties", {}).values():
         prop.pop("default", None)
 
 
-class StoreUpdate(InModel):
-    """Changes to a store (JSON merge patch)."""
-
-    model_config = ConfigDict(json_schema_extra=_no_null_defaults)
-
-    name: Name = None  # type: ignore[assignment]
-
-
-class ItemFieldsIn(InModel):
-    """Fields every item body may carry."""
-
-    name: Name
-    price: PriceIn
-    quantity: Quantity = 0
-    description: Description = ""
-
-    def to_fields(self) -> ItemFields:
-        """The domain's item fields (price in cents)."""
-        return ItemFields(self.name, self.price, self.quantity, self.description)
-
-
-class ItemCreate(ItemFieldsIn):
-    """A new item in the store named by `store_id`."""
-
-    store_id: ResourceId
-
-
-class StoreItemCreate(ItemFieldsIn):
-    """A new item in the store of the path."""
-
-
-class ItemReplace(ItemFieldsIn):
-    """The whole state of an item; `store_id` may be omitted when the item exists."""
-
-    store_id: ResourceId | None = None
-
-
-class ItemPatch(InModel):
-    """Changes to an item (JSON merge patch: absent fields stay; none of them may be null)."""
-
-    model_config = ConfigDict(json_schema_extra=_no_null_defaults)
-
-    name: Name = None  # type: ignore[assignment]
-    price: PriceIn = None  # type: ignore[assignment]
-    quantity: Quantity = None  # type: ignore[assignment]
-    description: Description = None  # type: ignore[assignment]
-    store_id: ResourceId = None  # type: ignore[assignment]
-
-    def changes(self) -> ItemChanges:
-        """The fields the patch sets (the others stay as they are)."""
-        return ItemChanges(**{name: getattr(self, name) for name in self.model_fields_set})
-
-
-class TagCreate(InModel):
-    """A new tag."""
-
-    name: Name
-
-
-# Responses
+# Shapes embedded in several resources
 
 
 class ItemBriefOut(OutModel):
@@ -261,53 +199,6 @@ class RefOut(OutModel):
 
     id: int
     name: str
-
-
-class StoreSummaryOut(OutModel):
-    """A store in a list."""
-
-    id: int
-    name: str
-    owner_id: int | None
-    item_count: int
-    created_at: datetime
-    updated_at: datetime
-
-
-class StoreOut(StoreSummaryOut):
-    """A store with its first 50 items and first 50 tags (by id)."""
-
-    items: list[ItemBriefOut]
-    tags: list[RefOut]
-
-
-class ItemOut(OutModel):
-    """An item."""
-
-    id: int
-    name: str
-    price: PriceOut
-    quantity: int
-    description: str
-    store_id: int
-    store: RefOut
-    tags: list[RefOut]
-    created_at: datetime
-    updated_at: datetime
-
-
-class TagOut(OutModel):
-    """A tag."""
-
-    id: int
-    name: str
-    store_id: int
-
-
-class TagDetailOut(TagOut):
-    """A tag with the first 50 items it labels (by id); all of them at /item?tag={id}."""
-
-    items: list[TagItemOut]
 
 
 class Problem(BaseModel):
@@ -393,36 +284,12 @@ class ListParams(Input):
     ) = None
 
 
-class StoreListParams(ListParams):
-    """Paging, sorting and filters of /store."""
+class NamedListParams(ListParams):
+    """Paging, sorting and filters of a list of named things (stores, a store's tags)."""
 
     sort: Literal["id", "-id", "name", "-name", "created_at", "-created_at"] = "id"
     name: QueryText | None = None
     q: QueryText | None = None
-
-
-class TagListParams(StoreListParams):
-    """Paging, sorting and filters of a store's tags."""
-
-
-class StoreItemListParams(ListParams):
-    """Paging, sorting and filters of one store's items."""
-
-    sort: Literal["id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at"] = (
-        "id"
-    )
-    tag: QueryId | None = None
-    min_price: QueryPrice | None = None
-    max_price: QueryPrice | None = None
-    in_stock: QueryBool | None = None
-    name: QueryText | None = None
-    q: QueryText | None = None
-
-
-class ItemListParams(StoreItemListParams):
-    """Paging, sorting and filters of all items."""
-
-    store_id: QueryId | None = None
 
 
 def field_errors(errors: list[Any]) -> dict[str, list[str]]:
@@ -442,72 +309,3 @@ def field_errors(errors: list[Any]) -> dict[str, list[str]]:
             message = str(error.get("msg", "is invalid"))
         found.setdefault(field, []).append(message)
     return found
-
-
-# Users and tokens
-
-Username = Annotated[StrictStr, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
-Password = Annotated[StrictStr, Field(min_length=8, max_length=128, json_schema_extra=NO_NUL)]
-
-
-def _email(value: str) -> str:
-    try:
-        return validate_email(value, check_deliverability=False, test_environment=True).normalized
-    except EmailNotValidError:
-        raise ValueError("is not a valid email address") from None
-
-
-Email = Annotated[
-    StrictStr,
-    Field(max_length=254, json_schema_extra={"format": "email"}),
-    AfterValidator(_email),
-]
-
-
-class RegisterIn(InModel):
-    """A new account."""
-
-    username: Username
-    password: Password
-    email: Email | None = None
-
-
-class LoginIn(InModel):
-    """Credentials."""
-
-    username: Annotated[StrictStr, Field(min_length=1, max_length=40, json_schema_extra=NO_NUL)]
-    password: Annotated[StrictStr, Field(min_length=1, max_length=128, json_schema_extra=NO_NUL)]
-
-
-class UserCreatedOut(OutModel):
-    """A registered user."""
-
-    id: int
-    username: str
-
-
-class UserOut(OutModel):
-    """A user, as seen by themself or an admin."""
-
-    id: int
-    username: str
-    email: str | None
-    is_admin: bool
-    created_at: datetime
-
-
-class TokensOut(BaseModel):
-    """The tokens of a new session."""
-
-    access_token: str
-    refresh_token: str
-    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
-    expires_in: int
-
-
-class AccessTokenOut(BaseModel):
-    """A fresh access token."""
-
-    access_token: str
-    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
-    expires_in: int

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, Response
+from pydantic import ConfigDict
 
 from storekeeper.domain import catalog
 from storekeeper.domain.model import StoreQuery
@@ -13,14 +16,58 @@ from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import page_request, query_params, respond_page
 from storekeeper.http.schemas import (
-    StoreCreate,
-    StoreListParams,
-    StoreOut,
-    StoreSummaryOut,
-    StoreUpdate,
+    InModel,
+    ItemBriefOut,
+    Name,
+    NamedListParams,
+    OutModel,
+    RefOut,
+    no_null_defaults,
 )
 
 bp = Blueprint("stores", __name__)
+
+
+# Request and response models
+
+
+class StoreCreate(InModel):
+    """A new store."""
+
+    name: Name
+
+
+class StoreUpdate(InModel):
+    """Changes to a store (JSON merge patch)."""
+
+    model_config = ConfigDict(json_schema_extra=no_null_defaults)
+
+    name: Name = None  # type: ignore[assignment]
+
+
+class StoreSummaryOut(OutModel):
+    """A store in a list."""
+
+    id: int
+    name: str
+    owner_id: int | None
+    item_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class StoreOut(StoreSummaryOut):
+    """A store with its first 50 items and first 50 tags (by id)."""
+
+    items: list[ItemBriefOut]
+    tags: list[RefOut]
+
+
+class StoreListParams(NamedListParams):
+    """Paging, sorting and filters of /store."""
+
+
+# Handlers
 
 
 def _guard(work: Work, store_id: int) -> catalog.Guard:

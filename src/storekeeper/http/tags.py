@@ -12,9 +12,39 @@ from storekeeper.http.context import actor, unit_of_work
 from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import page_request, query_params, respond_page
-from storekeeper.http.schemas import TagCreate, TagDetailOut, TagListParams, TagOut
+from storekeeper.http.schemas import InModel, Name, NamedListParams, OutModel, TagItemOut
 
 bp = Blueprint("tags", __name__)
+
+
+# Request and response models
+
+
+class TagCreate(InModel):
+    """A new tag."""
+
+    name: Name
+
+
+class TagOut(OutModel):
+    """A tag."""
+
+    id: int
+    name: str
+    store_id: int
+
+
+class TagDetailOut(TagOut):
+    """A tag with the first 50 items it labels (by id); all of them at /item?tag={id}."""
+
+    items: list[TagItemOut]
+
+
+class TagListParams(NamedListParams):
+    """Paging, sorting and filters of a store's tags."""
+
+
+# Handlers
 
 
 @bp.get("/store/<id:id>/tag")

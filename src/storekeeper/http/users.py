@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
 from flask import Blueprint, Response, request
+from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
 from storekeeper.domain import accounts
 from storekeeper.domain.ports import ACCOUNTS
@@ -12,17 +17,83 @@ from storekeeper.http.context import actor, services, unit_of_work
 from storekeeper.http.idempotency import bind
 from storekeeper.http.identity import caller
 from storekeeper.http.openapi import operation
-from storekeeper.http.schemas import (
-    AccessTokenOut,
-    LoginIn,
-    RegisterIn,
-    TokensOut,
-    UserCreatedOut,
-    UserOut,
-)
+from storekeeper.http.schemas import NO_NUL, InModel, OutModel
 
 bp = Blueprint("users", __name__)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+# Request and response models
+
+
+Username = Annotated[StrictStr, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+Password = Annotated[StrictStr, Field(min_length=8, max_length=128, json_schema_extra=NO_NUL)]
+
+
+def _email(value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError:
+        raise ValueError("is not a valid email address") from None
+
+
+Email = Annotated[
+    StrictStr,
+    Field(max_length=254, json_schema_extra={"format": "email"}),
+    AfterValidator(_email),
+]
+
+
+class RegisterIn(InModel):
+    """A new account."""
+
+    username: Username
+    password: Password
+    email: Email | None = None
+
+
+class LoginIn(InModel):
+    """Credentials."""
+
+    username: Annotated[StrictStr, Field(min_length=1, max_length=40, json_schema_extra=NO_NUL)]
+    password: Annotated[StrictStr, Field(min_length=1, max_length=128, json_schema_extra=NO_NUL)]
+
+
+class UserCreatedOut(OutModel):
+    """A registered user."""
+
+    id: int
+    username: str
+
+
+class UserOut(OutModel):
+    """A user, as seen by themself or an admin."""
+
+    id: int
+    username: str
+    email: str | None
+    is_admin: bool
+    created_at: datetime
+
+
+class TokensOut(BaseModel):
+    """The tokens of a new session."""
+
+    access_token: str
+    refresh_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int
+
+
+class AccessTokenOut(BaseModel):
+    """A fresh access token."""
+
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int
+
+
+# Handlers
 
 
 @bp.post("/register")
