@@ -29,7 +29,9 @@ from storekeeper.db.login_attempts import SqlLoginLimiter
 from storekeeper.db.poolers import without_prepared_statements
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork, bind
-from storekeeper.domain.ports import ACCOUNTS, CATALOG, IDEMPOTENCY_KEYS, LoginLimiter
+from storekeeper.domain.accounts import ACCOUNTS
+from storekeeper.domain.catalog import CATALOG
+from storekeeper.domain.ports import IDEMPOTENCY_KEYS, LoginLimiter
 from storekeeper.domain.values import ID_MAX
 from storekeeper.http import idempotency, identity, items, ops, problems, state, stores, tags, users
 from storekeeper.http.bodies import MAX_BODY

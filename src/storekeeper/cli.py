@@ -17,8 +17,8 @@ from storekeeper.db import backup, migrate
 from storekeeper.db.session import Database, DatabaseUnavailable, connection_problem
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
 from storekeeper.domain import accounts
+from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.errors import Conflict, DomainError
-from storekeeper.domain.ports import ACCOUNTS
 from storekeeper.metrics import MULTIPROC_ENV
 from storekeeper.security import Passwords
 from storekeeper.settings import (

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from storekeeper.domain.errors import (
     Conflict,
@@ -15,10 +16,30 @@ from storekeeper.domain.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
-from storekeeper.domain.model import Actor, Session, User
-from storekeeper.domain.ports import AccountRepository, LoginLimiter, PasswordHasher, TokenIssuer
+from storekeeper.domain.model import Actor, ActorState, Session, User
+from storekeeper.domain.ports import LoginLimiter, PasswordHasher, Slot, TokenIssuer
 from storekeeper.domain.values import name_key
 
+
+class AccountRepository(Protocol):
+    """Users and revoked sessions inside one unit of work."""
+
+    def add_user(
+        self, username: str, email: str | None, password_hash: str, is_admin: bool
+    ) -> int: ...
+    def get_user(self, user_id: int) -> User | None: ...
+    def lock_user(self, user_id: int) -> None: ...
+    def user_by_username(self, username: str) -> User | None: ...
+    def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
+    def set_admin(self, user_id: int, is_admin: bool) -> None: ...
+    def refuse_tokens_before(self, user_id: int, unix_second: int) -> None: ...
+    def owns_stores(self, user_id: int) -> bool: ...
+    def delete_user(self, user_id: int) -> None: ...
+    def revoke_session(self, session_id: str, user_id: int, expires_at: datetime) -> None: ...
+    def actor_state(self, user_id: int, session_id: str) -> ActorState | None: ...
+
+
+ACCOUNTS: Slot[AccountRepository] = Slot("accounts")
 BAD_LOGIN = "The username or password is wrong."
 
 

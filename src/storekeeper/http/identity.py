@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import request
 
 from storekeeper.domain import accounts
+from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.errors import Unauthenticated
-from storekeeper.domain.ports import ACCOUNTS
 from storekeeper.http.context import services, unit_of_work
 from storekeeper.http.openapi import current_operation
 from storekeeper.http.state import Caller, state

@@ -9,8 +9,9 @@ from flask import Blueprint, Response
 from pydantic import ConfigDict
 
 from storekeeper.domain import catalog
+from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.model import ItemChanges, ItemFields, ItemQuery
-from storekeeper.domain.ports import CATALOG, Work
+from storekeeper.domain.ports import Work
 from storekeeper.domain.values import CLIENT_ID_MAX
 from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.context import actor, unit_of_work

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
+from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.model import TagQuery
-from storekeeper.domain.ports import CATALOG
 from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.context import actor, unit_of_work
 from storekeeper.http.idempotency import bind

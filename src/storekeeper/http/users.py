@@ -10,7 +10,7 @@ from flask import Blueprint, Response, request
 from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
 from storekeeper.domain import accounts
-from storekeeper.domain.ports import ACCOUNTS
+from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.clients import client_address
 from storekeeper.http.context import actor, services, unit_of_work
