@@ -71,7 +71,7 @@ def operation(
     """Describe a handler; its docstring gives the summary (first line) and description.
 
     `auth=True` also makes the request need a valid bearer token of kind `token_kind`, checked
-    before the body is read (see context.authenticate_request): documented and enforced by
+    before the body is read (see identity.verify_token): documented and enforced by
     the same declaration. `conditional=True` says the handler checks If-Match and
     If-None-Match (bodies.guard), which documents both headers and the 412 together;
     tests/api/test_openapi_matches_handlers.py holds it to the handler's code.
