@@ -8,6 +8,7 @@ that read and answer them: they are the single source of validation and of /open
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -292,20 +293,38 @@ class NamedListParams(ListParams):
     q: QueryText | None = None
 
 
+def _chars(count: object) -> str:
+    return f"{count} character" + ("" if count == 1 else "s")
+
+
+# pydantic's error types in the API's own words: every message reads "<field> ...".
+_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "missing": lambda ctx: "is required",
+    "extra_forbidden": lambda ctx: "is not a known field",
+    "value_error": lambda ctx: str(ctx.get("error", "is invalid")),
+    "string_type": lambda ctx: "must be a string",
+    "string_too_short": lambda ctx: f"must be at least {_chars(ctx.get('min_length'))} long",
+    "string_too_long": lambda ctx: f"must be at most {_chars(ctx.get('max_length'))} long",
+    "int_type": lambda ctx: "must be a whole number",
+    "int_from_float": lambda ctx: "must be a whole number",
+    "int_parsing": lambda ctx: "must be a whole number",
+    "bool_type": lambda ctx: "must be true or false",
+    "greater_than_equal": lambda ctx: f"must be at least {ctx.get('ge')}",
+    "less_than_equal": lambda ctx: f"must be at most {ctx.get('le')}",
+    "literal_error": lambda ctx: f"must be one of {ctx.get('expected')}",
+    "model_type": lambda ctx: "must be a JSON object",
+    "model_attributes_type": lambda ctx: "must be a JSON object",
+    "dict_type": lambda ctx: "must be a JSON object",
+}
+
+
 def field_errors(errors: list[Any]) -> dict[str, list[str]]:
-    """Pydantic's errors as {field: [messages]}, with readable messages."""
+    """pydantic's errors as {field: [messages]}, worded as the API words its own."""
     found: dict[str, list[str]] = {}
     for error in errors:
         loc = [str(p) for p in error.get("loc", ()) if not str(p).startswith("function-")]
         field = ".".join(loc) or "body"
-        kind = error.get("type")
-        if kind == "extra_forbidden":
-            message = "is not a known field"
-        elif kind == "missing":
-            message = "is required"
-        elif kind == "value_error":
-            message = str(error.get("ctx", {}).get("error", error.get("msg")))
-        else:
-            message = str(error.get("msg", "is invalid"))
+        word = _MESSAGES.get(str(error.get("type")))
+        message = word(error.get("ctx") or {}) if word else str(error.get("msg", "is invalid"))
         found.setdefault(field, []).append(message)
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -26,7 +27,21 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Request and response models
 
 
-Username = Annotated[StrictStr, Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
+_USERNAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _username(value: str) -> str:
+    if not _USERNAME.fullmatch(value):
+        raise ValueError("may hold only the letters A-Z and a-z, digits, '_', '.' and '-'")
+    return value
+
+
+# The pattern documents the rule; the validator words its refusal.
+Username = Annotated[
+    StrictStr,
+    Field(min_length=3, max_length=40, json_schema_extra={"pattern": _USERNAME.pattern}),
+    AfterValidator(_username),
+]
 Password = Annotated[StrictStr, Field(min_length=8, max_length=128, json_schema_extra=NO_NUL)]
 
 
