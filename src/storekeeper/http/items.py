@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Literal
 
 from flask import Blueprint, Response
-from pydantic import ConfigDict
 
 from storekeeper.domain import catalog
 from storekeeper.domain.catalog import CATALOG
@@ -19,6 +18,8 @@ from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import page_request, query_params, respond_page
 from storekeeper.http.schemas import (
+    CREATED_AT,
+    UPDATED_AT,
     Description,
     InModel,
     ListParams,
@@ -33,7 +34,7 @@ from storekeeper.http.schemas import (
     QueryText,
     RefOut,
     ResourceId,
-    no_null_defaults,
+    example,
 )
 
 bp = Blueprint("items", __name__)
@@ -58,15 +59,36 @@ class ItemFieldsIn(InModel):
 class ItemCreate(ItemFieldsIn):
     """A new item in the store named by `store_id`."""
 
+    model_config = example({"name": "Pine table", "price": 120, "store_id": 1})
+
     store_id: ResourceId
 
 
 class StoreItemCreate(ItemFieldsIn):
     """A new item in the store of the path."""
 
+    model_config = example(
+        {
+            "name": "Oak chair",
+            "price": 19.99,
+            "quantity": 4,
+            "description": "Solid oak, seat height 45 cm.",
+        }
+    )
+
 
 class ItemReplace(ItemFieldsIn):
     """The whole state of an item; `store_id` may be omitted when the item exists."""
+
+    model_config = example(
+        {
+            "name": "Oak chair",
+            "price": 17.5,
+            "quantity": 3,
+            "description": "Solid oak, seat height 45 cm.",
+            "store_id": 1,
+        }
+    )
 
     store_id: ResourceId | None = None
 
@@ -74,7 +96,7 @@ class ItemReplace(ItemFieldsIn):
 class ItemPatch(InModel):
     """Changes to an item (JSON merge patch: absent fields stay; none of them may be null)."""
 
-    model_config = ConfigDict(json_schema_extra=no_null_defaults)
+    model_config = example({"price": 17.5, "quantity": 3}, merge_patch=True)
 
     name: Name = None  # type: ignore[assignment]
     price: PriceIn = None  # type: ignore[assignment]
@@ -89,6 +111,21 @@ class ItemPatch(InModel):
 
 class ItemOut(OutModel):
     """An item."""
+
+    model_config = example(
+        {
+            "id": 7,
+            "name": "Oak chair",
+            "price": 19.99,
+            "quantity": 4,
+            "description": "Solid oak, seat height 45 cm.",
+            "store_id": 1,
+            "store": {"id": 1, "name": "Corner Shop"},
+            "tags": [{"id": 3, "name": "furniture"}],
+            "created_at": CREATED_AT,
+            "updated_at": UPDATED_AT,
+        }
+    )
 
     id: int
     name: str

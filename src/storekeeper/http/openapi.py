@@ -86,6 +86,8 @@ def operation(
     `idempotency_key=False` makes a POST ignore `Idempotency-Key` (http/idempotency.py): for
     answers that create nothing and must never be stored, such as tokens.
     """
+    if tag not in dict(TAGS):
+        raise ValueError(f"{tag!r} is none of the document's tags: add it to TAGS")
     if 412 in errors:
         # One way to say it, so the headers cannot be documented without the status or back.
         raise ValueError("declare conditional=True rather than 412 in errors")
@@ -128,6 +130,18 @@ def current_operation() -> Operation | None:
     return operation_of(current_app.view_functions.get(request.endpoint or ""))
 
 
+_PUBLIC = (
+    "**Public**: no token needed. A request that carries a bearer token is made as its user, "
+    "and a bad, expired or revoked one is a 401 rather than being ignored."
+)
+# The order people meet the resources in, for /docs.
+TAGS = (
+    ("Stores", "Stores, owned by the user who creates them."),
+    ("Items", "What a store sells: exact prices, quantities, descriptions."),
+    ("Tags", "Labels of one store, and the links between its items and its tags."),
+    ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
+    ("Operations", "Health, readiness, metrics and this document."),
+)
 _ERROR_TEXT = {
     400: "The body is not valid JSON, or a header is malformed.",
     401: "Missing, invalid, expired or revoked access token.",
@@ -174,13 +188,27 @@ def _statuses(op: Operation, has_path_args: bool) -> list[int]:
     return sorted(found)
 
 
+def example_of(model: type[BaseModel]) -> Any:
+    """The example a model declares (schemas.example), or None."""
+    examples = model.model_json_schema().get("examples")
+    return examples[0] if examples else None
+
+
 def _error_response(status: int) -> dict[str, Any]:
     model = ValidationProblem if status == 422 else Problem
+    sample = example_of(model) if status == 422 else None
+    if sample is None:
+        text = _ERROR_TEXT.get(status, HTTPStatus(status).phrase)
+        title = HTTPStatus(status).phrase
+        sample = {"type": "about:blank", "title": title, "status": status, "detail": text}
     return {
         "description": _ERROR_TEXT.get(status, HTTPStatus(status).phrase),
         "headers": {**_COMMON_HEADERS, **_ERROR_HEADERS.get(status, {})},
         "content": {
-            "application/problem+json": {"schema": {"$ref": REF.format(model=model.__name__)}}
+            "application/problem+json": {
+                "schema": {"$ref": REF.format(model=model.__name__)},
+                "example": sample,
+            }
         },
     }
 
@@ -199,9 +227,14 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
     answer: dict[str, Any] = {"description": text or HTTPStatus(status).phrase, "headers": headers}
     if op.response is not None and status != 204:
         schema: dict[str, Any] = {"$ref": REF.format(model=op.response.__name__)}
+        sample = example_of(op.response)
         if op.many:
             schema = {"type": "array", "items": schema}
-        answer["content"] = {"application/json": {"schema": schema}}
+            sample = None if sample is None else [sample]
+        media: dict[str, Any] = {"schema": schema}
+        if sample is not None:
+            media["example"] = sample
+        answer["content"] = {"application/json": media}
     return answer
 
 
@@ -302,12 +335,16 @@ def _operation(
         doc["parameters"].extend(_query_parameters(op.query, defs))
     if op.body is not None:
         media = ["application/json"] + (["application/merge-patch+json"] if op.merge_patch else [])
-        ref = {"$ref": REF.format(model=op.body.__name__)}
-        doc["requestBody"] = {"required": True, "content": {m: {"schema": ref} for m in media}}
+        body = {"schema": {"$ref": REF.format(model=op.body.__name__)}}
+        if (sample := example_of(op.body)) is not None:
+            body["example"] = sample
+        doc["requestBody"] = {"required": True, "content": dict.fromkeys(media, body)}
     if op.auth:
         doc["security"] = [{"bearerAuth": []}]
     elif op.reads:
-        doc["security"] = [{}, {"bearerAuth": []}]
+        # Public: no padlock in /docs. A token is still accepted, and checked (the 401).
+        doc["security"] = []
+        doc["description"] = (doc.get("description", "") + "\n\n" + _PUBLIC).strip()
     _conditional(op, method, doc)
     return doc
 
@@ -407,6 +444,7 @@ def build_document(app: Flask) -> dict[str, Any]:
             "version": __version__,
             "description": "Stores, their items and tags, and the users who own them.",
         },
+        "tags": [{"name": name, "description": text} for name, text in TAGS],
         "paths": paths,
         "components": {
             "schemas": defs,

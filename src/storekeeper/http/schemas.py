@@ -175,11 +175,29 @@ def no_null_defaults(schema: dict[str, Any]) -> None:
         prop.pop("default", None)
 
 
+def example(value: Any, *, merge_patch: bool = False) -> ConfigDict:
+    """A model's realistic example: shown by /docs, held to the model by a test."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        if merge_patch:
+            no_null_defaults(schema)
+        schema["examples"] = [value]
+
+    return ConfigDict(json_schema_extra=extra)
+
+
+# The examples' shared values, so that one example's ids and names agree with another's.
+CREATED_AT = "2026-11-30T09:15:00.000000Z"
+UPDATED_AT = "2026-12-01T10:02:41.512003Z"
+
+
 # Shapes embedded in several resources
 
 
 class ItemBriefOut(OutModel):
     """An item as embedded in a store."""
+
+    model_config = example({"id": 7, "name": "Oak chair", "price": 19.99, "quantity": 4})
 
     id: int
     name: str
@@ -190,6 +208,8 @@ class ItemBriefOut(OutModel):
 class TagItemOut(OutModel):
     """An item as embedded in a tag."""
 
+    model_config = example({"id": 7, "name": "Oak chair", "price": 19.99})
+
     id: int
     name: str
     price: PriceOut
@@ -198,12 +218,23 @@ class TagItemOut(OutModel):
 class RefOut(OutModel):
     """A short reference: id and name."""
 
+    model_config = example({"id": 3, "name": "furniture"})
+
     id: int
     name: str
 
 
 class Problem(BaseModel):
     """An RFC 9457 problem detail."""
+
+    model_config = example(
+        {
+            "type": "about:blank",
+            "title": "Not Found",
+            "status": 404,
+            "detail": "No store with this id.",
+        }
+    )
 
     type: str = "about:blank"
     title: str
@@ -214,11 +245,23 @@ class Problem(BaseModel):
 class ValidationProblem(Problem):
     """A 422 problem naming each offending field."""
 
+    model_config = example(
+        {
+            "type": "about:blank",
+            "title": "Unprocessable Entity",
+            "status": 422,
+            "detail": "The body has invalid fields.",
+            "errors": {"price": ["must have at most 2 decimal places"], "name": ["is required"]},
+        }
+    )
+
     errors: dict[str, list[str]]
 
 
 class Health(BaseModel):
     """Process and database state."""
+
+    model_config = example({"status": "ok"})
 
     status: Literal["ok", "unavailable"]
 

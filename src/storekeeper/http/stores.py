@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, Response
-from pydantic import ConfigDict
 
 from storekeeper.domain import catalog
 from storekeeper.domain.catalog import CATALOG
@@ -17,13 +16,15 @@ from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import page_request, query_params, respond_page
 from storekeeper.http.schemas import (
+    CREATED_AT,
+    UPDATED_AT,
     InModel,
     ItemBriefOut,
     Name,
     NamedListParams,
     OutModel,
     RefOut,
-    no_null_defaults,
+    example,
 )
 
 bp = Blueprint("stores", __name__)
@@ -35,19 +36,32 @@ bp = Blueprint("stores", __name__)
 class StoreCreate(InModel):
     """A new store."""
 
+    model_config = example({"name": "Corner Shop"})
+
     name: Name
 
 
 class StoreUpdate(InModel):
     """Changes to a store (JSON merge patch)."""
 
-    model_config = ConfigDict(json_schema_extra=no_null_defaults)
+    model_config = example({"name": "Corner Shop & Café"}, merge_patch=True)
 
     name: Name = None  # type: ignore[assignment]
 
 
 class StoreSummaryOut(OutModel):
     """A store in a list."""
+
+    model_config = example(
+        {
+            "id": 1,
+            "name": "Corner Shop",
+            "owner_id": 1,
+            "item_count": 2,
+            "created_at": CREATED_AT,
+            "updated_at": UPDATED_AT,
+        }
+    )
 
     id: int
     name: str
@@ -59,6 +73,22 @@ class StoreSummaryOut(OutModel):
 
 class StoreOut(StoreSummaryOut):
     """A store with its first 50 items and first 50 tags (by id)."""
+
+    model_config = example(
+        {
+            "id": 1,
+            "name": "Corner Shop",
+            "owner_id": 1,
+            "item_count": 2,
+            "created_at": CREATED_AT,
+            "updated_at": UPDATED_AT,
+            "items": [
+                {"id": 7, "name": "Oak chair", "price": 19.99, "quantity": 4},
+                {"id": 8, "name": "Pine table", "price": 120, "quantity": 0},
+            ],
+            "tags": [{"id": 3, "name": "furniture"}],
+        }
+    )
 
     items: list[ItemBriefOut]
     tags: list[RefOut]

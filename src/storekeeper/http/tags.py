@@ -12,7 +12,7 @@ from storekeeper.http.context import actor, unit_of_work
 from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
 from storekeeper.http.paging import page_request, query_params, respond_page
-from storekeeper.http.schemas import InModel, Name, NamedListParams, OutModel, TagItemOut
+from storekeeper.http.schemas import InModel, Name, NamedListParams, OutModel, TagItemOut, example
 
 bp = Blueprint("tags", __name__)
 
@@ -23,11 +23,15 @@ bp = Blueprint("tags", __name__)
 class TagCreate(InModel):
     """A new tag."""
 
+    model_config = example({"name": "furniture"})
+
     name: Name
 
 
 class TagOut(OutModel):
     """A tag."""
+
+    model_config = example({"id": 3, "name": "furniture", "store_id": 1})
 
     id: int
     name: str
@@ -36,6 +40,15 @@ class TagOut(OutModel):
 
 class TagDetailOut(TagOut):
     """A tag with the first 50 items it labels (by id); all of them at /item?tag={id}."""
+
+    model_config = example(
+        {
+            "id": 3,
+            "name": "furniture",
+            "store_id": 1,
+            "items": [{"id": 7, "name": "Oak chair", "price": 19.99}],
+        }
+    )
 
     items: list[TagItemOut]
 

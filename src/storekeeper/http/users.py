@@ -18,7 +18,7 @@ from storekeeper.http.context import actor, services, unit_of_work
 from storekeeper.http.idempotency import bind
 from storekeeper.http.identity import caller
 from storekeeper.http.openapi import operation
-from storekeeper.http.schemas import NO_NUL, InModel, OutModel
+from storekeeper.http.schemas import CREATED_AT, NO_NUL, InModel, OutModel, example
 
 bp = Blueprint("users", __name__)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -62,6 +62,10 @@ Email = Annotated[
 class RegisterIn(InModel):
     """A new account."""
 
+    model_config = example(
+        {"username": "ada", "password": "correct horse battery", "email": "ada@example.com"}
+    )
+
     username: Username
     password: Password
     email: Email | None = None
@@ -70,12 +74,16 @@ class RegisterIn(InModel):
 class LoginIn(InModel):
     """Credentials."""
 
+    model_config = example({"username": "ada", "password": "correct horse battery"})
+
     username: Annotated[StrictStr, Field(min_length=1, max_length=40, json_schema_extra=NO_NUL)]
     password: Annotated[StrictStr, Field(min_length=1, max_length=128, json_schema_extra=NO_NUL)]
 
 
 class UserCreatedOut(OutModel):
     """A registered user."""
+
+    model_config = example({"id": 1, "username": "ada"})
 
     id: int
     username: str
@@ -84,6 +92,16 @@ class UserCreatedOut(OutModel):
 class UserOut(OutModel):
     """A user, as seen by themself or an admin."""
 
+    model_config = example(
+        {
+            "id": 1,
+            "username": "ada",
+            "email": "ada@example.com",
+            "is_admin": False,
+            "created_at": CREATED_AT,
+        }
+    )
+
     id: int
     username: str
     email: str | None
@@ -91,8 +109,22 @@ class UserOut(OutModel):
     created_at: datetime
 
 
+# Tokens as they look (three base64url parts); these are no real tokens of any server.
+_ACCESS = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwidHlwIjoiYWNjZXNzIn0.c2lnbmF0dXJl"
+_REFRESH = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwidHlwIjoicmVmcmVzaCJ9.c2lnbmF0dXJl"
+
+
 class TokensOut(BaseModel):
     """The tokens of a new session."""
+
+    model_config = example(
+        {
+            "access_token": _ACCESS,
+            "refresh_token": _REFRESH,
+            "token_type": "Bearer",
+            "expires_in": 900,
+        }
+    )
 
     access_token: str
     refresh_token: str
@@ -102,6 +134,8 @@ class TokensOut(BaseModel):
 
 class AccessTokenOut(BaseModel):
     """A fresh access token."""
+
+    model_config = example({"access_token": _ACCESS, "token_type": "Bearer", "expires_in": 900})
 
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"  # noqa: S105 - a scheme name, not a secret
