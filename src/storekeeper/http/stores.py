@@ -49,19 +49,20 @@ class StoreUpdate(InModel):
     name: Name = None  # type: ignore[assignment]
 
 
+_STORE = {
+    "id": 1,
+    "name": "Corner Shop",
+    "owner_id": 1,
+    "item_count": 2,
+    "created_at": CREATED_AT,
+    "updated_at": UPDATED_AT,
+}
+
+
 class StoreSummaryOut(OutModel):
     """A store in a list."""
 
-    model_config = example(
-        {
-            "id": 1,
-            "name": "Corner Shop",
-            "owner_id": 1,
-            "item_count": 2,
-            "created_at": CREATED_AT,
-            "updated_at": UPDATED_AT,
-        }
-    )
+    model_config = example(_STORE)
 
     id: int
     name: str
@@ -76,12 +77,7 @@ class StoreOut(StoreSummaryOut):
 
     model_config = example(
         {
-            "id": 1,
-            "name": "Corner Shop",
-            "owner_id": 1,
-            "item_count": 2,
-            "created_at": CREATED_AT,
-            "updated_at": UPDATED_AT,
+            **_STORE,
             "items": [
                 {"id": 7, "name": "Oak chair", "price": 19.99, "quantity": 4},
                 {"id": 8, "name": "Pine table", "price": 120, "quantity": 0},
