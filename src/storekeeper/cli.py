@@ -166,6 +166,18 @@ def db_command(settings: Settings, action: str) -> int:
     return 0
 
 
+def revision_command(message: str | None) -> int:
+    """Write the next migration from the models (a contributor's command)."""
+    if not message or not message.strip():
+        return _fail("db revision needs -m MESSAGE, what the migration does (e.g. 'add orders')")
+    try:
+        path = migrate.revision(message.strip())
+    except migrate.NothingToWrite as exc:
+        return _fail(f"{exc}; nothing was written")
+    print(f"storekeeper: wrote {path}; review it, then run make test", file=sys.stderr)
+    return 0
+
+
 def _admin_password() -> str:
     """STOREKEEPER_ADMIN_PASSWORD, else asked twice on the terminal; never echoed."""
     password = admin_password()
@@ -267,12 +279,17 @@ def _parser() -> argparse.ArgumentParser:
         "pg_dump -Fc. restore PATH: stop the server first; replace the SQLite database with "
         "the backup at PATH once it is checked (a Storekeeper database at a known migration "
         "revision), keeping the old one as <name>.before-restore; then run `storekeeper db "
-        "upgrade` if the backup is older. A database still open elsewhere is refused.",
+        "upgrade` if the backup is older. A database still open elsewhere is refused. "
+        "revision -m MESSAGE (for contributors): write the next migration, from the "
+        "migrations so far to the models, into the package's migrations folder.",
         epilog=_epilog("db"),
         formatter_class=raw,
     )
-    db.add_argument("action", choices=["upgrade", "check", "backup", "restore"], help="what to do")
+    db.add_argument(
+        "action", choices=["upgrade", "check", "backup", "restore", "revision"], help="what to do"
+    )
     db.add_argument("path", nargs="?", type=Path, help="backup and restore: the backup file")
+    db.add_argument("-m", "--message", help="revision: what the migration does, e.g. 'add orders'")
     db.add_argument(
         "--force",
         action="store_true",
@@ -313,8 +330,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     return _fail(f"db {args.action} needs the PATH of the backup file")
                 run = backup_command if args.action == "backup" else restore_command
                 return run(settings, args.path.resolve(), args.force)
-            if args.path is not None or args.force:
-                return _fail(f"db {args.action} takes no PATH or --force")
+            if args.action == "revision":
+                return revision_command(args.message)
+            if args.path is not None or args.force or args.message:
+                return _fail(f"db {args.action} takes no PATH, --force or --message")
             return db_command(settings, args.action)
         return create_admin(settings, args.username, args.reset_password)
     except (SettingsError, Refusal) as exc:

@@ -64,7 +64,8 @@ def test_every_create_links_to_the_operations_on_what_it_created(client: FlaskCl
             _, target_path, target = operations[link["operationId"]]
             in_path = {p["name"] for p in target["parameters"] if p["in"] == "path"}
             assert link["parameters"] and set(link["parameters"]) <= in_path, (path, target_path)
-    assert set(links["POST", "/store"]) == {
+    # At least these: a store's new sub-resources link from it too.
+    assert set(links["POST", "/store"]) >= {
         "stores_get_store",
         "stores_update_store",
         "stores_delete_store",

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 from storekeeper.db import models
 from storekeeper.db.constraints import execute
 from storekeeper.db.embedding import BRIEF_KEYS, briefs, json_rows, refs
+from storekeeper.db.filters import name_filters
 from storekeeper.db.locks import lock_row
 from storekeeper.db.paging import Sorts, keyset, page_of
 from storekeeper.domain.model import (
@@ -46,6 +47,10 @@ items: Table = cast(Table, models.Item.__table__)
 tags: Table = cast(Table, models.Tag.__table__)
 item_tags: Table = cast(Table, models.ItemTag.__table__)
 
+# Every table whose rows belong to a store (it has a store_id), children before parents:
+# derived from the tables, so whatever a new resource of a store keeps goes with its store.
+STORE_CONTENTS = [t for t in reversed(models.Base.metadata.sorted_tables) if "store_id" in t.c]
+
 # What each list sorts by, for each sort the API offers (domain.model's *Sort literals).
 STORE_SORTS: Sorts = {
     "id": stores.c.id,
@@ -59,21 +64,6 @@ ITEM_SORTS: Sorts = {
     "created_at": items.c.created_at,
 }
 TAG_SORTS: Sorts = {"id": tags.c.id, "name": tags.c.name_key, "created_at": tags.c.created_at}
-
-
-def _like(text_key: str) -> str:
-    escaped = text_key.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _name_filters(key: ColumnElement[str], name: str | None, q: str | None) -> list[Any]:
-    """An exact name (compared by its key) and a text within the name."""
-    found: list[Any] = []
-    if name is not None:
-        found.append(key == name_key(name))
-    if q is not None:
-        found.append(key.like(_like(name_key(q)), escape="\\"))
-    return found
 
 
 _ITEM_COLUMNS = (*items.c, stores.c.name.label("store_name"))
@@ -186,7 +176,7 @@ class CatalogRepository:
         )
 
     def list_stores(self, query: StoreQuery) -> Page[Store]:
-        stmt = select(stores).where(*_name_filters(stores.c.name_key, query.name, query.q))
+        stmt = select(stores).where(*name_filters(stores.c.name_key, query.name, query.q))
         stmt = keyset(stmt, STORE_SORTS, stores.c.id, query.page)
         rows, after = page_of(self._read(stmt).all(), STORE_SORTS, query.page)
         return Page([self._store(r) for r in rows], after)
@@ -227,7 +217,7 @@ class CatalogRepository:
 
     def delete_store(self, store_id: int) -> None:
         # Children first and explicitly, so the outcome does not depend on cascade support.
-        for table in (item_tags, items, tags):
+        for table in STORE_CONTENTS:
             execute(self.conn, delete(table).where(table.c.store_id == store_id))
         execute(self.conn, delete(stores).where(stores.c.id == store_id))
 
@@ -249,7 +239,7 @@ class CatalogRepository:
         )
 
     def list_items(self, query: ItemQuery) -> Page[Item]:
-        conditions: list[ColumnElement[bool]] = _name_filters(items.c.name_key, query.name, query.q)
+        conditions: list[ColumnElement[bool]] = name_filters(items.c.name_key, query.name, query.q)
         if query.store_id is not None:
             conditions.append(items.c.store_id == query.store_id)
         if query.tag_id is not None:
@@ -369,7 +359,7 @@ class CatalogRepository:
 
     def list_tags(self, query: TagQuery) -> Page[Tag]:
         stmt = select(tags).where(
-            tags.c.store_id == query.store_id, *_name_filters(tags.c.name_key, query.name, query.q)
+            tags.c.store_id == query.store_id, *name_filters(tags.c.name_key, query.name, query.q)
         )
         stmt = keyset(stmt, TAG_SORTS, tags.c.id, query.page)
         rows, after = page_of(self._read(stmt).all(), TAG_SORTS, query.page)

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+
+from storekeeper.db.models import Base
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -22,10 +28,10 @@ class Revision:
     message: str
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, migrations: Path = MIGRATIONS) -> Config:
     """An Alembic configuration bound to the engine (no alembic.ini needed)."""
     config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("script_location", str(migrations))
     config.attributes["engine"] = engine
     return config
 
@@ -86,3 +92,47 @@ def head_revisions() -> tuple[str, ...]:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return tuple(ScriptDirectory.from_config(config).get_heads())
+
+
+class NothingToWrite(Exception):
+    """The models and the migrations agree: a new migration would change nothing."""
+
+
+def _next_id(migrations: Path) -> str:
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    heads = ScriptDirectory.from_config(config).get_heads()
+    return f"{max((int(h) for h in heads), default=0) + 1:04d}"
+
+
+def revision(message: str, migrations: Path = MIGRATIONS) -> Path:
+    """Write the migration from the schema of the migrations so far to the models, numbered next.
+
+    The difference is taken on a scratch SQLite database brought up to head, written in the
+    style of the existing migrations (portable types, batch operations for SQLite) and
+    formatted with ruff when it is installed. Review it, and run it on both databases
+    (tests/integration/test_migrations.py does).
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = create_engine(f"sqlite:///{scratch}/schema.db")
+        try:
+            command.upgrade(alembic_config(engine, migrations), "head")
+            with engine.connect() as conn:
+                if not compare_metadata(MigrationContext.configure(conn), Base.metadata):
+                    raise NothingToWrite("the models and the migrations agree")
+            script = command.revision(
+                alembic_config(engine, migrations),
+                message,
+                autogenerate=True,
+                rev_id=_next_id(migrations),
+            )
+        finally:
+            engine.dispose()
+    assert script is not None
+    assert not isinstance(script, list)
+    path = Path(script.path)  # alembic names it <revision>_<slug of the message>.py
+    # Formatting is a nicety for the reviewer; ruff comes with the development tools only.
+    subprocess.run(  # noqa: S603 - our own interpreter, a fixed module, our own file
+        [sys.executable, "-m", "ruff", "format", "--quiet", str(path)], check=False
+    )
+    return path

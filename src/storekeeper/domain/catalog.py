@@ -59,7 +59,8 @@ STORE_EMBED_LIMIT = 50
 Guard = Callable[[], None] | None
 
 
-def _check(guard: Guard) -> None:
+def check_guard(guard: Guard) -> None:
+    """Run a caller's precondition, when there is one."""
     if guard is not None:
         guard()
 
@@ -78,13 +79,14 @@ def check_owner(actor: Actor | None, owner_id: int | None) -> None:
         raise Forbidden("Only the store's owner or an admin may do this.")
 
 
-def _require_store(repo: CatalogRepository, store_id: int) -> None:
+def require_store(repo: CatalogRepository, store_id: int) -> None:
+    """A store's own lists and reads need the store (404 otherwise)."""
     exists, _ = repo.store_owner(store_id)
     if not exists:
         raise NotFound("No store with this id.")
 
 
-def _writable_store(
+def writable_store(
     repo: CatalogRepository, actor: Actor | None, store_id: int, field: str | None = None
 ) -> None:
     """Check that a store exists (404, or 422 on a body `field`) and the actor may write it."""
@@ -103,7 +105,7 @@ def _writable_item(repo: CatalogRepository, actor: Actor | None, item_id: int) -
     store_id = repo.item_store(item_id)
     if store_id is None:
         raise NotFound("No item with this id.")
-    _writable_store(repo, actor, store_id)
+    writable_store(repo, actor, store_id)
     return store_id
 
 
@@ -137,8 +139,8 @@ def rename_store(
     guard: Guard = None,
 ) -> Store:
     """Change a store's name (or nothing, when no name is given)."""
-    _writable_store(repo, actor, store_id)
-    _check(guard)
+    writable_store(repo, actor, store_id)
+    check_guard(guard)
     if name is not None:
         repo.rename_store(store_id, name)
     return get_store(repo, store_id)
@@ -148,8 +150,8 @@ def delete_store(
     repo: CatalogRepository, actor: Actor | None, store_id: int, guard: Guard = None
 ) -> None:
     """Delete a store with all its items, tags and links."""
-    _writable_store(repo, actor, store_id)
-    _check(guard)
+    writable_store(repo, actor, store_id)
+    check_guard(guard)
     repo.delete_store(store_id)
 
 
@@ -159,7 +161,7 @@ def delete_store(
 def list_items(repo: CatalogRepository, query: ItemQuery, in_store: bool = False) -> Page[Item]:
     """A page of items; for a store's own list, the store must exist."""
     if in_store and query.store_id is not None:
-        _require_store(repo, query.store_id)
+        require_store(repo, query.store_id)
     return repo.list_items(query)
 
 
@@ -180,14 +182,14 @@ def create_item(
     from_body: bool,
 ) -> Item:
     """Create an item in a store the actor may write to."""
-    _writable_store(repo, actor, store_id, "store_id" if from_body else None)
+    writable_store(repo, actor, store_id, "store_id" if from_body else None)
     return get_item(repo, repo.add_item(store_id, fields))
 
 
 def _move(repo: CatalogRepository, actor: Actor | None, item_id: int, old: int, new: int) -> None:
     """Moving an item needs both stores; its tags belong to the old store, so links go."""
     if new != old:
-        _writable_store(repo, actor, new, "store_id")
+        writable_store(repo, actor, new, "store_id")
         repo.unlink_item_tags(item_id)
 
 
@@ -209,13 +211,13 @@ def replace_item(
             raise Invalid.field(
                 "id", f"an item created by PUT must have an id of at most {CLIENT_ID_MAX}"
             )
-        _writable_store(repo, actor, store_id, "store_id")
-        _check(guard)
+        writable_store(repo, actor, store_id, "store_id")
+        check_guard(guard)
         repo.add_item(store_id, fields, item_id)
         return get_item(repo, item_id), True
-    _writable_store(repo, actor, current)
+    writable_store(repo, actor, current)
     target = current if store_id is None else store_id
-    _check(guard)
+    check_guard(guard)
     _move(repo, actor, item_id, current, target)
     repo.update_item(item_id, ItemChanges.replacing(fields, target))
     return get_item(repo, item_id), False
@@ -230,7 +232,7 @@ def patch_item(
 ) -> Item:
     """Change some of an item's fields (merge-patch semantics; changes are validated values)."""
     current = _writable_item(repo, actor, item_id)
-    _check(guard)
+    check_guard(guard)
     if changes.store_id is not None:
         _move(repo, actor, item_id, current, changes.store_id)
     if changes:
@@ -243,7 +245,7 @@ def delete_item(
 ) -> None:
     """Delete an item and its tag links."""
     _writable_item(repo, actor, item_id)
-    _check(guard)
+    check_guard(guard)
     repo.delete_item(item_id)
 
 
@@ -252,7 +254,7 @@ def delete_item(
 
 def list_tags(repo: CatalogRepository, query: TagQuery) -> Page[Tag]:
     """A page of one store's tags."""
-    _require_store(repo, query.store_id)
+    require_store(repo, query.store_id)
     return repo.list_tags(query)
 
 
@@ -266,7 +268,7 @@ def get_tag(repo: CatalogRepository, tag_id: int, with_items: bool = True) -> Ta
 
 def create_tag(repo: CatalogRepository, actor: Actor | None, store_id: int, name: str) -> Tag:
     """Create a tag in a store the actor may write to."""
-    _writable_store(repo, actor, store_id)
+    writable_store(repo, actor, store_id)
     return get_tag(repo, repo.add_tag(store_id, name), with_items=False)
 
 
@@ -276,8 +278,8 @@ def delete_tag(
     """Delete a tag that labels no item."""
     require_actor(actor)
     tag = get_tag(repo, tag_id, with_items=False)
-    _writable_store(repo, actor, tag.store_id)
-    _check(guard)
+    writable_store(repo, actor, tag.store_id)
+    check_guard(guard)
     if repo.tag_in_use(tag_id):
         raise Conflict("The tag still labels items; remove it from them first.")
     repo.delete_tag(tag_id)

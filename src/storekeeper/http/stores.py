@@ -166,7 +166,7 @@ def update_store(id: int) -> Response:
 @bp.delete("/store/<id:id>")
 @operation("Stores", status=204, auth=True, conditional=True)
 def delete_store(id: int) -> Response:
-    """Delete a store with its items, tags and links (owner or admin)."""
+    """Delete a store with everything in it: its items, tags and links (owner or admin)."""
     with unit_of_work(write=True) as work:
         catalog.delete_store(work[CATALOG], actor(), id, _guard(work, id))
     return Response(status=204)
