@@ -18,17 +18,20 @@ from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.session import Database
 from storekeeper.domain import accounts
 from storekeeper.security import Passwords
-from tests.api.test_contract_catalog import assert_problem, item, store, tag
-from tests.conftest import (
+from tests.helpers import (
     PASSWORD,
     TEST_SECRET,
     ProvisionedDatabase,
     User,
+    assert_problem,
     auth,
+    item,
     login,
     make_settings,
     new_user,
     register,
+    store,
+    tag,
 )
 
 

@@ -23,9 +23,8 @@ import psycopg
 import pytest
 import requests
 
-from tests.cluster.conftest import require
-from tests.conftest import PG_ADMIN_URL, postgres_available
 from tests.e2e.live import free_port, server_env
+from tests.helpers import PG_ADMIN_URL, postgres_available, postgres_url, require
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("make-cluster")]
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,7 +58,7 @@ def test_make_cluster_starts_instances_and_nginx_and_stops_on_ctrl_c(tmp_path: P
     base_port, nginx_port = _two_free_ports(), free_port()
     env = server_env(
         str(tmp_path),
-        STOREKEEPER_DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}",
+        STOREKEEPER_DATABASE_URL=postgres_url(name),
         # Nothing listens there: login is not exercised, and the machine's Redis stays alone.
         STOREKEEPER_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
     )

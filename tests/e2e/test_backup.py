@@ -12,8 +12,7 @@ import requests
 
 from storekeeper.db import migrate
 from storekeeper.settings import PREFIX
-from tests.e2e.live import login_token, server_env, server_process
-from tests.e2e.test_cli import assert_one_line_refusal, run
+from tests.e2e.live import assert_one_line_refusal, login_token, run, server_env, server_process
 
 pytestmark = pytest.mark.slow
 

@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from storekeeper.settings import PREFIX, VARIABLES
-from tests.conftest import PG_ADMIN_URL, postgres_available
-from tests.e2e.live import BIN, free_port, server_env
+from tests.e2e.live import assert_one_line_refusal, free_port, run
+from tests.helpers import postgres_available, postgres_url
 
 COMMANDS = [["serve"], ["db", "upgrade"], ["db", "check"], ["create-admin", "ada"]]
-
-
-def run(args: list[str], instance: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    """`storekeeper ARGS` with no terminal on stdin, in its own instance folder."""
-    return subprocess.run(
-        [BIN / "storekeeper", *args],
-        env=server_env(str(instance), **extra),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def assert_one_line_refusal(answer: subprocess.CompletedProcess[str], *named: str) -> None:
-    assert answer.returncode == 2, answer.stderr
-    assert "Traceback" not in answer.stderr
-    lines = answer.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("storekeeper: "), answer.stderr
-    for words in named:
-        assert words in lines[0]
 
 
 @pytest.fixture
@@ -41,7 +19,7 @@ def missing_database() -> str:
     """The URL of a database that does not exist on a PostgreSQL that answers."""
     if not postgres_available():
         pytest.skip("PostgreSQL is not reachable")
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/storekeeper_no_such_database"
+    return postgres_url("storekeeper_no_such_database")
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
