@@ -42,8 +42,8 @@ lint: install-dev ## ruff
 typecheck: install-dev ## mypy --strict
 	$(BIN)/mypy
 
-test: lint typecheck deploy-tools ## lint, type check and every test, on SQLite and PostgreSQL (when reachable)
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+test: lint typecheck deploy-tools ## lint, type check and every test, on SQLite and PostgreSQL (when reachable), with coverage
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
 
 wrk: ## install the wrk load generator from the system packages when it is missing
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -79,4 +79,4 @@ lock: ## re-pin every dependency (needs network)
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock -q
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov

@@ -9,47 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from storekeeper.domain.values import CLIENT_ID_MAX
-from tests.conftest import User
-
-PROBLEM = "application/problem+json"
-
-
-def store(client: FlaskClient, user: User, name: str = "Shop") -> dict[str, Any]:
-    """Create a store as the user."""
-    answer = client.post("/store", json={"name": name}, headers=user.headers)
-    assert answer.status_code == 201, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
-
-
-def item(
-    client: FlaskClient, user: User, store_id: int, name: str = "Chair", **extra: Any
-) -> dict[str, Any]:
-    """Create an item in a store as the user."""
-    payload = {"name": name, "price": 9.99, **extra}
-    answer = client.post(f"/store/{store_id}/item", json=payload, headers=user.headers)
-    assert answer.status_code == 201, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
-
-
-def tag(client: FlaskClient, user: User, store_id: int, name: str = "wood") -> dict[str, Any]:
-    """Create a tag in a store as the user."""
-    answer = client.post(f"/store/{store_id}/tag", json={"name": name}, headers=user.headers)
-    assert answer.status_code == 201, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
-
-
-def assert_problem(answer: Any, status: int) -> dict[str, Any]:
-    """The answer is a problem+json of this status."""
-    assert answer.status_code == status, answer.get_data(as_text=True)
-    assert answer.headers["Content-Type"].startswith(PROBLEM)
-    body: dict[str, Any] = answer.get_json()
-    assert body["status"] == status
-    assert {"type", "title", "status", "detail"} <= set(body)
-    return body
-
+from tests.helpers import User, assert_problem, item, store, tag
 
 # Stores
 

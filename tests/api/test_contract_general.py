@@ -9,8 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event
 
 from storekeeper.db.session import Database
-from tests.api.test_contract_catalog import assert_problem, item, store, tag
-from tests.conftest import User
+from tests.helpers import User, assert_problem, item, store, tag
 
 
 @pytest.mark.parametrize(

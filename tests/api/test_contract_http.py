@@ -11,8 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from storekeeper.db.session import Database
-from tests.api.test_contract_catalog import assert_problem, item, store, tag
-from tests.conftest import PASSWORD, User
+from tests.helpers import PASSWORD, User, assert_problem, item, store, tag
 
 
 def etag(answer: Any) -> str:

@@ -14,8 +14,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from storekeeper.http import numbers
-from tests.api.test_contract_catalog import assert_problem, item, store
-from tests.conftest import PASSWORD, User
+from tests.helpers import PASSWORD, User, assert_problem, item, store
 
 NUL_MESSAGE = ["must not contain NUL characters"]
 # Before the fix, quantity 1e400000 took 4 s to refuse and 1e1000000 over 30 s (converting the

@@ -15,8 +15,7 @@ from storekeeper.app import create_app
 from storekeeper.db.session import Database
 from storekeeper.domain.values import name_key
 from storekeeper.settings import DEFAULT_PUBLIC_URL
-from tests.api.test_contract_catalog import assert_problem, item, store, tag
-from tests.conftest import ProvisionedDatabase, User, make_settings
+from tests.helpers import ProvisionedDatabase, User, assert_problem, item, make_settings, store, tag
 
 
 def next_link(answer: Any) -> str | None:

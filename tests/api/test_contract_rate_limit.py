@@ -16,15 +16,9 @@ from storekeeper.db.session import Database
 from storekeeper.http.context import SERVICES
 from storekeeper.security import Passwords
 from storekeeper.settings import RateLimit
-from tests.api.test_contract_catalog import assert_problem
-from tests.conftest import PASSWORD, ProvisionedDatabase, make_settings, register
+from tests.helpers import PASSWORD, ProvisionedDatabase, assert_problem, make_settings, register
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
-
-
-@pytest.fixture(autouse=True)
-def _empty_tables_after(client: FlaskClient) -> None:
-    """The client fixture empties every table (login attempts included) after each test."""
 
 
 def limited_client(

@@ -10,25 +10,31 @@ from typing import Any
 
 import jwt
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select, update
 
 from storekeeper.app import create_app
 from storekeeper.db.accounts import AccountRepository
+from storekeeper.db.models import User as UserRow
 from storekeeper.db.session import Database
 from storekeeper.domain import accounts
-from storekeeper.security import Passwords
-from tests.api.test_contract_catalog import assert_problem, item, store, tag
-from tests.conftest import (
+from storekeeper.security import PASSWORD_HASHER, Passwords
+from tests.helpers import (
     PASSWORD,
     TEST_SECRET,
     ProvisionedDatabase,
     User,
+    assert_problem,
     auth,
+    item,
     login,
     make_settings,
     new_user,
     register,
+    store,
+    tag,
 )
 
 
@@ -201,6 +207,22 @@ def test_delete_user(client: FlaskClient, alice: User, bob: User, admin: User) -
     assert_401(client.get("/user/me", headers=alice.headers))
     assert client.delete(f"/user/{bob.id}", headers=admin.headers).status_code == 204
     assert_problem(client.get(f"/user/{bob.id}", headers=admin.headers), 404)
+    assert_problem(client.delete(f"/user/{bob.id}", headers=admin.headers), 404)
+
+
+def test_login_rehashes_a_password_hashed_with_older_parameters(
+    client: FlaskClient, database: Database
+) -> None:
+    user_id = register(client, "ada")
+    older = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    with database.unit_of_work(write=True) as conn:
+        conn.execute(update(UserRow).where(UserRow.id == user_id).values(password_hash=older))
+    login(client, "ada")
+    with database.unit_of_work(write=False) as conn:
+        stored = conn.execute(select(UserRow.password_hash)).scalar_one()
+    assert stored != older and not PASSWORD_HASHER.check_needs_rehash(stored)
+    assert PASSWORD_HASHER.verify(stored, PASSWORD)
+    login(client, "ada")  # and the new hash serves the next login
 
 
 # Ownership: bob against every write of alice's store; an admin may do all of it.

@@ -20,7 +20,7 @@ from openapi_spec_validator import validate
 from storekeeper.app import create_app
 from storekeeper.db.session import Database
 from storekeeper.metrics import METHODS
-from tests.conftest import PASSWORD, ProvisionedDatabase, User, make_settings
+from tests.helpers import PASSWORD, ProvisionedDatabase, User, make_settings
 
 
 def test_health_and_ready(client: FlaskClient) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.conftest import User
+from tests.helpers import User
 
 
 def test_store_item_tag_walkthrough(client: FlaskClient, alice: User) -> None:

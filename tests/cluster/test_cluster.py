@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.cluster.conftest import Cluster, new_source, session_from
+from tests.cluster.helpers import Cluster, new_source, session_from
 from tests.e2e.live import login_token
+from tests.helpers import auth
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("cluster")]
 PASSWORD = "cluster-password"
@@ -26,10 +27,6 @@ NGINX_FAIL_TIMEOUT_S = 2  # deploy/nginx/storekeeper.conf, fail_timeout
 
 def _user() -> str:
     return f"u{uuid.uuid4().hex[:12]}"
-
-
-def _auth(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def _token(cluster: Cluster, http: requests.Session) -> str:
@@ -56,14 +53,14 @@ def test_logout_on_one_instance_is_refused_by_every_other(
     assert http.post(f"{a}/register", json=body, timeout=10).status_code == 201
     tokens = http.post(f"{a}/login", json=body, timeout=10).json()
     access, refresh = tokens["access_token"], tokens["refresh_token"]
-    assert http.get(f"{b}/user/me", headers=_auth(access), timeout=10).status_code == 200
+    assert http.get(f"{b}/user/me", headers=auth(access), timeout=10).status_code == 200
 
-    assert http.post(f"{a}/logout", headers=_auth(access), timeout=10).status_code == 204
+    assert http.post(f"{a}/logout", headers=auth(access), timeout=10).status_code == 204
     for base in (b, nginx, a):
-        refused = http.get(f"{base}/user/me", headers=_auth(access), timeout=10)
+        refused = http.get(f"{base}/user/me", headers=auth(access), timeout=10)
         assert refused.status_code == 401, base
         assert "Bearer" in refused.headers["WWW-Authenticate"]
-        assert http.post(f"{base}/refresh", headers=_auth(refresh), timeout=10).status_code == 401
+        assert http.post(f"{base}/refresh", headers=auth(refresh), timeout=10).status_code == 401
 
 
 def test_login_limit_counts_attempts_on_every_instance_together(
@@ -121,7 +118,7 @@ def test_idempotent_retry_answered_by_another_instance_replays_and_creates_nothi
 ) -> None:
     token = _token(cluster, http)
     name = f"Idem {uuid.uuid4().hex[:8]}"
-    headers = {**_auth(token), "Idempotency-Key": uuid.uuid4().hex}
+    headers = {**auth(token), "Idempotency-Key": uuid.uuid4().hex}
     answers = [
         http.post(f"{base}/store", json={"name": name}, headers=headers, timeout=10)
         for base in cluster.targets
@@ -142,7 +139,7 @@ def test_concurrent_conditional_writes_on_every_instance_have_one_winner(
     created = http.post(
         f"{cluster.bases[0]}/store",
         json={"name": f"Cas {uuid.uuid4().hex[:8]}"},
-        headers=_auth(token),
+        headers=auth(token),
         timeout=10,
     )
     store = created.json()["id"]
@@ -154,7 +151,7 @@ def test_concurrent_conditional_writes_on_every_instance_have_one_winner(
             return own.patch(
                 f"{cluster.targets[index % 3]}/store/{store}",
                 json={"name": names[index]},
-                headers={**_auth(token), "If-Match": etag},
+                headers={**auth(token), "If-Match": etag},
                 timeout=30,
             ).status_code
 
@@ -175,7 +172,7 @@ def test_concurrent_creates_of_one_name_on_every_instance_make_one_store(
             return own.post(
                 f"{cluster.targets[index % 3]}/store",
                 json={"name": name if index % 2 else name.upper()},  # one name, any case
-                headers=_auth(token),
+                headers=auth(token),
                 timeout=30,
             ).status_code
 
@@ -191,7 +188,7 @@ def test_cursors_and_etags_from_one_instance_work_on_the_others(
     prefix = f"Page{uuid.uuid4().hex[:8]}"
     ids = [
         http.post(
-            f"{a}/store", json={"name": f"{prefix} {n}"}, headers=_auth(token), timeout=10
+            f"{a}/store", json={"name": f"{prefix} {n}"}, headers=auth(token), timeout=10
         ).json()["id"]
         for n in range(5)
     ]
@@ -219,14 +216,14 @@ def test_cursors_and_etags_from_one_instance_work_on_the_others(
     renamed = http.patch(
         f"{nginx}/store/{ids[0]}",
         json={"name": f"{prefix} renamed"},
-        headers={**_auth(token), "If-Match": etag},
+        headers={**auth(token), "If-Match": etag},
         timeout=10,
     )
     assert renamed.status_code == 200
     stale = http.patch(
         f"{b}/store/{ids[0]}",
         json={"name": f"{prefix} again"},
-        headers={**_auth(token), "If-Match": etag},
+        headers={**auth(token), "If-Match": etag},
         timeout=10,
     )
     assert stale.status_code == 412
@@ -247,7 +244,7 @@ def test_nginx_passes_request_ids_limits_bodies_and_keeps_metrics_per_instance(
     huge = http.post(
         f"{nginx}/store",
         data=b'{"name":"' + b"x" * (1024 * 1024) + b'"}',
-        headers={**_auth(token), "Content-Type": "application/json"},
+        headers={**auth(token), "Content-Type": "application/json"},
         timeout=10,
     )
     assert huge.status_code == 413
@@ -282,7 +279,7 @@ def test_rolling_restart_under_load_loses_no_acknowledged_request(
                 answer = requests.post(
                     f"{base}/store",
                     json={"name": name},
-                    headers={**_auth(token), "Connection": "close"},
+                    headers={**auth(token), "Connection": "close"},
                     timeout=30,
                 )
             except requests.ConnectionError:
@@ -340,12 +337,12 @@ def test_redis_outage_refuses_login_only_and_recovers(
             created = http.post(
                 f"{base}/store",
                 json={"name": f"Outage {uuid.uuid4().hex[:8]}"},
-                headers=_auth(token),
+                headers=auth(token),
                 timeout=10,
             )
             assert created.status_code == 201, created.text
             assert http.get(f"{base}/store/{created.json()['id']}", timeout=10).status_code == 200
-            assert http.get(f"{base}/user/me", headers=_auth(token), timeout=10).status_code == 200
+            assert http.get(f"{base}/user/me", headers=auth(token), timeout=10).status_code == 200
             assert http.get(f"{base}/ready", timeout=10).status_code == 200
     finally:
         cluster.redis.start()

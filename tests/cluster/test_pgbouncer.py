@@ -23,8 +23,6 @@ import requests
 
 from deploy.cluster import wait_listening
 from storekeeper.db.session import STATEMENT_TIMEOUT_MS
-from tests.cluster.conftest import require
-from tests.conftest import PG_ADMIN_URL, postgres_available
 from tests.e2e.live import (
     BIN,
     free_port,
@@ -33,6 +31,7 @@ from tests.e2e.live import (
     server_env,
     server_process,
 )
+from tests.helpers import PG_ADMIN_URL, postgres_available, require
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pgbouncer")]
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "pgbouncer" / "pgbouncer.ini"

@@ -1,4 +1,6 @@
-"""Run the real server (`storekeeper serve`, several worker processes) for end-to-end tests."""
+"""The real `storekeeper` command for end-to-end tests: one-off runs, and the server it runs
+(`storekeeper serve`, several worker processes).
+"""
 
 from __future__ import annotations
 
@@ -18,8 +20,8 @@ from typing import BinaryIO
 import psycopg
 import requests
 
-from tests.conftest import PG_ADMIN_URL, postgres_available
 from tests.e2e.tcp_proxy import TcpProxy
+from tests.helpers import PG_ADMIN_URL, missing, postgres_available, postgres_url
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 30
@@ -42,6 +44,28 @@ def server_env(instance: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def run(args: list[str], instance: Path, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`storekeeper ARGS` with no terminal on stdin, in its own instance folder."""
+    return subprocess.run(
+        [BIN / "storekeeper", *args],
+        env=server_env(str(instance), **extra),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def assert_one_line_refusal(answer: subprocess.CompletedProcess[str], *named: str) -> None:
+    """A refusal: exit code 2 and one `storekeeper: ...` line naming each of `named`."""
+    assert answer.returncode == 2, answer.stderr
+    assert "Traceback" not in answer.stderr
+    lines = answer.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("storekeeper: "), answer.stderr
+    for words in named:
+        assert words in lines[0]
+
+
 @contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database URL, dropped afterwards."""
@@ -49,7 +73,7 @@ def postgres_database() -> Iterator[str]:
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        yield postgres_url(name)
     finally:
         with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -59,12 +83,10 @@ def postgres_database() -> Iterator[str]:
 def proxied_postgres_database() -> Iterator[tuple[TcpProxy, str]]:
     """A fresh PostgreSQL database reached through a loopback proxy the test can cut or silence.
 
-    Skips the test when PostgreSQL is not reachable.
+    Skips the test (fails it in CI) when PostgreSQL is not reachable.
     """
     if not postgres_available():
-        import pytest
-
-        pytest.skip("PostgreSQL is not reachable")
+        missing("PostgreSQL")
     info = psycopg.conninfo.conninfo_to_dict(PG_ADMIN_URL)
     port = str(info.get("port") or 5432)
     proxy = TcpProxy((str(info.get("host") or "127.0.0.1"), int(port)))
@@ -82,11 +104,7 @@ def database_url(backend: str) -> Iterator[str | None]:
         yield None
         return
     if not postgres_available():
-        if os.environ.get("CI"):
-            raise RuntimeError("PostgreSQL is required in CI")
-        import pytest
-
-        pytest.skip("PostgreSQL is not reachable")
+        missing("PostgreSQL")
     with postgres_database() as url:
         yield url
 

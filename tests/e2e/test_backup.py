@@ -12,8 +12,7 @@ import requests
 
 from storekeeper.db import migrate
 from storekeeper.settings import PREFIX
-from tests.e2e.live import login_token, server_env, server_process
-from tests.e2e.test_cli import assert_one_line_refusal, run
+from tests.e2e.live import assert_one_line_refusal, login_token, run, server_env, server_process
 
 pytestmark = pytest.mark.slow
 
@@ -225,3 +224,28 @@ def test_postgresql_names_its_own_tool_without_the_password(
     assert_one_line_refusal(answer, tool, "storekeeper_prod", "--host db.example", "keeper")
     assert "s3cret" not in answer.stderr
     assert not (tmp_path / "x.dump").exists()
+
+
+def test_backup_and_restore_refuse_a_path_that_is_not_there(tmp_path: Path) -> None:
+    _upgraded(tmp_path)
+    nowhere = tmp_path / "no such folder" / "backup.db"
+    assert_one_line_refusal(run(["db", "backup", str(nowhere)], tmp_path), "no folder")
+    assert not nowhere.parent.exists()
+    assert_one_line_refusal(run(["db", "restore", str(nowhere)], tmp_path), "no backup file")
+    assert _sql(tmp_path / "storekeeper.db", "SELECT count(*) FROM alembic_version") == [(1,)]
+
+
+def test_restore_replaces_a_damaged_database_and_keeps_it(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    _upgraded(source)
+    copy = tmp_path / "backup.db"
+    assert run(["db", "backup", str(copy)], source).returncode == 0
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    damaged = b"what a failed disk left, " * 300
+    (instance / "storekeeper.db").write_bytes(damaged)
+    answer = run(["db", "restore", str(copy)], instance)
+    assert answer.returncode == 0, answer.stderr
+    assert (instance / "storekeeper.db.before-restore").read_bytes() == damaged
+    assert _sql(instance / "storekeeper.db", "SELECT count(*) FROM alembic_version") == [(1,)]

@@ -3,45 +3,22 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from storekeeper.settings import PREFIX, VARIABLES
-from tests.conftest import PG_ADMIN_URL, postgres_available
-from tests.e2e.live import BIN, free_port, server_env
+from tests.e2e.live import assert_one_line_refusal, free_port, run
+from tests.helpers import postgres_available, postgres_url, require
 
 COMMANDS = [["serve"], ["db", "upgrade"], ["db", "check"], ["create-admin", "ada"]]
-
-
-def run(args: list[str], instance: Path, **extra: str) -> subprocess.CompletedProcess[str]:
-    """`storekeeper ARGS` with no terminal on stdin, in its own instance folder."""
-    return subprocess.run(
-        [BIN / "storekeeper", *args],
-        env=server_env(str(instance), **extra),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
-def assert_one_line_refusal(answer: subprocess.CompletedProcess[str], *named: str) -> None:
-    assert answer.returncode == 2, answer.stderr
-    assert "Traceback" not in answer.stderr
-    lines = answer.stderr.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("storekeeper: "), answer.stderr
-    for words in named:
-        assert words in lines[0]
 
 
 @pytest.fixture
 def missing_database() -> str:
     """The URL of a database that does not exist on a PostgreSQL that answers."""
-    if not postgres_available():
-        pytest.skip("PostgreSQL is not reachable")
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/storekeeper_no_such_database"
+    require(postgres_available(), "PostgreSQL")
+    return postgres_url("storekeeper_no_such_database")
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
@@ -65,6 +42,66 @@ def test_a_missing_database_is_one_line_naming_it(
         **{PREFIX + "DATABASE_URL": missing_database, PREFIX + "ADMIN_PASSWORD": "x" * 12},
     )
     assert_one_line_refusal(answer, '"storekeeper_no_such_database" does not exist')
+
+
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["serve", "--workers", "0"], "--workers must be between 1 and 64"),
+        (["serve", "--workers", "65"], "--workers must be between 1 and 64"),
+        (["db", "backup"], "db backup needs the PATH of the backup file"),
+        (["db", "restore"], "db restore needs the PATH of the backup file"),
+        (["db", "upgrade", "backup.db"], "db upgrade takes no PATH"),
+        (["db", "check", "--force"], "db check takes no PATH"),
+    ],
+    ids=" ".join,
+)
+def test_a_mistaken_command_line_is_one_line_naming_it(
+    tmp_path: Path, command: list[str], named: str
+) -> None:
+    assert_one_line_refusal(run(command, tmp_path), named)
+    assert not (tmp_path / "storekeeper.db").exists()
+
+
+def test_serve_refuses_a_schema_that_is_not_up_to_date(tmp_path: Path) -> None:
+    assert_one_line_refusal(
+        run(["serve", "--port", str(free_port())], tmp_path),
+        "schema is not up to date",
+        "run: storekeeper db upgrade",
+    )
+
+
+def test_a_sqlite_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file, where the database's folder would go")
+    url = f"sqlite:///{tmp_path}/taken/storekeeper.db"
+    answer = run(["db", "upgrade"], tmp_path, **{PREFIX + "DATABASE_URL": url})
+    assert_one_line_refusal(answer, f"cannot open the SQLite database {tmp_path}/taken/")
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "named"),
+    [
+        ("ada", "short", ["the password must be 8 to 128 characters long"]),
+        ("ada", "x" * 129, ["the password must be 8 to 128 characters long"]),
+        ("a", "long enough", []),  # too short a username: the database's rule says so
+    ],
+    ids=["short password", "long password", "short username"],
+)
+def test_create_admin_refuses_what_a_user_may_not_be(
+    tmp_path: Path, username: str, password: str, named: list[str]
+) -> None:
+    assert run(["db", "upgrade"], tmp_path).returncode == 0
+    answer = run(["create-admin", username], tmp_path, **{PREFIX + "ADMIN_PASSWORD": password})
+    assert_one_line_refusal(answer, *named)
+    with sqlite3.connect(tmp_path / "storekeeper.db") as db:
+        assert db.execute("SELECT count(*) FROM users").fetchone() == (0,)
+
+
+def test_db_check_says_the_models_and_migrations_agree(tmp_path: Path) -> None:
+    assert run(["db", "upgrade"], tmp_path).returncode == 0
+    answer = run(["db", "check"], tmp_path)
+    assert answer.returncode == 0, answer.stderr
+    assert answer.stderr == "storekeeper: models and migrations agree\n"
 
 
 def test_db_upgrade_names_each_revision_it_applies(tmp_path: Path) -> None:

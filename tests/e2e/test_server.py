@@ -115,3 +115,30 @@ def test_ctrl_c_finishes_requests_in_flight_and_exits_zero_without_killing_worke
         # Nothing was cut short: no worker killed, no request dropped, no traceback.
         for sign in ("SIGKILL", "dropping requests", "Traceback", "graceful timeout"):
             assert sign not in log
+
+
+@pytest.mark.slow
+def test_sigquit_drops_requests_in_flight_at_once() -> None:
+    # gunicorn's quick shutdown (also a second Ctrl-C): nothing in flight is waited for.
+    with tempfile.TemporaryDirectory() as instance:
+        env = server_env(instance)
+        subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
+        with server_process(instance, env) as (base, proc):
+            token = login_token(base)
+            # A request in flight: the app is reading a body that has not all arrived.
+            upload = socket.create_connection(address(base), timeout=30)
+            upload.sendall(
+                b"POST /store HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"Authorization: Bearer {token}\r\nContent-Length: 100\r\n\r\n".encode()
+                + b'{"name": "In fli'
+            )
+            time.sleep(1.0)  # the request reaches the app
+            os.kill(proc.pid, signal.SIGQUIT)  # to the arbiter, which passes it to its workers
+            # A hang detector, not a speed claim: waiting for the body would end in a 408
+            # after the server's read timeout, and the upload below would get it.
+            assert proc.wait(15) == 0
+            with pytest.raises(ConnectionError), upload.makefile("rb") as stream:
+                read_response(stream)
+            upload.close()
+        log = (Path(instance) / "server.log").read_text()
+        assert "dropping requests still in flight" in log

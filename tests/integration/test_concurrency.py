@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import User
+from tests.helpers import User
 
 
 def _parallel(app: Flask, count: int, call: object) -> list[int]:

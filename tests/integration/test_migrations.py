@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 from storekeeper.db import migrate
 from storekeeper.db.models import Base
 from storekeeper.db.session import Database
-from tests.conftest import ProvisionedDatabase, create_postgres, drop_postgres
+from tests.helpers import ProvisionedDatabase, create_postgres, drop_postgres
 
 
 def test_models_and_migrations_agree(test_database: ProvisionedDatabase) -> None:

@@ -12,9 +12,8 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.api.test_contract_catalog import item, store
-from tests.conftest import User
 from tests.e2e.live import database_url, live_server, login_token
+from tests.helpers import User, item, store
 
 RACERS = 10
 

@@ -1,0 +1,51 @@
+"""How each test leaves the session's database (tests/helpers.py, empty_database)."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskClient
+from sqlalchemy import func, inspect, select
+
+from storekeeper.db.models import Base
+from storekeeper.db.session import Database
+from tests.helpers import auth, empty_database, item, new_user, register, store, tag
+
+
+def _rows(database: Database) -> dict[str, int]:
+    with database.unit_of_work(write=False) as conn:
+        return {
+            table.name: conn.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in Base.metadata.sorted_tables
+        }
+
+
+def test_every_table_is_one_the_models_declare(database: Database) -> None:
+    # empty_database knows tables from the models alone; one only a migration made would
+    # keep its rows from test to test.
+    names = set(inspect(database.engine).get_table_names()) - {"alembic_version"}
+    assert names == set(Base.metadata.tables)
+
+
+def test_every_row_goes_and_ids_start_from_one_again(
+    client: FlaskClient, database: Database
+) -> None:
+    for round_ in range(2):
+        user = new_user(client, "alice")
+        shop = store(client, user)
+        chair = item(client, user, shop["id"])
+        wood = tag(client, user, shop["id"])
+        tagged = client.post(f"/item/{chair['id']}/tag/{wood['id']}", headers=user.headers)
+        assert tagged.status_code == 201
+        kept = client.post(
+            "/store", json={"name": "Kept"}, headers={**user.headers, "Idempotency-Key": "k1"}
+        )
+        assert kept.status_code == 201
+        wrong = client.post("/login", json={"username": "alice", "password": "not the one"})
+        assert wrong.status_code == 401
+        assert client.post("/logout", headers=auth(user.tokens["access_token"])).status_code == 204
+        # Ids as a fresh database hands them out, in the second round too.
+        assert (user.id, shop["id"], chair["id"], wood["id"]) == (1, 1, 1, 1), round_
+        filled = _rows(database)
+        assert all(filled.values()), filled
+        empty_database(database)
+        assert not any(_rows(database).values()), round_
+    assert register(client, "bob") == 1

@@ -1,0 +1,67 @@
+"""What the server answers when gunicorn's HTTP parser, or the server itself, fails a request.
+
+tests/e2e/test_faults.py sends the malformed requests to a live server; here every kind of
+failure is met, including the server's own faults that no client can provoke.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from gunicorn.http import errors
+
+from storekeeper.serving import is_client_error, refusal
+from tests.helpers import PROBLEM
+
+
+def parsed(answer: bytes) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """The status, headers and JSON body of a raw HTTP/1.1 answer."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines)
+    assert int(headers["Content-Length"]) == len(body)
+    problem: dict[str, Any] = json.loads(body)
+    return int(status_line.split()[1]), headers, problem
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (errors.LimitRequestLine(9000, 8190), 414),
+        (errors.LimitRequestHeaders("too many headers"), 431),
+        (errors.UnsupportedTransferCoding("gzip"), 501),
+        (errors.ExpectationFailed("102-processing"), 417),
+        (errors.InvalidHeader("X-Bad\x00"), 400),
+        (errors.ObsoleteFolding("X-Folded"), 400),
+        (errors.InvalidRequestLine("GET"), 400),
+    ],
+    ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
+)
+def test_a_malformed_request_is_refused_with_its_own_problem(exc: Exception, status: int) -> None:
+    assert is_client_error(exc)
+    code, headers, body = parsed(refusal(exc))
+    assert code == body["status"] == status
+    assert headers["Content-Type"] == PROBLEM
+    assert headers["Connection"] == "close"
+    assert {"type", "title", "status", "detail"} <= set(body)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        errors.InvalidResponseHeader("X-Secret: s3cret\r\n"),
+        errors.InvalidResponseHeaderName("X-Secret\x00"),
+        errors.ConfigurationProblem("s3cret misconfigured"),
+        RuntimeError("s3cret went wrong"),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_the_servers_own_faults_are_a_500_that_names_nothing(exc: Exception) -> None:
+    assert not is_client_error(exc)
+    answer = refusal(exc)
+    code, headers, body = parsed(answer)
+    assert code == body["status"] == 500
+    assert headers["Connection"] == "close"
+    assert b"s3cret" not in answer

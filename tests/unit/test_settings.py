@@ -1,0 +1,51 @@
+"""Settings read what an operator sets, and refuse an instance folder they cannot use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from storekeeper.settings import PREFIX, SettingsError, load_settings
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field", "read"),
+    [
+        ("ACCESS_TOKEN_TTL", " 60 ", "access_token_ttl", 60),
+        ("REFRESH_TOKEN_TTL", "86400", "refresh_token_ttl", 86400),
+        ("DB_POOL_SIZE", "100", "db_pool_size", 100),
+        ("DB_PREPARED_STATEMENTS", "off", "db_prepared_statements", False),
+        ("REDIS_URL", "redis://cache:6379/2", "redis_url", "redis://cache:6379/2"),
+        ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
+    ],
+)
+def test_a_variable_set_is_the_setting(
+    tmp_path: Path, variable: str, value: str, field: str, read: object
+) -> None:
+    base = {PREFIX + "INSTANCE_PATH": str(tmp_path)}
+    default = getattr(load_settings(base), field)
+    assert default != read  # so the value below comes from the variable
+    assert getattr(load_settings({**base, PREFIX + variable: value}), field) == read
+
+
+@pytest.mark.parametrize(
+    ("raw", "read"),
+    [("1", True), ("true", True), ("Yes", True), (" ON ", True), ("0", False), ("No", False)],
+)
+def test_yes_and_no_have_their_usual_spellings(tmp_path: Path, raw: str, read: bool) -> None:
+    env = {PREFIX + "INSTANCE_PATH": str(tmp_path), PREFIX + "DB_PREPARED_STATEMENTS": raw}
+    assert load_settings(env).db_prepared_statements is read
+
+
+def test_a_stored_secret_too_short_is_refused_not_used(tmp_path: Path) -> None:
+    (tmp_path / "secret_key").write_text("short\n")
+    with pytest.raises(SettingsError, match="stored secret is too short; delete it"):
+        load_settings({PREFIX + "INSTANCE_PATH": str(tmp_path)})
+    assert (tmp_path / "secret_key").read_text() == "short\n"
+
+
+def test_an_instance_folder_that_cannot_be_made_names_the_variable(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file, where the instance folder would go")
+    with pytest.raises(SettingsError, match=f"^{PREFIX}INSTANCE_PATH: cannot keep a secret in"):
+        load_settings({PREFIX + "INSTANCE_PATH": str(tmp_path / "taken" / "instance")})
