@@ -15,7 +15,7 @@ from storekeeper import cli
 from storekeeper.db import migrate
 from storekeeper.db.models import Base, Id, UTCDateTime
 from storekeeper.db.session import Database
-from tests.conftest import ProvisionedDatabase, create_postgres, drop_postgres
+from tests.helpers import ProvisionedDatabase, create_postgres, drop_postgres
 
 
 @pytest.fixture
