@@ -68,7 +68,7 @@ def _schema_current(settings: Settings) -> bool:
         return not migrate.pending(db.engine)
 
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> int:
+def serve(settings: Settings, host: str, port: int, workers: int) -> int:  # noqa: RET503
     """Run the production server (storekeeper.serving: gunicorn with gevent workers).
 
     This process becomes the server's arbiter (exec), so that each worker it forks imports
@@ -93,8 +93,8 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:
             )
     print(f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr)
     sys.stderr.flush()
+    # Never returns (RET503 above): this process becomes the server.
     os.execv(sys.executable, [sys.executable, *server_command(host, port, workers)])  # noqa: S606
-    return None
 
 
 def server_command(

@@ -17,11 +17,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from storekeeper.domain import accounts
+from storekeeper.domain.errors import Invalid
 from storekeeper.domain.values import (
     NAME_TRIMMED,
     Money,
     check_storable,
     check_text,
+    check_username,
     clean_name,
     name_key,
 )
@@ -399,3 +402,22 @@ def test_larger_number_literals_stay_text(literal: str) -> None:
     assert read_number(literal) == OversizedNumber(len(literal))
     with pytest.raises(ValueError, match="at most 64 characters"):
         refuse_oversized(read_number(literal))
+
+
+@pytest.mark.parametrize(
+    ("username", "reason"),
+    [
+        ("ab", "must be 3 to 40 characters long"),
+        ("x" * 41, "must be 3 to 40 characters long"),
+        ("bad name!", "may hold only the letters A-Z and a-z, digits, '_', '.' and '-'"),
+        ("émile", "may hold only the letters A-Z and a-z, digits, '_', '.' and '-'"),
+    ],
+)
+def test_usernames_keep_one_rule_wherever_they_are_made(username: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        check_username(username)
+    # The domain holds it too, so `storekeeper create-admin` cannot make what /register refuses.
+    with pytest.raises(Invalid) as refused:
+        accounts.register(None, None, username, "correct horse", None)  # type: ignore[arg-type]
+    assert refused.value.errors == {"username": [reason]}
+    assert check_username("ada_lovelace-1.0") == "ada_lovelace-1.0"

@@ -38,7 +38,10 @@ WRITE_LOCK_TIMEOUT_S = 2.0
 # - PostgreSQL's own bound on a statement and a lock wait, shorter than the client's: when the
 #   server answers, it cancels the statement itself and the connection stays usable.
 STATEMENT_TIMEOUT_MS = 3000
-SQLITE_BUSY_STEP_MS = 20
+# SQLite waits for a lock inside its C code, which a gevent worker cannot switch away from: the
+# wait is kept short, and the waiter pauses cooperatively between its tries (_begin_immediate).
+SQLITE_BUSY_STEP_MS = 2
+SQLITE_RETRY_PAUSE_S = 0.002
 
 # When the current unit of work must be over (time.monotonic()); None outside one. A context
 # variable, so it is per thread and per greenlet alike.
@@ -140,7 +143,8 @@ def _begin_immediate(conn: Any) -> None:
     SQLite's own busy handler sleeps in growing steps (up to 100 ms) and is not fair between
     processes: a worker whose threads keep taking the lock starves the other one, which
     made a p99 of over a second for writes under load. A short busy timeout and our own retry
-    loop keep every waiter polling at a fine grain until the unit of work's deadline.
+    loop keep every waiter polling at a fine grain until the unit of work's deadline, and
+    the pauses between tries let a gevent worker serve its other requests.
     """
     deadline = _deadline.get() or time.monotonic() + UNIT_DEADLINE_S
     while True:
@@ -150,6 +154,8 @@ def _begin_immediate(conn: Any) -> None:
         except OperationalError as exc:
             if "locked" not in str(exc.orig) or time.monotonic() > deadline:
                 raise
+        # Under gevent, a cooperative sleep: the worker's other requests run meanwhile.
+        time.sleep(SQLITE_RETRY_PAUSE_S)
 
 
 def _postgres_engine(url: str, pool_size: int) -> Engine:

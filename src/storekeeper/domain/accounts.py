@@ -12,13 +12,14 @@ from typing import Protocol
 from storekeeper.domain.errors import (
     Conflict,
     Forbidden,
+    Invalid,
     NotFound,
     TooManyAttempts,
     Unauthenticated,
 )
 from storekeeper.domain.model import Actor, ActorState, Session, User
 from storekeeper.domain.ports import LoginLimiter, PasswordHasher, Slot, TokenIssuer
-from storekeeper.domain.values import name_key
+from storekeeper.domain.values import check_username, name_key
 
 
 class AccountRepository(Protocol):
@@ -52,6 +53,10 @@ def register(
     is_admin: bool = False,
 ) -> User:
     """Create a user; usernames and emails are unique case-insensitively."""
+    try:
+        check_username(username)
+    except ValueError as exc:
+        raise Invalid.field("username", str(exc)) from None
     user_id = repo.add_user(username, email, hasher.hash(password), is_admin)
     user = repo.get_user(user_id)
     assert user is not None

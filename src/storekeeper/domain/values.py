@@ -30,6 +30,22 @@ NAME_TRIMMED = (
 )
 
 
+USERNAME_MIN = 3
+USERNAME_MAX = 40
+USERNAME_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
+PASSWORD_MIN = 8
+PASSWORD_MAX = 128
+
+
+def check_username(raw: str) -> str:
+    """Check a new username's rules (3-40 of A-Z, a-z, 0-9, '_', '.', '-'); ValueError says why."""
+    if not USERNAME_MIN <= len(raw) <= USERNAME_MAX:
+        raise ValueError(f"must be {USERNAME_MIN} to {USERNAME_MAX} characters long")
+    if not USERNAME_CHARS.fullmatch(raw):
+        raise ValueError("may hold only the letters A-Z and a-z, digits, '_', '.' and '-'")
+    return raw
+
+
 def name_key(name: str) -> str:
     """The key names are compared by: NFC, then full Unicode case folding, then NFC again."""
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())

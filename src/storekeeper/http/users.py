@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -10,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import Blueprint, Response, request
 from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
-from storekeeper.domain import accounts
+from storekeeper.domain import accounts, values
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.clients import client_address
@@ -27,22 +26,20 @@ NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 # Request and response models
 
 
-_USERNAME = re.compile(r"[A-Za-z0-9_.-]+")
-
-
-def _username(value: str) -> str:
-    if not _USERNAME.fullmatch(value):
-        raise ValueError("may hold only the letters A-Z and a-z, digits, '_', '.' and '-'")
-    return value
-
-
 # The pattern documents the rule; the validator words its refusal.
 Username = Annotated[
     StrictStr,
-    Field(min_length=3, max_length=40, json_schema_extra={"pattern": _USERNAME.pattern}),
-    AfterValidator(_username),
+    Field(
+        min_length=values.USERNAME_MIN,
+        max_length=values.USERNAME_MAX,
+        json_schema_extra={"pattern": f"^{values.USERNAME_CHARS.pattern}$"},
+    ),
+    AfterValidator(values.check_username),
 ]
-Password = Annotated[StrictStr, Field(min_length=8, max_length=128, json_schema_extra=NO_NUL)]
+Password = Annotated[
+    StrictStr,
+    Field(min_length=values.PASSWORD_MIN, max_length=values.PASSWORD_MAX, json_schema_extra=NO_NUL),
+]
 
 
 def _email(value: str) -> str:

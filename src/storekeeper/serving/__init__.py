@@ -130,10 +130,9 @@ def refusal(exc: BaseException) -> bytes:
     """The problem+json answer to a request the HTTP parser refused (500 for anything else)."""
     if not is_client_error(exc):
         return _problem(500, "Internal Server Error", "The server could not answer this request.")
-    for kind, status, title, detail in _REFUSALS:
-        if isinstance(exc, kind):
-            return _problem(status, title, detail)
-    return _problem(500, "Internal Server Error", "The server could not answer this request.")
+    # The last refusal is ParseException itself, so every client error finds one.
+    _, status, title, detail = next(r for r in _REFUSALS if isinstance(exc, r[0]))
+    return _problem(status, title, detail)
 
 
 # How often a stopping worker looks whether its requests in flight have finished.
