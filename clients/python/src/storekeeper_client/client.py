@@ -68,6 +68,7 @@ class Storekeeper:
             headers={"Accept": f"{JSON}, application/problem+json"},
         )
         self._auth: TokenAuth | None = None
+        self._refresh_url = str(self._http.base_url.join("/refresh"))
 
     def __enter__(self) -> Storekeeper:
         return self
@@ -115,6 +116,10 @@ class Storekeeper:
             Session.from_login(tokens), str(self._http.base_url.join("/refresh"))
         )
         return tokens
+
+    def resume(self, session: Session) -> None:
+        """Act with the tokens of an earlier login (kept from `session`), without logging in."""
+        self._auth = TokenAuth(session, self._refresh_url)
 
     @operation("POST", "/refresh")
     def refresh(self) -> AccessTokenOut:

@@ -1,0 +1,65 @@
+"""Live servers for the client's tests, and a transport that records what went over the wire."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD
+from tests.e2e.live import database_url, live_server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A live server (two workers) on each database, shared by a module's tests."""
+    with database_url(request.param) as url:
+        settings = {"STOREKEEPER_DATABASE_URL": url} if url else {}
+        with live_server(
+            workers=2, STOREKEEPER_LOGIN_RATE_LIMIT="100000/minute", **settings
+        ) as base:
+            yield base
+
+
+@dataclass
+class Exchange:
+    """One request as the server saw it, and its status."""
+
+    method: str
+    path: str
+    status: int
+    headers: httpx.Headers
+
+
+class Recorder(httpx.HTTPTransport):
+    """A real HTTP transport that notes every exchange (retries included) and may react."""
+
+    def __init__(self, on_response: Callable[[httpx.Response], None] | None = None) -> None:
+        super().__init__()
+        self.on_response = on_response
+        self.seen: list[Exchange] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send for real, then note it."""
+        response = super().handle_request(request)
+        self.seen.append(
+            Exchange(request.method, request.url.path, response.status_code, request.headers)
+        )
+        if self.on_response is not None:
+            self.on_response(response)
+        return response
+
+    def calls(self, method: str, path: str) -> list[int]:
+        """The statuses of every exchange of `method path`, in order."""
+        return [e.status for e in self.seen if (e.method, e.path) == (method, path)]
+
+
+def unique(prefix: str) -> str:
+    """A name no other test on the shared server uses."""
+    return f"{prefix}_{secrets.token_hex(4)}"
+
+
+__all__ = ["PASSWORD", "Exchange", "Recorder", "unique"]
