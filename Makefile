@@ -54,8 +54,9 @@ $(NEWMAN): clients/postman/package.json clients/postman/package-lock.json
 	cd clients/postman && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# Jupyter refuses to run as root unless told; a root shell (a container) is told.
 tutorial: install-dev $(VENV)/.installed-tutorial ## open the tutorial notebook in JupyterLab (start `make run` first)
-	$(BIN)/jupyter lab docs/tutorial/storekeeper.ipynb
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) docs/tutorial/storekeeper.ipynb
 
 $(VENV)/.installed-tutorial: requirements-tutorial.lock
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-tutorial.lock
