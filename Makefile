@@ -51,6 +51,9 @@ NEWMAN := clients/postman/node_modules/.bin/newman
 newman: $(NEWMAN) ## install newman from clients/postman/package-lock.json when missing
 
 $(NEWMAN): clients/postman/package.json clients/postman/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq nodejs npm; fi; }
 	cd clients/postman && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

@@ -13,9 +13,9 @@ from tests.conftest import PASSWORD
 from tests.e2e.live import database_url, live_server
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A live server (two workers) on each database, shared by a module's tests."""
+    """A live server (two workers) on each database, shared by the client's tests."""
     with database_url(request.param) as url:
         settings = {"STOREKEEPER_DATABASE_URL": url} if url else {}
         with live_server(
