@@ -115,3 +115,14 @@ def test_sort_choices_are_the_documents(document: dict[str, Any]) -> None:
             hint = typing.get_type_hints(method)["sort"]
             choices = {arg for part in typing.get_args(hint) for arg in typing.get_args(part)}
             assert choices == set(parameter["schema"]["enum"]), key
+
+
+def test_each_list_has_an_iterator_taking_the_same_filters() -> None:
+    lists = [name for name in operations_of(Storekeeper) if name.startswith("list_")]
+    assert len(lists) == 4
+    for name in lists:
+        listed = inspect.signature(getattr(Storekeeper, name)).parameters
+        iterated = inspect.signature(
+            getattr(Storekeeper, name.replace("list_", "iter_"))
+        ).parameters
+        assert list(iterated) == [p for p in listed if p != "cursor"], name

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel
@@ -246,9 +246,32 @@ class Storekeeper:
         }
         return self._list("/item", query, ItemOut)
 
-    def iter_items(self, **filters: Any) -> Iterator[ItemOut]:
-        """Every item `list_items` would page through with these filters."""
-        return self.follow(self.list_items(**filters), ItemOut)
+    def iter_items(
+        self,
+        *,
+        limit: int | None = None,
+        sort: ItemSort | None = None,
+        store_id: int | None = None,
+        tag: int | None = None,
+        min_price: Amount | None = None,
+        max_price: Amount | None = None,
+        in_stock: bool | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Iterator[ItemOut]:
+        """Every item of every store that the filters select, page after page."""
+        first = self.list_items(
+            limit=limit,
+            sort=sort,
+            store_id=store_id,
+            tag=tag,
+            min_price=min_price,
+            max_price=max_price,
+            in_stock=in_stock,
+            name=name,
+            q=q,
+        )
+        return self.follow(first, ItemOut)
 
     @operation("POST", "/item")
     def create_item(
@@ -301,9 +324,32 @@ class Storekeeper:
         }
         return self._list(f"/store/{store_id}/item", query, ItemOut)
 
-    def iter_store_items(self, store_id: int, **filters: Any) -> Iterator[ItemOut]:
-        """Every item of a store, page after page."""
-        return self.follow(self.list_store_items(store_id, **filters), ItemOut)
+    def iter_store_items(
+        self,
+        store_id: int,
+        *,
+        limit: int | None = None,
+        sort: ItemSort | None = None,
+        tag: int | None = None,
+        min_price: Amount | None = None,
+        max_price: Amount | None = None,
+        in_stock: bool | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Iterator[ItemOut]:
+        """Every item of a store that the filters select, page after page."""
+        first = self.list_store_items(
+            store_id,
+            limit=limit,
+            sort=sort,
+            tag=tag,
+            min_price=min_price,
+            max_price=max_price,
+            in_stock=in_stock,
+            name=name,
+            q=q,
+        )
+        return self.follow(first, ItemOut)
 
     @operation("POST", "/store/{id}/item", id="store_id")
     def create_store_item(
@@ -405,9 +451,18 @@ class Storekeeper:
         query = {"limit": limit, "cursor": cursor, "sort": sort, "name": name, "q": q}
         return self._list(f"/store/{store_id}/tag", query, TagOut)
 
-    def iter_store_tags(self, store_id: int, **filters: Any) -> Iterator[TagOut]:
+    def iter_store_tags(
+        self,
+        store_id: int,
+        *,
+        limit: int | None = None,
+        sort: TagSort | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Iterator[TagOut]:
         """Every tag of a store, page after page."""
-        return self.follow(self.list_store_tags(store_id, **filters), TagOut)
+        first = self.list_store_tags(store_id, limit=limit, sort=sort, name=name, q=q)
+        return self.follow(first, TagOut)
 
     @operation("POST", "/store/{id}/tag", id="store_id")
     def create_tag(self, store_id: int, name: str, *, idempotency_key: str | None = None) -> TagOut:
