@@ -68,7 +68,8 @@ class Storekeeper:
             headers={"Accept": f"{JSON}, application/problem+json"},
         )
         self._auth: TokenAuth | None = None
-        self._refresh_url = str(self._http.base_url.join("/refresh"))
+        # httpx ends base_url with "/": a relative join keeps a path prefix (https://host/api/).
+        self._refresh_url = str(self._http.base_url.join("refresh"))
 
     def __enter__(self) -> Storekeeper:
         return self
@@ -112,9 +113,7 @@ class Storekeeper:
         body = encode({"username": username, "password": password})
         answer = self._send("POST", "/login", content=body, content_type=JSON, authorized=False)
         tokens = TokensOut.model_validate(decode(answer.content))
-        self._auth = TokenAuth(
-            Session.from_login(tokens), str(self._http.base_url.join("/refresh"))
-        )
+        self.resume(Session.from_login(tokens))
         return tokens
 
     def resume(self, session: Session) -> None:
