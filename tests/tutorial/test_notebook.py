@@ -27,6 +27,8 @@ def test_the_notebook_is_committed_without_outputs(path: Path) -> None:
 def test_every_cell_runs_against_a_live_server_and_again(
     path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The default login limit (10 a minute from one address), as under `make run`: two runs
+    # in a row must fit in it, as a learner's would.
     with live_server(workers=2) as base:
         monkeypatch.setenv("STOREKEEPER_URL", base)  # the kernel inherits it
         for _ in range(2):
