@@ -8,7 +8,7 @@ WORKERS ?= 2
 MINUTES ?= 30
 N ?= 2
 
-.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long soak wrk deploy-tools cluster clean
+.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long soak wrk deploy-tools cluster clean newman tutorial client-models
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,9 +22,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
-$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: requirements-dev.lock pyproject.toml clients/python/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --no-deps -e . -e clients/python
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed ## install the app from the lock file
@@ -36,14 +36,37 @@ run: install ## set up and serve the API on http://127.0.0.1:8000 (SQLite by def
 	$(BIN)/storekeeper serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install-dev ## ruff
-	$(BIN)/ruff check src tests deploy bench
-	$(BIN)/ruff format --check src tests deploy bench
+	$(BIN)/ruff check src tests deploy bench clients docs
+	$(BIN)/ruff format --check src tests deploy bench clients docs
 
 typecheck: install-dev ## mypy --strict
 	$(BIN)/mypy
 
-test: lint typecheck deploy-tools ## lint, type check and every test, on SQLite and PostgreSQL (when reachable), with coverage
+test: lint typecheck deploy-tools newman wrk ## lint, type check and every test, on SQLite and PostgreSQL (when reachable), with coverage
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
+
+# newman runs the Postman collection (clients/postman) in tests/postman; node and npm are on the
+# machine, the package versions come from clients/postman/package-lock.json.
+NEWMAN := clients/postman/node_modules/.bin/newman
+newman: $(NEWMAN) ## install newman from clients/postman/package-lock.json when missing
+
+$(NEWMAN): clients/postman/package.json clients/postman/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq nodejs npm; fi; }
+	cd clients/postman && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Jupyter refuses to run as root unless told; a root shell (a container) is told.
+tutorial: install-dev $(VENV)/.installed-tutorial ## open the tutorial notebook in JupyterLab (start `make run` first)
+	$(BIN)/jupyter lab $$([ "$$(id -u)" = 0 ] && echo --allow-root) docs/tutorial/storekeeper.ipynb
+
+$(VENV)/.installed-tutorial: requirements-tutorial.lock
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-tutorial.lock
+	@touch $@
+
+client-models: install-dev ## regenerate clients/python's models from the app's OpenAPI document
+	$(BIN)/python -m tests.client.codegen --write
 
 wrk: ## install the wrk load generator from the system packages when it is missing
 	@command -v wrk >/dev/null 2>&1 || { \
@@ -77,6 +100,7 @@ lock: ## re-pin every dependency (needs network)
 	$(BIN)/python -m pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements.lock -q
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra tutorial --generate-hashes --python-version 3.11 -c requirements-dev.lock -o requirements-tutorial.lock -q
 
 clean: ## remove the virtualenv and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage .coverage.* htmlcov clients/postman/node_modules

@@ -1,0 +1,605 @@
+"""The Storekeeper client: one method per operation of /openapi.json, on httpx."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from types import TracebackType
+from typing import Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from storekeeper_client.auth import Session, TokenAuth
+from storekeeper_client.errors import StorekeeperError, problem_from
+from storekeeper_client.models import (
+    AccessTokenOut,
+    Health,
+    ItemOut,
+    StoreOut,
+    StoreSummaryOut,
+    TagDetailOut,
+    TagOut,
+    TokensOut,
+    UserCreatedOut,
+    UserOut,
+)
+from storekeeper_client.operations import operation
+from storekeeper_client.paging import Page, Versioned, next_url
+from storekeeper_client.retry import RetryPolicy, RetryTransport
+from storekeeper_client.wire import JsonBody, decode, encode, query_value
+
+M = TypeVar("M", bound=BaseModel)
+Query = Mapping[str, "str | int | bool | Decimal | None"]
+StoreSort = Literal["id", "-id", "name", "-name", "created_at", "-created_at"]
+TagSort = StoreSort
+ItemSort = Literal["id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at"]
+Amount = Decimal | int
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+JSON = "application/json"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class Storekeeper:
+    """A client for one Storekeeper server; `login` makes it act as that user.
+
+    Every create sends an Idempotency-Key (a fresh one unless given), so the retries of a
+    503 or 429 never create twice. Single reads return `Versioned` values whose ETag makes
+    conditional updates (`if_match`) and cheap re-reads (`cached`). Errors are
+    `ProblemError` subclasses. Amounts are `Decimal`, exactly as the server stores them.
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        inner = transport if transport is not None else httpx.HTTPTransport()
+        self._http = httpx.Client(
+            base_url=base_url,
+            timeout=timeout,
+            transport=RetryTransport(inner, retry or RetryPolicy()),
+            headers={"Accept": f"{JSON}, application/problem+json"},
+        )
+        self._auth: TokenAuth | None = None
+        # httpx ends base_url with "/": a relative join keeps a path prefix (https://host/api/).
+        self._refresh_url = str(self._http.base_url.join("refresh"))
+
+    def __enter__(self) -> Storekeeper:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connections."""
+        self._http.close()
+
+    @property
+    def session(self) -> Session | None:
+        """The tokens of the current login, None when logged out."""
+        return self._auth.session if self._auth is not None else None
+
+    # Users and tokens
+
+    @operation("POST", "/register")
+    def register(
+        self,
+        username: str,
+        password: str,
+        *,
+        email: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> UserCreatedOut:
+        """Create an account (it is not logged in: call `login`)."""
+        body = {"username": username, "password": password, "email": email}
+        answer = self._create("/register", body, idempotency_key, authorized=False)
+        return UserCreatedOut.model_validate(decode(answer.content))
+
+    @operation("POST", "/login")
+    def login(self, username: str, password: str) -> TokensOut:
+        """Log in: from now on every request carries this user's access token."""
+        body = encode({"username": username, "password": password})
+        answer = self._send("POST", "/login", content=body, content_type=JSON, authorized=False)
+        tokens = TokensOut.model_validate(decode(answer.content))
+        self.resume(Session.from_login(tokens))
+        return tokens
+
+    def resume(self, session: Session) -> None:
+        """Act with the tokens of an earlier login (kept from `session`), without logging in."""
+        self._auth = TokenAuth(session, self._refresh_url)
+
+    @operation("POST", "/refresh")
+    def refresh(self) -> AccessTokenOut:
+        """Get a new access token now (requests also do it by themselves when it expires)."""
+        session = self._require_session()
+        answer = self._send(
+            "POST",
+            "/refresh",
+            headers={"Authorization": f"Bearer {session.refresh_token}"},
+            authorized=False,
+        )
+        token = AccessTokenOut.model_validate(decode(answer.content))
+        session.access_token = token.access_token
+        session.expires_at = time.monotonic() + token.expires_in
+        return token
+
+    @operation("POST", "/logout")
+    def logout(self, *, idempotency_key: str | None = None) -> None:
+        """End the session: its access and refresh tokens stop working everywhere."""
+        self._require_session()
+        self._create("/logout", None, idempotency_key)
+        self._auth = None
+
+    @operation("GET", "/user/me")
+    def get_me(self, *, cached: Versioned[UserOut] | None = None) -> Versioned[UserOut]:
+        """The logged-in user."""
+        return self._read("/user/me", UserOut, cached)
+
+    @operation("GET", "/user/{id}", id="user_id")
+    def get_user(
+        self, user_id: int, *, cached: Versioned[UserOut] | None = None
+    ) -> Versioned[UserOut]:
+        """A user: yourself, or anyone if you are an admin."""
+        return self._read(f"/user/{user_id}", UserOut, cached)
+
+    @operation("DELETE", "/user/{id}", id="user_id")
+    def delete_user(self, user_id: int, *, if_match: str | None = None) -> None:
+        """Delete an account (yourself, or anyone as an admin); refused while it owns stores."""
+        self._send("DELETE", f"/user/{user_id}", if_match=if_match)
+
+    # Stores
+
+    @operation("GET", "/store")
+    def list_stores(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        sort: StoreSort | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Page[StoreSummaryOut]:
+        """One page of stores; `name` matches exactly, `q` a part (both ignore case)."""
+        query = {"limit": limit, "cursor": cursor, "sort": sort, "name": name, "q": q}
+        return self._list("/store", query, StoreSummaryOut)
+
+    def iter_stores(
+        self,
+        *,
+        limit: int | None = None,
+        sort: StoreSort | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Iterator[StoreSummaryOut]:
+        """Every store, page after page."""
+        return self.follow(
+            self.list_stores(limit=limit, sort=sort, name=name, q=q), StoreSummaryOut
+        )
+
+    @operation("POST", "/store")
+    def create_store(self, name: str, *, idempotency_key: str | None = None) -> StoreOut:
+        """Create a store; you own it."""
+        answer = self._create("/store", {"name": name}, idempotency_key)
+        return StoreOut.model_validate(decode(answer.content))
+
+    @operation("GET", "/store/{id}", id="store_id")
+    def get_store(
+        self, store_id: int, *, cached: Versioned[StoreOut] | None = None
+    ) -> Versioned[StoreOut]:
+        """A store with its first 50 items and tags."""
+        return self._read(f"/store/{store_id}", StoreOut, cached)
+
+    @operation("PATCH", "/store/{id}", id="store_id")
+    def update_store(
+        self, store_id: int, *, name: str | None = None, if_match: str | None = None
+    ) -> StoreOut:
+        """Rename a store."""
+        return self._patch(f"/store/{store_id}", {"name": name}, if_match, StoreOut)
+
+    @operation("DELETE", "/store/{id}", id="store_id")
+    def delete_store(self, store_id: int, *, if_match: str | None = None) -> None:
+        """Delete a store with its items and tags."""
+        self._send("DELETE", f"/store/{store_id}", if_match=if_match)
+
+    # Items
+
+    @operation("GET", "/item")
+    def list_items(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        sort: ItemSort | None = None,
+        store_id: int | None = None,
+        tag: int | None = None,
+        min_price: Amount | None = None,
+        max_price: Amount | None = None,
+        in_stock: bool | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Page[ItemOut]:
+        """One page of items of every store, filtered."""
+        query = {
+            "limit": limit,
+            "cursor": cursor,
+            "sort": sort,
+            "store_id": store_id,
+            "tag": tag,
+            "min_price": min_price,
+            "max_price": max_price,
+            "in_stock": in_stock,
+            "name": name,
+            "q": q,
+        }
+        return self._list("/item", query, ItemOut)
+
+    def iter_items(
+        self,
+        *,
+        limit: int | None = None,
+        sort: ItemSort | None = None,
+        store_id: int | None = None,
+        tag: int | None = None,
+        min_price: Amount | None = None,
+        max_price: Amount | None = None,
+        in_stock: bool | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Iterator[ItemOut]:
+        """Every item of every store that the filters select, page after page."""
+        first = self.list_items(
+            limit=limit,
+            sort=sort,
+            store_id=store_id,
+            tag=tag,
+            min_price=min_price,
+            max_price=max_price,
+            in_stock=in_stock,
+            name=name,
+            q=q,
+        )
+        return self.follow(first, ItemOut)
+
+    @operation("POST", "/item")
+    def create_item(
+        self,
+        store_id: int,
+        name: str,
+        price: Amount,
+        *,
+        quantity: int | None = None,
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ItemOut:
+        """Create an item in a store you own (quantity 0 and no description unless given)."""
+        body: JsonBody = {
+            "store_id": store_id,
+            "name": name,
+            "price": price,
+            "quantity": quantity,
+            "description": description,
+        }
+        answer = self._create("/item", body, idempotency_key)
+        return ItemOut.model_validate(decode(answer.content))
+
+    @operation("GET", "/store/{id}/item", id="store_id")
+    def list_store_items(
+        self,
+        store_id: int,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        sort: ItemSort | None = None,
+        tag: int | None = None,
+        min_price: Amount | None = None,
+        max_price: Amount | None = None,
+        in_stock: bool | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Page[ItemOut]:
+        """One page of a store's items, filtered."""
+        query = {
+            "limit": limit,
+            "cursor": cursor,
+            "sort": sort,
+            "tag": tag,
+            "min_price": min_price,
+            "max_price": max_price,
+            "in_stock": in_stock,
+            "name": name,
+            "q": q,
+        }
+        return self._list(f"/store/{store_id}/item", query, ItemOut)
+
+    def iter_store_items(
+        self,
+        store_id: int,
+        *,
+        limit: int | None = None,
+        sort: ItemSort | None = None,
+        tag: int | None = None,
+        min_price: Amount | None = None,
+        max_price: Amount | None = None,
+        in_stock: bool | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Iterator[ItemOut]:
+        """Every item of a store that the filters select, page after page."""
+        first = self.list_store_items(
+            store_id,
+            limit=limit,
+            sort=sort,
+            tag=tag,
+            min_price=min_price,
+            max_price=max_price,
+            in_stock=in_stock,
+            name=name,
+            q=q,
+        )
+        return self.follow(first, ItemOut)
+
+    @operation("POST", "/store/{id}/item", id="store_id")
+    def create_store_item(
+        self,
+        store_id: int,
+        name: str,
+        price: Amount,
+        *,
+        quantity: int | None = None,
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ItemOut:
+        """Create an item in a store you own, the store named by the path."""
+        body: JsonBody = {
+            "name": name,
+            "price": price,
+            "quantity": quantity,
+            "description": description,
+        }
+        answer = self._create(f"/store/{store_id}/item", body, idempotency_key)
+        return ItemOut.model_validate(decode(answer.content))
+
+    @operation("GET", "/item/{id}", id="item_id")
+    def get_item(
+        self, item_id: int, *, cached: Versioned[ItemOut] | None = None
+    ) -> Versioned[ItemOut]:
+        """An item."""
+        return self._read(f"/item/{item_id}", ItemOut, cached)
+
+    @operation("PUT", "/item/{id}", id="item_id")
+    def replace_item(
+        self,
+        item_id: int,
+        name: str,
+        price: Amount,
+        *,
+        store_id: int | None = None,
+        quantity: int | None = None,
+        description: str | None = None,
+        if_match: str | None = None,
+    ) -> ItemOut:
+        """Make the item exactly this (defaults for what is left out), creating it if needed.
+
+        `store_id` may be left out only when the item exists: it then stays in its store.
+        """
+        body: JsonBody = {
+            "name": name,
+            "price": price,
+            "store_id": store_id,
+            "quantity": quantity,
+            "description": description,
+        }
+        answer = self._send(
+            "PUT", f"/item/{item_id}", content=_body(body), content_type=JSON, if_match=if_match
+        )
+        return ItemOut.model_validate(decode(answer.content))
+
+    @operation("PATCH", "/item/{id}", id="item_id")
+    def update_item(
+        self,
+        item_id: int,
+        *,
+        name: str | None = None,
+        price: Amount | None = None,
+        quantity: int | None = None,
+        description: str | None = None,
+        store_id: int | None = None,
+        if_match: str | None = None,
+    ) -> ItemOut:
+        """Change the fields given, leave the others; `store_id` moves it to another store."""
+        body: JsonBody = {
+            "name": name,
+            "price": price,
+            "quantity": quantity,
+            "description": description,
+            "store_id": store_id,
+        }
+        return self._patch(f"/item/{item_id}", body, if_match, ItemOut)
+
+    @operation("DELETE", "/item/{id}", id="item_id")
+    def delete_item(self, item_id: int, *, if_match: str | None = None) -> None:
+        """Delete an item."""
+        self._send("DELETE", f"/item/{item_id}", if_match=if_match)
+
+    # Tags
+
+    @operation("GET", "/store/{id}/tag", id="store_id")
+    def list_store_tags(
+        self,
+        store_id: int,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        sort: TagSort | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Page[TagOut]:
+        """One page of a store's tags."""
+        query = {"limit": limit, "cursor": cursor, "sort": sort, "name": name, "q": q}
+        return self._list(f"/store/{store_id}/tag", query, TagOut)
+
+    def iter_store_tags(
+        self,
+        store_id: int,
+        *,
+        limit: int | None = None,
+        sort: TagSort | None = None,
+        name: str | None = None,
+        q: str | None = None,
+    ) -> Iterator[TagOut]:
+        """Every tag of a store, page after page."""
+        first = self.list_store_tags(store_id, limit=limit, sort=sort, name=name, q=q)
+        return self.follow(first, TagOut)
+
+    @operation("POST", "/store/{id}/tag", id="store_id")
+    def create_tag(self, store_id: int, name: str, *, idempotency_key: str | None = None) -> TagOut:
+        """Create a tag in a store you own."""
+        answer = self._create(f"/store/{store_id}/tag", {"name": name}, idempotency_key)
+        return TagOut.model_validate(decode(answer.content))
+
+    @operation("GET", "/tag/{id}", id="tag_id")
+    def get_tag(
+        self, tag_id: int, *, cached: Versioned[TagDetailOut] | None = None
+    ) -> Versioned[TagDetailOut]:
+        """A tag with the first 50 items it labels."""
+        return self._read(f"/tag/{tag_id}", TagDetailOut, cached)
+
+    @operation("DELETE", "/tag/{id}", id="tag_id")
+    def delete_tag(self, tag_id: int, *, if_match: str | None = None) -> None:
+        """Delete a tag; refused (Conflict) while it still labels items."""
+        self._send("DELETE", f"/tag/{tag_id}", if_match=if_match)
+
+    @operation("POST", "/item/{id}/tag/{tag_id}", id="item_id", tag_id="tag_id")
+    def link_tag(self, item_id: int, tag_id: int, *, idempotency_key: str | None = None) -> TagOut:
+        """Label an item with a tag of its store (no error when it already is)."""
+        answer = self._create(f"/item/{item_id}/tag/{tag_id}", None, idempotency_key)
+        return TagOut.model_validate(decode(answer.content))
+
+    @operation("DELETE", "/item/{id}/tag/{tag_id}", id="item_id", tag_id="tag_id")
+    def unlink_tag(self, item_id: int, tag_id: int) -> None:
+        """Take a tag off an item."""
+        self._send("DELETE", f"/item/{item_id}/tag/{tag_id}")
+
+    # Operations
+
+    @operation("GET", "/health")
+    def health(self) -> Health:
+        """Whether the server process serves."""
+        return Health.model_validate(decode(self._send("GET", "/health").content))
+
+    @operation("GET", "/ready")
+    def ready(self) -> Health:
+        """Whether the server can reach its database (ServiceUnavailable when it cannot)."""
+        return Health.model_validate(decode(self._send("GET", "/ready").content))
+
+    @operation("GET", "/metrics")
+    def metrics(self) -> str:
+        """The Prometheus metrics of every worker, as text."""
+        return self._send("GET", "/metrics").text
+
+    # Pages
+
+    def follow(self, page: Page[M], model: type[M]) -> Iterator[M]:
+        """The rows of `page` and of every page after it, fetched as they are needed."""
+        while True:
+            yield from page.items
+            if page.next_url is None:
+                return
+            page = self._page(self._send("GET", page.next_url), model)
+
+    # Plumbing: every request goes through `_send`.
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        *,
+        content: bytes | None = None,
+        content_type: str | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        if_match: str | None = None,
+        authorized: bool = True,
+    ) -> httpx.Response:
+        sent = dict(headers or {})
+        if content_type is not None:
+            sent["Content-Type"] = content_type
+        if if_match is not None:
+            sent["If-Match"] = if_match
+        answer = self._http.request(
+            method,
+            url,
+            content=content,
+            params=params,
+            headers=sent,
+            auth=self._auth if authorized and self._auth is not None else None,
+        )
+        if answer.status_code >= 400:
+            raise problem_from(answer)
+        return answer
+
+    def _create(
+        self,
+        path: str,
+        body: JsonBody | None,
+        idempotency_key: str | None,
+        *,
+        authorized: bool = True,
+    ) -> httpx.Response:
+        key = idempotency_key if idempotency_key is not None else str(uuid.uuid4())
+        return self._send(
+            "POST",
+            path,
+            content=None if body is None else _body(body),
+            content_type=None if body is None else JSON,
+            headers={"Idempotency-Key": key},
+            authorized=authorized,
+        )
+
+    def _read(self, path: str, model: type[M], cached: Versioned[M] | None) -> Versioned[M]:
+        headers = {"If-None-Match": cached.etag} if cached is not None else None
+        answer = self._send("GET", path, headers=headers)
+        if answer.status_code == 304 and cached is not None:
+            return cached
+        return Versioned(model.model_validate(decode(answer.content)), answer.headers["ETag"])
+
+    def _patch(self, path: str, body: JsonBody, if_match: str | None, model: type[M]) -> M:
+        answer = self._send(
+            "PATCH", path, content=_body(body), content_type=MERGE_PATCH, if_match=if_match
+        )
+        return model.model_validate(decode(answer.content))
+
+    def _list(self, path: str, query: Query, model: type[M]) -> Page[M]:
+        params = {k: query_value(v) for k, v in query.items() if v is not None}
+        return self._page(self._send("GET", path, params=params), model)
+
+    @staticmethod
+    def _page(answer: httpx.Response, model: type[M]) -> Page[M]:
+        rows = decode(answer.content)
+        return Page([model.model_validate(row) for row in rows], next_url(answer))
+
+    def _require_session(self) -> Session:
+        if self._auth is None:
+            raise NotLoggedIn("log in first")
+        return self._auth.session
+
+
+class NotLoggedIn(StorekeeperError):
+    """A call that needs a session was made before `login` (or after `logout`)."""
+
+
+def _body(fields: JsonBody) -> bytes:
+    # None means "not given": the server's default applies (or, in a PATCH, the value stays).
+    return encode({k: v for k, v in fields.items() if v is not None})

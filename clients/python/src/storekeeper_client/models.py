@@ -1,0 +1,179 @@
+"""Response models of the Storekeeper API, generated from its /openapi.json.
+
+Do not edit: `make client-models` writes this file (tests/client/codegen.py)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+
+class AccessTokenOut(BaseModel):
+    """
+    A fresh access token.
+    """
+
+    access_token: Annotated[str, Field(title="Access Token")]
+    token_type: Annotated[Literal["Bearer"], Field(title="Token Type")] = "Bearer"
+    expires_in: Annotated[int, Field(title="Expires In")]
+
+
+class Health(BaseModel):
+    """
+    Process and database state.
+    """
+
+    status: Annotated[Literal["ok", "unavailable"], Field(title="Status")]
+
+
+class ItemBriefOut(BaseModel):
+    """
+    An item as embedded in a store.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    price: Annotated[Decimal, Field(ge=0, le=999999999.99, title="Price")]
+    quantity: Annotated[int, Field(title="Quantity")]
+
+
+class Problem(BaseModel):
+    """
+    An RFC 9457 problem detail.
+    """
+
+    type: Annotated[str | None, Field(title="Type")] = "about:blank"
+    title: Annotated[str, Field(title="Title")]
+    status: Annotated[int, Field(title="Status")]
+    detail: Annotated[str, Field(title="Detail")]
+
+
+class RefOut(BaseModel):
+    """
+    A short reference: id and name.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+
+
+class StoreOut(BaseModel):
+    """
+    A store with its first 50 items and first 50 tags (by id).
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    owner_id: Annotated[int | None, Field(title="Owner Id")]
+    item_count: Annotated[int, Field(title="Item Count")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+    items: Annotated[list[ItemBriefOut], Field(title="Items")]
+    tags: Annotated[list[RefOut], Field(title="Tags")]
+
+
+class StoreSummaryOut(BaseModel):
+    """
+    A store in a list.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    owner_id: Annotated[int | None, Field(title="Owner Id")]
+    item_count: Annotated[int, Field(title="Item Count")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+
+
+class TagItemOut(BaseModel):
+    """
+    An item as embedded in a tag.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    price: Annotated[Decimal, Field(ge=0, le=999999999.99, title="Price")]
+
+
+class TagOut(BaseModel):
+    """
+    A tag.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    store_id: Annotated[int, Field(title="Store Id")]
+
+
+class TokensOut(BaseModel):
+    """
+    The tokens of a new session.
+    """
+
+    access_token: Annotated[str, Field(title="Access Token")]
+    refresh_token: Annotated[str, Field(title="Refresh Token")]
+    token_type: Annotated[Literal["Bearer"], Field(title="Token Type")] = "Bearer"
+    expires_in: Annotated[int, Field(title="Expires In")]
+
+
+class UserCreatedOut(BaseModel):
+    """
+    A registered user.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    username: Annotated[str, Field(title="Username")]
+
+
+class UserOut(BaseModel):
+    """
+    A user, as seen by themself or an admin.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    username: Annotated[str, Field(title="Username")]
+    email: Annotated[str | None, Field(title="Email")]
+    is_admin: Annotated[bool, Field(title="Is Admin")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+
+
+class ValidationProblem(BaseModel):
+    """
+    A 422 problem naming each offending field.
+    """
+
+    type: Annotated[str | None, Field(title="Type")] = "about:blank"
+    title: Annotated[str, Field(title="Title")]
+    status: Annotated[int, Field(title="Status")]
+    detail: Annotated[str, Field(title="Detail")]
+    errors: Annotated[dict[str, list[str]], Field(title="Errors")]
+
+
+class ItemOut(BaseModel):
+    """
+    An item.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    price: Annotated[Decimal, Field(ge=0, le=999999999.99, title="Price")]
+    quantity: Annotated[int, Field(title="Quantity")]
+    description: Annotated[str, Field(title="Description")]
+    store_id: Annotated[int, Field(title="Store Id")]
+    store: RefOut
+    tags: Annotated[list[RefOut], Field(title="Tags")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+
+
+class TagDetailOut(BaseModel):
+    """
+    A tag with the first 50 items it labels (by id); all of them at /item?tag={id}.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    store_id: Annotated[int, Field(title="Store Id")]
+    items: Annotated[list[TagItemOut], Field(title="Items")]

@@ -1,0 +1,47 @@
+"""The tutorial notebook runs top to bottom against a live server, twice, and has no outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from tests.e2e.live import live_server
+
+NOTEBOOKS = sorted((Path(__file__).parents[2] / "docs/tutorial").glob("*.ipynb"))
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tutorial")]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_the_notebook_is_committed_without_outputs(path: Path) -> None:
+    notebook = nbformat.read(path, as_version=4)
+    for number, cell in enumerate(notebook.cells):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"cell {number} has outputs: clear them before committing"
+            assert cell.execution_count is None, f"cell {number} has an execution count"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_every_cell_runs_against_a_live_server_and_again(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The default login limit (10 a minute from one address), as under `make run`: two runs
+    # in a row must fit in it, as a learner's would.
+    with live_server(workers=2) as base:
+        monkeypatch.setenv("STOREKEEPER_URL", base)  # the kernel inherits it
+        for _ in range(2):
+            notebook = nbformat.read(path, as_version=4)
+            # Raises CellExecutionError, naming the cell, on the first error.
+            NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
+            printed = "".join(
+                output.get("text", "")
+                for cell in notebook.cells
+                if cell.cell_type == "code"
+                for output in cell.outputs
+            )
+            assert "status line: HTTP/1.1 200 OK" in printed
+            assert "Allow" in printed or "allow: " in printed
+            assert "stock value: 29.94" in printed
+            assert "4 passed" in printed
