@@ -13,7 +13,7 @@ from werkzeug.routing import BaseConverter
 from storekeeper.db.poolers import without_prepared_statements
 from storekeeper.db.session import Database
 from storekeeper.domain.values import ID_MAX
-from storekeeper.http import idempotency, items, ops, problems, stores, tags, users
+from storekeeper.http import console, idempotency, items, ops, problems, stores, tags, users
 from storekeeper.http.bodies import MAX_BODY
 from storekeeper.http.context import authenticate_request
 from storekeeper.logs import configure_logging, log_request
@@ -99,7 +99,10 @@ def _finish(response: Response) -> Response:
     headers["X-Request-ID"] = g.get("request_id") or uuid.uuid4().hex
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
-    headers["Content-Security-Policy"] = _DOCS_CSP if request.path.startswith("/docs") else _API_CSP
+    docs = request.path.startswith("/docs")
+    headers["Content-Security-Policy"] = (
+        _DOCS_CSP if docs else console.page_csp(request.path) or _API_CSP
+    )
     started = g.get("started")
     seconds = time.perf_counter() - started if started is not None else 0.0
     route = request.url_rule.rule if request.url_rule is not None else None
@@ -144,7 +147,7 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
         app.extensions["storekeeper.redis_limiter"] = RedisRateLimiter(
             settings.redis_url, settings.login_rate_limit
         )
-    for blueprint in (stores.bp, items.bp, tags.bp, users.bp, ops.bp):
+    for blueprint in (stores.bp, items.bp, tags.bp, users.bp, ops.bp, console.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(ops.docs_blueprint())
     app.before_request(_start)

@@ -16,7 +16,14 @@ from storekeeper.http.problems import ApiError
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # Token answers are secrets and create nothing: they are never stored, so the header is ignored.
-NOT_STORED = {"users.login", "users.refresh"}
+# The console's session endpoints (http/console.py) answer with tokens or cookies too.
+NOT_STORED = {
+    "users.login",
+    "users.refresh",
+    "console.open_session",
+    "console.session_token",
+    "console.close_session",
+}
 # Answers that bind nothing: the request was refused before doing anything, or failed.
 _UNBOUND = {400, 401, 408, 413, 415, 422, 429}
 _REPLAYED_HEADERS = ("Location", "ETag")
