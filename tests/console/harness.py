@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -46,6 +47,7 @@ PASSWORD = "correct horse battery"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 360, "height": 740}
 _FAILED_LOAD = re.compile(r"^Failed to load resource: the server responded with a status of (\d+)")
+_LOST = "Failed to load resource: net::"
 _AXE = Axe()
 _BLOCKING = ("serious", "critical")
 
@@ -131,6 +133,8 @@ class Watch:
     answers: list[tuple[int, str, str]] = field(default_factory=list)
     navigations: int = 0
     started: dict[Request, int] = field(default_factory=dict)
+    pending: set[Request] = field(default_factory=set)
+    failed_urls: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self.page.on("console", self._console)
@@ -138,25 +142,32 @@ class Watch:
         self.page.on("request", self._request)
         self.page.on("requestfailed", self._failed)
         self.page.on("response", self._answer)
+        self.page.on("requestfinished", lambda request: self.pending.discard(request))
 
     def leaving(self) -> None:
-        """The test loads another document: what the page still loads is abandoned."""
+        """Before the test loads another document: let the page finish what it loads."""
+        deadline = time.monotonic() + 5
+        while self.pending and time.monotonic() < deadline:
+            self.page.wait_for_timeout(25)
         self.navigations += 1
 
     def _request(self, request: Request) -> None:
         self.started[request] = self.navigations
+        self.pending.add(request)
 
     def _console(self, message: ConsoleMessage) -> None:
         if message.type in ("error", "warning"):
             self.messages.append((message.type, message.text, message.location.get("url", "")))
 
     def _failed(self, request: Request) -> None:
+        self.pending.discard(request)
         # Leaving or reloading a page cancels what it was still loading (its icon, say): no
         # person sees that as a failure. Only the tests load documents (open, reload).
         left = self.navigations > self.started.get(request, self.navigations)
         if request.failure == "net::ERR_ABORTED" and left:
             return
         self.failed.append(f"{request.method} {request.url}: {request.failure}")
+        self.failed_urls.add(request.url)
 
     def _answer(self, response: Response) -> None:
         if response.status >= 400:
@@ -173,11 +184,14 @@ class Watch:
                 found.append(f"unexpected {status} ({kind}) from {url}")
         answered = {(status, url) for status, url, _ in self.answers}
         for kind, text, url in self.messages:
-            # Chromium logs every error answer a script fetched; those the test expects are fine.
+            # Chromium logs every error answer and failed request; those expected are fine.
             match = _FAILED_LOAD.match(text)
             code = int(match.group(1)) if match else None
-            if code not in self.allowed or (code, url) not in answered:
-                found.append(f"console {kind}: {text} ({url})")
+            if code in self.allowed and (code, url) in answered:
+                continue
+            if self.expected_failures and text.startswith(_LOST) and url in self.failed_urls:
+                continue
+            found.append(f"console {kind}: {text} ({url})")
         return found
 
 

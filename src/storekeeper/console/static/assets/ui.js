@@ -137,12 +137,20 @@ export function seconds(count) {
   return count === 1 ? "1 second" : `${count} seconds`;
 }
 
-/** Run `work` with a button disabled and saying so; a second click meanwhile does nothing. */
+/** Whether a button's work is under way. */
+export function isBusy(button) {
+  return button.dataset.busy === "true";
+}
+
+/**
+ * Run `work` with a button marked busy (and saying so after 200 ms); a second click or submit
+ * meanwhile does nothing. aria-disabled rather than disabled: the button keeps the focus.
+ */
 export async function busyButton(button, busyText, work) {
-  if (button.dataset.busy === "true") return undefined;
+  if (isBusy(button)) return undefined;
   const text = button.textContent;
   button.dataset.busy = "true";
-  button.disabled = true;
+  button.setAttribute("aria-disabled", "true");
   const timer = setTimeout(() => {
     button.textContent = busyText;
   }, 200);
@@ -151,7 +159,7 @@ export async function busyButton(button, busyText, work) {
   } finally {
     clearTimeout(timer);
     button.textContent = text;
-    button.disabled = false;
+    button.removeAttribute("aria-disabled");
     delete button.dataset.busy;
   }
 }

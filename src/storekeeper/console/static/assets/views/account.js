@@ -2,7 +2,7 @@
 
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
-import { busyButton, confirmDialog, describe } from "../ui.js";
+import { busyButton, isBusy, confirmDialog, describe } from "../ui.js";
 import { day } from "./common.js";
 
 export async function accountView(ctx) {
@@ -19,14 +19,18 @@ export async function accountView(ctx) {
   const user = await api.loadMe();
   const slot = h("div");
   const button = h("button", { type: "button", class: "danger" }, "Delete account");
-  button.addEventListener("click", () => busyButton(button, "Deleting…", async () => {
+  button.addEventListener("click", async () => {
+    if (isBusy(button)) return;
     fill(slot);
     const yes = await confirmDialog({
       title: "Delete your account?",
       message: "Your account is deleted for good and you are signed out. Only an account that owns no store can be deleted.",
       confirm: "Delete account",
     });
-    if (!yes) return;
+    if (yes) await busyButton(button, "Deleting…", remove);
+  });
+
+  async function remove() {
     try {
       await api.request("DELETE", `/user/${user.id}`, { etag: api.meEtag() });
       await api.forget();
@@ -38,7 +42,7 @@ export async function accountView(ctx) {
         : [describe(error)];
       fill(slot, h("p", { class: "problem", role: "alert" }, text));
     }
-  }));
+  }
   return {
     title: "Account",
     content: [

@@ -11,21 +11,30 @@ export async function signInView(ctx) {
     field("Username", "username", { autocomplete: "username", autocapitalize: "none", spellcheck: "false" }),
     field("Password", "password", { type: "password", autocomplete: "current-password" }),
     h("div", { class: "actions" }, button));
-  form.addEventListener("submit", (event) => {
+  let waiting = false;
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (button.getAttribute("aria-disabled") === "true") return;
-    busyButton(button, "Signing in…", async () => {
+    if (waiting) return;
+    const error = await busyButton(button, "Signing in…", async () => {
       clearErrors(form);
       try {
         const user = await api.signIn(form.elements.username.value, form.elements.password.value);
         const back = ctx.returnTo();
         ctx.setReturnTo(null);
         ctx.go(back || "/console/", { message: `Signed in as ${user.username}.` });
-      } catch (error) {
-        if (error instanceof api.ApiError && error.status === 429) waitOut(form, button, error.retryAfter ?? 60);
-        else showError(form, error, { conflictField: "username" });
+        return null;
+      } catch (failure) {
+        return failure;
       }
     });
+    if (error instanceof api.ApiError && error.status === 429) {
+      waiting = true;
+      waitOut(form, button, error.retryAfter ?? 60, () => {
+        waiting = false;
+      });
+    } else if (error) {
+      showError(form, error, { conflictField: "username" });
+    }
   });
   const user = api.me();
   return {
@@ -40,7 +49,7 @@ export async function signInView(ctx) {
 }
 
 /** A 429: say when to try again, counting down, and refuse to send before then. */
-function waitOut(form, button, wait) {
+function waitOut(form, button, wait, over) {
   const slot = form.querySelector(".problem");
   button.setAttribute("aria-disabled", "true");
   const until = Date.now() + wait * 1000;
@@ -49,13 +58,13 @@ function waitOut(form, button, wait) {
     if (left === 0) {
       fill(slot, h("p", {}, "You can try again now."));
       button.removeAttribute("aria-disabled");
+      over();
       return;
     }
     fill(slot, h("p", {}, `Too many sign-in attempts. Try again in ${seconds(left)}.`));
     setTimeout(say, 1000);
   };
-  fill(slot, h("p", {}, `Too many sign-in attempts. Try again in ${seconds(wait)}.`));
-  setTimeout(say, 1000);
+  say();
 }
 
 export async function registerView(ctx) {

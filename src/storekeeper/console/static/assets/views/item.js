@@ -3,7 +3,7 @@
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import {
-  busyButton, clearErrors, confirmDialog, describe, field, money, problemSlot, select, showError,
+  busyButton, isBusy, clearErrors, confirmDialog, describe, field, money, problemSlot, select, showError,
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
 import { day, mayChange, writableStores } from "./common.js";
@@ -255,14 +255,18 @@ function deleteSection(ctx, state) {
     ctx.go(`/console/store/${state.item.store_id}`, { message: `Item “${state.item.name}” deleted.` });
   }
 
-  button.addEventListener("click", () => busyButton(button, "Deleting…", async () => {
+  button.addEventListener("click", async () => {
+    if (isBusy(button)) return;
     fill(slot);
     const yes = await confirmDialog({
       title: `Delete “${state.item.name}”?`,
       message: "The item and its tag labels are deleted. It cannot be undone.",
       confirm: "Delete item",
     });
-    if (!yes) return;
+    if (yes) await busyButton(button, "Deleting…", attempt);
+  });
+
+  async function attempt() {
     try {
       await remove(state.etag);
     } catch (error) {
@@ -279,7 +283,7 @@ function deleteSection(ctx, state) {
         say(describe(error));
       }
     }
-  }));
+  }
   return h("section", { "aria-labelledby": "delete-heading" },
     h("h2", { id: "delete-heading" }, "Delete"),
     slot,

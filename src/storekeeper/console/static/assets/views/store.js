@@ -3,7 +3,7 @@
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import {
-  busyButton, checkbox, clearErrors, confirmDialog, describe, field, money, problemSlot, select, showError,
+  busyButton, isBusy, checkbox, clearErrors, confirmDialog, describe, field, money, problemSlot, select, showError,
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
 import { day, mayChange, ownerText, scrollTable } from "./common.js";
@@ -376,29 +376,41 @@ function manageSection(ctx, state) {
 
   const deleteSlot = problemSlot();
   const deleteButton = h("button", { type: "button", class: "danger" }, "Delete store");
-  deleteButton.addEventListener("click", () => busyButton(deleteButton, "Deleting…", async () => {
+  deleteButton.addEventListener("click", async () => {
+    if (isBusy(deleteButton)) return;
     fill(deleteSlot);
-    try {
-      // Counted from a fresh read, and deleted only if the store is still as counted.
-      const { data, etag } = await api.request("GET", `/store/${store.id}`);
-      const tagCount = data.tags.length < 50 ? data.tags.length : (await api.all(`/store/${store.id}/tag?limit=200`)).length;
-      const what = `its ${data.item_count} ${data.item_count === 1 ? "item" : "items"} and ${tagCount} ${tagCount === 1 ? "tag" : "tags"}`;
-      const yes = await confirmDialog({
-        title: `Delete “${data.name}”?`,
-        message: `This deletes the store with ${what}. It cannot be undone.`,
-        confirm: "Delete store",
-      });
-      if (!yes) return;
-      await api.request("DELETE", `/store/${store.id}`, { etag });
-      ctx.go("/console/", { message: `Store “${data.name}” deleted with ${what}.` });
-    } catch (error) {
+    const fail = (error) => {
       if (error instanceof api.ApiError && error.status === 412) {
         fill(deleteSlot, h("p", {}, "The store changed while you were deciding, so nothing was deleted. Try again to see what it holds now."));
       } else if (!(error instanceof api.SessionEnded)) {
         fill(deleteSlot, h("p", {}, describe(error)));
       }
-    }
-  }));
+    };
+    // Counted from a fresh read, and deleted only if the store is still as counted.
+    const counted = await busyButton(deleteButton, "Counting…", async () => {
+      const { data, etag } = await api.request("GET", `/store/${store.id}`);
+      const tagCount = data.tags.length < 50 ? data.tags.length : (await api.all(`/store/${store.id}/tag?limit=200`)).length;
+      return { data, etag, what: `its ${data.item_count} ${data.item_count === 1 ? "item" : "items"} and ${tagCount} ${tagCount === 1 ? "tag" : "tags"}` };
+    }).catch((error) => {
+      fail(error);
+      return null;
+    });
+    if (!counted) return;
+    const yes = await confirmDialog({
+      title: `Delete “${counted.data.name}”?`,
+      message: `This deletes the store with ${counted.what}. It cannot be undone.`,
+      confirm: "Delete store",
+    });
+    if (!yes) return;
+    await busyButton(deleteButton, "Deleting…", async () => {
+      try {
+        await api.request("DELETE", `/store/${store.id}`, { etag: counted.etag });
+        ctx.go("/console/", { message: `Store “${counted.data.name}” deleted with ${counted.what}.` });
+      } catch (error) {
+        fail(error);
+      }
+    });
+  });
 
   return h("section", { "aria-labelledby": "manage-heading" },
     h("h2", { id: "manage-heading" }, "Manage this store"),
