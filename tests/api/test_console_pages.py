@@ -81,6 +81,13 @@ def test_the_package_data_covers_every_console_file() -> None:
         assert pattern in pyproject, relative
 
 
+def test_the_session_paths_are_no_pages(client: FlaskClient) -> None:
+    for path in (SESSION_PATH, TOKEN_PATH):
+        answer = client.get(path)
+        assert answer.status_code in (404, 405), path
+        assert answer.mimetype == "application/problem+json"
+
+
 def test_console_routes_stay_out_of_the_api_document(client: FlaskClient) -> None:
     paths = client.get("/openapi.json").get_json()["paths"]
     assert "/" not in paths

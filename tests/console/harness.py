@@ -222,7 +222,7 @@ class Console:
 
     def settled(self) -> None:
         """Wait until the view is shown and no request is pending."""
-        expect(self.page.locator("main")).to_have_attribute("aria-busy", "false")
+        expect(self.page.locator('main[aria-busy="true"]')).to_have_count(0)
         expect(self.page.get_by_role("status").filter(has_text="Loading…")).to_have_count(0)
 
     def heading(self) -> Locator:

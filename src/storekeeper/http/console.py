@@ -40,9 +40,13 @@ PAGE_CSP = (
 )
 
 
+def _in_session(path: str) -> bool:
+    return path == SESSION_PATH or path.startswith(SESSION_PATH + "/")
+
+
 def page_csp(path: str) -> str | None:
     """The Content-Security-Policy of a console page or asset; None for anything else."""
-    if path == "/" or (path.startswith("/console/") and not path.startswith(SESSION_PATH)):
+    if path == "/" or (path.startswith("/console/") and not _in_session(path)):
         return PAGE_CSP
     return None
 
@@ -67,6 +71,8 @@ def landing() -> Response:
 @bp.get("/console/<path:page>")
 def console_page(page: str = "") -> Response:
     """The console's single page; it routes every /console/ path itself."""
+    if _in_session(request.path):  # those paths answer only their own methods
+        raise NotFound()
     return _file(STATIC / "console.html", "text/html")
 
 
