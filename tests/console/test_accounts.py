@@ -122,7 +122,7 @@ def test_an_expired_access_token_is_renewed_unnoticed(
     behind.page.clock.install()
     ahead_tokens, ahead_sent = signed_in_watching(ahead, "lovelace")
     behind_tokens, behind_sent = signed_in_watching(behind, "babbage")
-    behind.page.clock.pause_at(time.time())
+    behind.page.clock.pause_at(time.time() + 1)  # a moment on, never in its past
     behind.expect_statuses(401)
     deadline = time.monotonic() + ACCESS_TTL_S + 5
     while any(
