@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
+from storekeeper.app import create_app
+from storekeeper.db.session import Database
 from storekeeper.http.console import COOKIE, PAGE_CSP, SESSION_PATH, STATIC
-from tests.conftest import User, auth
+from tests.conftest import ProvisionedDatabase, User, auth, make_settings
 
 SAME_ORIGIN = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
 TOKEN_PATH = f"{SESSION_PATH}/token"
@@ -105,6 +107,17 @@ def test_a_session_cookie_is_http_only_strict_and_scoped(client: FlaskClient, al
     assert {"httponly", "path", "expires", "samesite"} <= attributes
     assert f"Path={SESSION_PATH}" in header and "SameSite=Strict" in header
     assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_behind_https_the_cookie_is_secure_too(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, alice: User
+) -> None:
+    settings = make_settings(test_database.url, tmp_path, public_url="https://shop.example")
+    client = create_app(settings, database).test_client()
+    headers = {"Origin": "https://shop.example", **auth(alice.tokens["refresh_token"])}
+    answer = client.post(SESSION_PATH, headers=headers)
+    assert answer.status_code == 204
+    assert "Secure" in answer.headers["Set-Cookie"].split("; ")
 
 
 def test_the_cookie_buys_access_tokens_that_work(client: FlaskClient, alice: User) -> None:

@@ -100,10 +100,10 @@ def _same_origin() -> None:
         raise ApiError(403, "Only the console's own pages may use its session.")
 
 
-def _check_live(claims: Claims) -> None:
+def _renew(claims: Claims) -> str:
+    """A new access token for a refresh token's session; Unauthenticated once it was revoked."""
     with unit_of_work() as work:
-        # Issues an access token the caller does not need: the call is the session check.
-        accounts.refresh(
+        return accounts.refresh(
             work.accounts, tokens(), claims.user_id, claims.session_id, claims.issued_at
         )
 
@@ -120,7 +120,7 @@ def open_session() -> Response:
     claims = bearer_claims("refresh")
     if claims is None:
         raise Unauthenticated("This operation needs a refresh token.")
-    _check_live(claims)
+    _renew(claims)  # the token it makes is not needed: the call checks the session is live
     response = Response(status=204, headers=NO_STORE)
     response.set_cookie(
         COOKIE,
@@ -146,11 +146,7 @@ def session_token() -> Response:
     if not token:
         return Response(status=204, headers=NO_STORE)
     try:
-        claims = tokens().verify(token, "refresh")
-        with unit_of_work() as work:
-            access = accounts.refresh(
-                work.accounts, tokens(), claims.user_id, claims.session_id, claims.issued_at
-            )
+        access = _renew(tokens().verify(token, "refresh"))
     except (TokenError, Unauthenticated):
         return _forget(problem(401, "The console session has ended; sign in again."))
     body = {"access_token": access, "token_type": "Bearer", "expires_in": tokens().access_ttl}
