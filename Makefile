@@ -8,7 +8,7 @@ WORKERS ?= 2
 MINUTES ?= 30
 N ?= 2
 
-.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long soak wrk deploy-tools cluster clean newman tutorial client-models
+.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long soak wrk deploy-tools browser screenshots cluster clean newman tutorial client-models
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,7 +42,7 @@ lint: install-dev ## ruff
 typecheck: install-dev ## mypy --strict
 	$(BIN)/mypy
 
-test: lint typecheck deploy-tools newman wrk ## lint, type check and every test, on SQLite and PostgreSQL (when reachable), with coverage
+test: lint typecheck deploy-tools browser newman wrk ## lint, type check and every test, on SQLite and PostgreSQL (when reachable), with coverage
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
 
 # newman runs the Postman collection (clients/postman) in tests/postman; node and npm are on the
@@ -80,6 +80,16 @@ deploy-tools: ## install nginx and PgBouncer from the system packages when missi
 	@PATH="$$PATH:/usr/sbin"; command -v nginx >/dev/null 2>&1 && command -v pgbouncer >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx pgbouncer; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq nginx pgbouncer; fi; }
+
+# Debian's Chromium for the console's browser tests (tests/console): Playwright drives it as
+# /usr/bin/chromium, since Playwright's own browser download cannot work offline.
+browser: ## install Chromium from the system packages when it is missing
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+screenshots: install-dev browser ## retake the console's pictures in docs/console/ (docs/console.md shows them)
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -p no:xdist -q tests/console/test_screenshots.py
 
 cluster: install deploy-tools ## N instances (N=2) + nginx on http://127.0.0.1:8080, PostgreSQL, Redis
 	$(BIN)/python -m deploy.cluster --instances $(N)

@@ -33,7 +33,18 @@ from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS, LoginLimiter
 from storekeeper.domain.values import ID_MAX
-from storekeeper.http import idempotency, identity, items, ops, problems, state, stores, tags, users
+from storekeeper.http import (
+    console,
+    idempotency,
+    identity,
+    items,
+    ops,
+    problems,
+    state,
+    stores,
+    tags,
+    users,
+)
 from storekeeper.http.bodies import MAX_BODY
 from storekeeper.http.context import SERVICES, services
 from storekeeper.logs import configure_logging, log_request
@@ -50,7 +61,7 @@ REPOSITORIES = (
     bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
 )
 # Every resource's endpoints.
-BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, ops.bp)
+BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, ops.bp, console.bp)
 
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 CORS_REQUEST_HEADERS = [
@@ -130,7 +141,10 @@ def _finish(response: Response) -> Response:
     headers["X-Request-ID"] = request_id
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "no-referrer"
-    headers["Content-Security-Policy"] = _DOCS_CSP if request.path.startswith("/docs") else _API_CSP
+    docs = request.path.startswith("/docs")
+    headers["Content-Security-Policy"] = (
+        _DOCS_CSP if docs else console.page_csp(request.path) or _API_CSP
+    )
     seconds = time.perf_counter() - current.started if current else 0.0
     route = request.url_rule.rule if request.url_rule is not None else None
     services().metrics.observe(request.method, route, response.status_code, seconds)

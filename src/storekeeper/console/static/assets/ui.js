@@ -1,0 +1,208 @@
+// Shared pieces of every view: labelled fields, the API's errors next to them, dialogs,
+// busy buttons and messages.
+
+import { ApiError, NetworkError, SessionEnded } from "./api.js";
+import { fill, h, uid } from "./dom.js";
+
+/** A labelled input with its hint and an error slot the API's messages go into. */
+export function field(label, name, { type = "text", value = "", hint, multiline = false, ...attrs } = {}) {
+  const id = uid(name);
+  const errorId = `${id}-error`;
+  const hintId = hint ? `${id}-hint` : null;
+  const control = multiline
+    ? h("textarea", { id, name, "aria-describedby": [hintId, errorId].filter(Boolean).join(" "), ...attrs })
+    : h("input", { id, name, type, "aria-describedby": [hintId, errorId].filter(Boolean).join(" "), ...attrs });
+  control.value = value;
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    hint ? h("span", { class: "hint", id: hintId }, hint) : null,
+    control,
+    h("p", { class: "error", id: errorId }),
+  );
+}
+
+/** A labelled select of [value, text] options. */
+export function select(label, name, options, selected = "") {
+  const id = uid(name);
+  const control = h(
+    "select",
+    { id, name, "aria-describedby": `${id}-error` },
+    options.map(([value, text]) => h("option", { value }, text)),
+  );
+  if (options.some(([value]) => String(value) === String(selected))) control.value = String(selected);
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    control,
+    h("p", { class: "error", id: `${id}-error` }),
+  );
+}
+
+/** A labelled checkbox. */
+export function checkbox(label, name, checked = false) {
+  const id = uid(name);
+  return h(
+    "div",
+    { class: "check" },
+    h("input", { id, name, type: "checkbox", checked }),
+    h("label", { for: id }, label),
+  );
+}
+
+/** The slot at the top of a form where a refusal that names no field of it is shown. */
+export function problemSlot() {
+  return h("div", { class: "problem", role: "alert" });
+}
+
+const FIELD_NAMES = {
+  name: "Name",
+  price: "Price",
+  quantity: "Quantity",
+  description: "Description",
+  store_id: "Store",
+  username: "Username",
+  password: "Password",
+  email: "Email",
+  q: "Search",
+  min_price: "Minimum price",
+  max_price: "Maximum price",
+  tag: "Tag",
+  sort: "Sort",
+};
+
+/** Clear the messages a form shows. */
+export function clearErrors(form) {
+  for (const control of form.querySelectorAll("[aria-invalid]")) control.removeAttribute("aria-invalid");
+  for (const slot of form.querySelectorAll(".error")) slot.replaceChildren();
+  const slot = form.querySelector(".problem");
+  if (slot) slot.replaceChildren();
+}
+
+/**
+ * Show an error on a form: a 422's messages next to the fields it names, a 409 next to
+ * `conflictField`, anything else (and messages for fields the form lacks) at its top.
+ */
+export function showError(form, error, { conflictField = "name" } = {}) {
+  clearErrors(form);
+  if (error instanceof SessionEnded) return;
+  const slot = form.querySelector(".problem");
+  const loose = [];
+  let first = null;
+  const place = (name, messages) => {
+    const control = form.elements.namedItem(name);
+    if (!control || !control.id) {
+      loose.push(`${FIELD_NAMES[name] || name}: ${messages.join("; ")}`);
+      return;
+    }
+    control.setAttribute("aria-invalid", "true");
+    const label = FIELD_NAMES[name] || name;
+    fill(document.getElementById(`${control.id}-error`), `${label}: ${messages.join("; ")}`);
+    first = first || control;
+  };
+  if (error instanceof ApiError && error.status === 422) {
+    for (const [name, messages] of Object.entries(error.fields)) place(name, messages);
+    if (!Object.keys(error.fields).length) loose.push(error.message);
+  } else if (error instanceof ApiError && error.status === 409 && !/in flight/i.test(error.message)) {
+    place(conflictField, [error.message]);
+  } else {
+    loose.push(describe(error));
+  }
+  if (loose.length && slot) {
+    fill(slot, loose.length === 1 ? h("p", {}, loose[0]) : h("ul", {}, loose.map((m) => h("li", {}, m))));
+  }
+  if (first) first.focus();
+}
+
+/** A sentence for an error that is not about one field. */
+export function describe(error) {
+  if (error instanceof NetworkError) {
+    return "The connection dropped before the server answered. Check your connection and try again: a retry will not do the work twice.";
+  }
+  if (error instanceof ApiError) {
+    if (error.status === 429) {
+      return `Too many attempts. Try again in ${seconds(error.retryAfter ?? 60)}.`;
+    }
+    if (error.status === 503) return "The service is unavailable right now. Try again in a moment.";
+    if (error.status === 403) return `Not allowed: ${error.message}`;
+    if (error.status === 404) return "This no longer exists: it may have been deleted.";
+    return error.message;
+  }
+  return error && error.message ? error.message : "Something went wrong.";
+}
+
+export function seconds(count) {
+  return count === 1 ? "1 second" : `${count} seconds`;
+}
+
+/** Whether a button's work is under way. */
+export function isBusy(button) {
+  return button.dataset.busy === "true";
+}
+
+/**
+ * Run `work` with a button marked busy (and saying so after 200 ms); a second click or submit
+ * meanwhile does nothing. aria-disabled rather than disabled: the button keeps the focus.
+ */
+export async function busyButton(button, busyText, work) {
+  if (isBusy(button)) return undefined;
+  const text = button.textContent;
+  button.dataset.busy = "true";
+  button.setAttribute("aria-disabled", "true");
+  const timer = setTimeout(() => {
+    button.textContent = busyText;
+  }, 200);
+  try {
+    return await work();
+  } finally {
+    clearTimeout(timer);
+    button.textContent = text;
+    button.removeAttribute("aria-disabled");
+    delete button.dataset.busy;
+  }
+}
+
+/** A modal confirmation; resolves true when confirmed. Cancel has the focus first. */
+export function confirmDialog({ title, message, confirm, danger = true }) {
+  return new Promise((resolve) => {
+    const titleId = uid("dialog-title");
+    const textId = uid("dialog-text");
+    const dialog = h(
+      "dialog",
+      { "aria-labelledby": titleId, "aria-describedby": textId },
+      h("h2", { id: titleId }, title),
+      h("p", { id: textId }, message),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: danger ? "danger" : "", onclick: () => close(true) }, confirm),
+        h("button", { type: "button", class: "secondary", autofocus: true, onclick: () => close(false) }, "Cancel"),
+      ),
+    );
+    const opener = document.activeElement;
+    let answered = false;
+    function close(value) {
+      if (answered) return;
+      answered = true;
+      dialog.close();
+      dialog.remove();
+      if (opener && opener.isConnected) opener.focus();
+      resolve(value);
+    }
+    dialog.addEventListener("cancel", () => close(false));
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** Say something that happened in the flash area (read out by screen readers). */
+export function flash(text) {
+  fill(document.getElementById("flash"), text ? h("p", {}, text) : null);
+}
+
+/** A price as the API holds it, with its two decimals. */
+export function money(price) {
+  return Number(price).toFixed(2);
+}

@@ -1,0 +1,116 @@
+// Signing in and creating an account.
+
+import * as api from "../api.js";
+import { fill, h } from "../dom.js";
+import { busyButton, clearErrors, field, problemSlot, seconds, showError } from "../ui.js";
+
+export async function signInView(ctx) {
+  const button = h("button", { type: "submit" }, "Sign in");
+  const form = h("form", { "aria-label": "Sign in" },
+    problemSlot(),
+    field("Username", "username", { autocomplete: "username", autocapitalize: "none", spellcheck: "false" }),
+    field("Password", "password", { type: "password", autocomplete: "current-password" }),
+    h("div", { class: "actions" }, button));
+  let waiting = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (waiting) return;
+    const error = await busyButton(button, "Signing in…", async () => {
+      clearErrors(form);
+      try {
+        const user = await api.signIn(form.elements.username.value, form.elements.password.value);
+        const back = ctx.returnTo();
+        ctx.setReturnTo(null);
+        ctx.go(back || "/console/", { message: `Signed in as ${user.username}.` });
+        return null;
+      } catch (failure) {
+        return failure;
+      }
+    });
+    if (error instanceof api.ApiError && error.status === 429) {
+      waiting = true;
+      waitOut(form, button, error.retryAfter ?? 60, () => {
+        waiting = false;
+      });
+    } else if (error) {
+      showError(form, error, { conflictField: "username" });
+    }
+  });
+  const user = api.me();
+  return {
+    title: "Sign in",
+    content: [
+      h("h1", {}, "Sign in"),
+      user ? h("p", {}, `You are signed in as ${user.username}. Signing in again starts a new session.`) : null,
+      form,
+      h("p", {}, "No account yet? ", h("a", { href: "/console/register" }, "Create an account"), "."),
+    ],
+  };
+}
+
+/** A 429: say when to try again, counting down, and refuse to send before then. */
+function waitOut(form, button, wait, over) {
+  const slot = form.querySelector(".problem");
+  button.setAttribute("aria-disabled", "true");
+  const until = Date.now() + wait * 1000;
+  const say = () => {
+    const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    if (left === 0) {
+      fill(slot, h("p", {}, "You can try again now."));
+      button.removeAttribute("aria-disabled");
+      over();
+      return;
+    }
+    fill(slot, h("p", {}, `Too many sign-in attempts. Try again in ${seconds(left)}.`));
+    setTimeout(say, 1000);
+  };
+  say();
+}
+
+export async function registerView(ctx) {
+  let key = null;
+  const button = h("button", { type: "submit" }, "Create account");
+  const form = h("form", { "aria-label": "New account" },
+    problemSlot(),
+    field("Username", "username", {
+      autocomplete: "username", autocapitalize: "none", spellcheck: "false",
+      hint: "3 to 40 letters, digits, and _ . -",
+    }),
+    field("Password", "password", { type: "password", autocomplete: "new-password", hint: "8 to 128 characters" }),
+    field("Email (optional)", "email", { type: "email", autocomplete: "email", hint: "Only you and admins see it" }),
+    h("div", { class: "actions" }, button));
+  form.addEventListener("input", () => {
+    key = null;
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busyButton(button, "Creating…", async () => {
+      clearErrors(form);
+      const els = form.elements;
+      key = key || api.newKey();
+      const email = els.email.value.trim();
+      try {
+        await api.request("POST", "/register", {
+          body: api.jsonBody({ username: els.username.value, password: els.password.value, email: email || undefined }),
+          key,
+          auth: false,
+        });
+        key = null;
+        const user = await api.signIn(els.username.value, els.password.value);
+        ctx.go("/console/", { message: `Welcome, ${user.username}: your account is ready. Create your first store below.` });
+      } catch (error) {
+        const conflictField = /email/i.test(error.message) ? "email" : "username";
+        showError(form, error, { conflictField });
+      }
+    });
+  });
+  return {
+    title: "Create an account",
+    content: [
+      h("h1", {}, "Create an account"),
+      h("p", {}, "With an account you keep stores of your own, with their items and tags."),
+      form,
+      h("p", {}, "Have an account? ", h("a", { href: "/console/signin" }, "Sign in"), "."),
+    ],
+  };
+}
