@@ -75,9 +75,7 @@ def test_the_apis_refusals_are_shown_next_to_the_fields_they_name(
     quantity = form.get_by_role("textbox", name="Quantity")
     add_item(console, "Chair", "9.999", "-1")
     expect(price).to_have_accessible_description(re.compile("Price: .*2 decimal places"))
-    expect(quantity).to_have_accessible_description(
-        re.compile("Quantity: must be at least 0")
-    )
+    expect(quantity).to_have_accessible_description(re.compile("Quantity: must be at least 0"))
     expect(name).not_to_have_attribute("aria-invalid", "true")
     expect(price).to_be_focused()
     console.accessible()
