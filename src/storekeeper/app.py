@@ -1,14 +1,16 @@
 """The composition root: create_app wires every service once, then the HTTP layer and its hooks.
 
 A request's life, in the order the hooks below run it (docs/contributing.md draws it):
-1. `_start`: its state (request id, start time, http/state.py) and the one-URL path checks;
+1. `_start`: its state (request id, start time, http/state.py), the one pooled connection its
+   units of work will share (checked out by the first of them), and the one-URL path checks;
 2. `identity.verify_token`: the bearer token's signature and expiry checked;
 3. `idempotency.begin`: a POST's Idempotency-Key claimed, or its first answer replayed;
 4. `identity.resolve_caller`: the token's session checked, once: the caller;
 5. the handler: body and parameters parsed, one unit of work around one use case, the answer
    shaped (with its ETag) and, for a POST, bound to its key in the same transaction;
 6. `idempotency.finish`: a claim the handler did not bind is released or completed;
-7. `_finish`: security headers, the access log line and the request's metrics.
+7. `_finish`: security headers, the access log line and the request's metrics; then `_end`
+   returns the connection to the pool, before the answer is sent.
 Errors raised anywhere become problem+json in http/problems.py, and steps 6 and 7 still run.
 """
 
@@ -114,6 +116,7 @@ def canonical_path(path: str) -> bool:
 def _start() -> None:
     given = request.headers.get("X-Request-ID")
     state.begin(given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+    services().units.hold()
     # The path as the server handed it over, before any routing clean-up: a second spelling
     # of a URL names nothing.
     if not canonical_path(request.environ.get("PATH_INFO") or "/"):
@@ -152,6 +155,11 @@ def _finish(response: Response) -> Response:
     user_id = caller.actor.user_id if caller else None
     log_request(request_id, route or UNMATCHED_ROUTE, response.status_code, seconds, user_id)
     return response
+
+
+def _end(_error: BaseException | None) -> None:
+    # Teardown runs whatever happened, after the answer is made and before it is sent.
+    services().units.release()
 
 
 def _login_limiter(settings: Settings, database: Database) -> LoginLimiter:
@@ -206,5 +214,6 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     app.before_request(identity.resolve_caller)
     app.after_request(idempotency.finish)
     app.after_request(_finish)
+    app.teardown_request(_end)
     problems.register(app)
     return app

@@ -99,10 +99,12 @@ class FakeCatalog:
     def item_store(self, item_id: int) -> int | None:
         return self.items[item_id][0] if item_id in self.items else None
 
-    def add_item(self, store_id: int, fields: ItemFields, item_id: int | None = None) -> int:
+    def add_item(self, store_id: int, fields: ItemFields, item_id: int | None = None) -> Item:
         new = item_id or self._id()
         self.items[new] = (store_id, fields)
-        return new
+        created = self.get_item(new)
+        assert created is not None
+        return created
 
     def update_item(self, item_id: int, changes: ItemChanges) -> None:
         store_id, f = self.items[item_id]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, exists, insert, select, update
+from sqlalchemy import Table, bindparam, delete, exists, insert, select, update
 from sqlalchemy.engine import Connection
 
 from storekeeper.db import models
@@ -17,6 +17,14 @@ from storekeeper.domain.values import name_key
 users: Table = cast(Table, models.User.__table__)
 revoked: Table = cast(Table, models.RevokedSession.__table__)
 stores: Table = cast(Table, models.Store.__table__)
+
+# Built once: it runs on every request that carries a token, and building a statement costs
+# more than running a cached one (docs/performance.md).
+_ACTOR_STATE = select(
+    users.c.is_admin,
+    users.c.tokens_valid_from,
+    exists().where(revoked.c.session_id == bindparam("session_id")).label("revoked"),
+).where(users.c.id == bindparam("user_id"))
 
 
 def _user(row: Any) -> User:
@@ -105,11 +113,8 @@ class AccountRepository:
             )
 
     def actor_state(self, user_id: int, session_id: str) -> ActorState | None:
-        is_revoked = exists().where(revoked.c.session_id == session_id).label("revoked")
         row = self.conn.execute(
-            select(users.c.is_admin, users.c.tokens_valid_from, is_revoked).where(
-                users.c.id == user_id
-            )
+            _ACTOR_STATE, {"user_id": user_id, "session_id": session_id}
         ).first()
         if row is None:
             return None

@@ -269,15 +269,18 @@ class CatalogRepository:
         store_id: int | None = self._read(_ITEM_STORE, {"item_id": item_id}).scalar()
         return store_id
 
-    def _count(self, store_id: int, delta: int) -> None:
-        execute(
+    def _count(self, store_id: int, delta: int) -> str | None:
+        """Move a store's item count; the store's name (None when there is no such store)."""
+        name: str | None = execute(
             self.conn,
             update(stores)
             .where(stores.c.id == store_id)
-            .values(item_count=stores.c.item_count + delta),
-        )
+            .values(item_count=stores.c.item_count + delta)
+            .returning(stores.c.name),
+        ).scalar()
+        return name
 
-    def add_item(self, store_id: int, fields: ItemFields, item_id: int | None = None) -> int:
+    def add_item(self, store_id: int, fields: ItemFields, item_id: int | None = None) -> Item:
         now = models.utcnow()
         values: dict[str, Any] = {
             "store_id": store_id,
@@ -294,11 +297,24 @@ class CatalogRepository:
         new_id = int(
             execute(self.conn, insert(items).values(**values).returning(items.c.id)).scalar_one()
         )
-        self._count(store_id, 1)
+        store_name = self._count(store_id, 1)
         if item_id is not None:
             # Last, once every check and the insert itself have passed: see _advance_sequence.
             self._advance_sequence(item_id)
-        return new_id
+        # The item as stored, without reading it back: every column is what was just written
+        # (timestamps keep their microseconds on both databases), and a new item has no tags.
+        return Item(
+            new_id,
+            fields.name,
+            fields.price,
+            fields.quantity,
+            fields.description,
+            store_id,
+            Ref(store_id, store_name or ""),
+            now,
+            now,
+            [],
+        )
 
     def _advance_sequence(self, used_id: int) -> None:
         """Keep PostgreSQL's id sequence ahead of a client-chosen id (SQLite does it itself).

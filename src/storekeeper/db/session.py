@@ -8,7 +8,7 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,6 +46,18 @@ SQLITE_RETRY_PAUSE_S = 0.002
 # When the current unit of work must be over (time.monotonic()); None outside one. A context
 # variable, so it is per thread and per greenlet alike.
 _deadline: ContextVar[float | None] = ContextVar("storekeeper_db_deadline", default=None)
+
+
+class _Held:
+    """The one pooled connection a request's units of work share, checked out on first use."""
+
+    __slots__ = ("conn",)
+
+    def __init__(self) -> None:
+        self.conn: Connection | None = None
+
+
+_held: ContextVar[_Held | None] = ContextVar("storekeeper_db_held", default=None)
 _RV = TypeVar("_RV")
 
 
@@ -204,6 +216,12 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     return engine
 
 
+@contextmanager
+def _transaction(conn: Connection) -> Iterator[Connection]:
+    with conn.begin():
+        yield conn
+
+
 class DatabaseUnavailable(Unavailable):
     """The database cannot be reached or is too busy to answer in time (a 503 for a client)."""
 
@@ -263,6 +281,39 @@ class Database:
             else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         )
 
+    def hold(self) -> None:
+        """From now until release(), this context's units of work share one pooled connection.
+
+        A request's session check, idempotency claim and use case each run a unit of work;
+        a pool checkout and return for each cost more than a read's statement on SQLite
+        (docs/performance.md). The connection is checked out by the first unit of work, so
+        a request that never reaches the database holds none.
+        """
+        _held.set(_Held())
+
+    def release(self) -> None:
+        """Return the held connection, if any, to the pool."""
+        held = _held.get()
+        _held.set(None)
+        if held is not None and held.conn is not None:
+            held.conn.close()
+
+    def _connect(self, write: bool) -> AbstractContextManager[Connection]:
+        """A transaction on the held connection, or on a connection of its own."""
+        held = _held.get()
+        if held is None or (held.conn is not None and held.conn.in_transaction()):
+            return (self._write_engine if write else self._read_engine).begin()
+        if held.conn is None:
+            held.conn = self.engine.connect()
+        conn = held.conn
+        if self.engine.dialect.name == "sqlite":
+            conn.execution_options(**{WRITE_OPTION: write})
+        else:
+            conn.execution_options(
+                isolation_level=conn.default_isolation_level if write else "AUTOCOMMIT"
+            )
+        return _transaction(conn)
+
     @contextmanager
     def unit_of_work(self, write: bool) -> Iterator[Connection]:
         """One transaction: committed when the block ends normally, rolled back on any error.
@@ -276,7 +327,7 @@ class Database:
             if lock is not None and not lock.acquire(timeout=max(0.0, wait)):
                 raise DatabaseUnavailable("write lock timeout")
             try:
-                with (self._write_engine if write else self._read_engine).begin() as conn:
+                with self._connect(write) as conn:
                     yield conn
             except (OperationalError, InterfaceError, PoolTimeout) as exc:
                 raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc

@@ -61,3 +61,11 @@ class SqlUnitsOfWork:
         """One transaction: committed when the block ends normally, rolled back on any error."""
         with self.database.unit_of_work(write) as conn:
             yield SqlWork(conn, self._makers)
+
+    def hold(self) -> None:
+        """Share one pooled connection between the units of work of this context (a request)."""
+        self.database.hold()
+
+    def release(self) -> None:
+        """Return the shared connection to the pool."""
+        self.database.release()

@@ -37,7 +37,10 @@ class CatalogRepository(Protocol):
     def get_item(self, item_id: int) -> Item | None: ...
     def item_store(self, item_id: int) -> int | None: ...
     def lock_item(self, item_id: int) -> None: ...
-    def add_item(self, store_id: int, fields: ItemFields, item_id: int | None = None) -> int: ...
+    def add_item(self, store_id: int, fields: ItemFields, item_id: int | None = None) -> Item:
+        """Insert an item; the item as stored (a new item has no tags yet)."""
+        ...
+
     def update_item(self, item_id: int, changes: ItemChanges) -> None: ...
     def delete_item(self, item_id: int) -> None: ...
     def unlink_item_tags(self, item_id: int) -> None: ...
@@ -183,7 +186,7 @@ def create_item(
 ) -> Item:
     """Create an item in a store the actor may write to."""
     writable_store(repo, actor, store_id, "store_id" if from_body else None)
-    return get_item(repo, repo.add_item(store_id, fields))
+    return repo.add_item(store_id, fields)
 
 
 def _move(repo: CatalogRepository, actor: Actor | None, item_id: int, old: int, new: int) -> None:
@@ -213,8 +216,7 @@ def replace_item(
             )
         writable_store(repo, actor, store_id, "store_id")
         check_guard(guard)
-        repo.add_item(store_id, fields, item_id)
-        return get_item(repo, item_id), True
+        return repo.add_item(store_id, fields, item_id), True
     writable_store(repo, actor, current)
     target = current if store_id is None else store_id
     check_guard(guard)

@@ -38,6 +38,14 @@ class UnitsOfWork(Protocol):
 
     def __call__(self, write: bool = False) -> AbstractContextManager[Work]: ...
 
+    def hold(self) -> None:
+        """Let the units of work opened from here on, until release(), share one connection."""
+        ...
+
+    def release(self) -> None:
+        """Give back the connection hold() kept, if one was used."""
+        ...
+
 
 class Database(Protocol):
     """The database as a whole, for a readiness check."""
