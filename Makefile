@@ -8,7 +8,7 @@ WORKERS ?= 2
 MINUTES ?= 30
 N ?= 2
 
-.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long soak wrk deploy-tools browser screenshots cluster clean newman tutorial client-models
+.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long profile soak wrk deploy-tools browser screenshots cluster clean newman tutorial client-models
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ bench: install-dev wrk deploy-tools ## benchmarks on SQLite and PostgreSQL (rati
 
 bench-smoke: install-dev wrk ## a few seconds, proving the benchmark harness runs
 	$(BIN)/python -m bench.run --smoke
+
+profile: install-dev wrk ## where a request's time goes, per layer: in process, and under load with py-spy
+	$(BIN)/python -m bench.profile --load
 
 bench-long: install-dev wrk ## adds the 1,000,000-item scaling run and the 10-minute leak check
 	$(BIN)/python -m bench.run --long

@@ -255,3 +255,26 @@ def test_statements_per_request(client: FlaskClient, alice: User, database: Data
         assert len(seen) == 2  # the token's session check, then the user
     finally:
         event.remove(database.engine, "before_cursor_execute", count)
+
+
+def test_one_pooled_connection_per_request(
+    client: FlaskClient, alice: User, database: Database
+) -> None:
+    shop = store(client, alice)
+    checkouts: list[object] = []
+
+    def checkout(*_: object) -> None:
+        checkouts.append(None)
+
+    event.listen(database.engine, "checkout", checkout)
+    try:
+        # Key claim, session check, create and key completion: four units of work.
+        headers = alice.headers | {"Idempotency-Key": "one-connection"}
+        body = {"name": "Lamp", "price": 5, "store_id": shop["id"]}
+        created = client.post("/item", json=body, headers=headers)
+        assert created.status_code == 201
+        assert client.get(created.headers["Location"], headers=alice.headers).status_code == 200
+        assert client.get("/openapi.json").status_code == 200  # no unit of work: no checkout
+        assert len(checkouts) == 2
+    finally:
+        event.remove(database.engine, "checkout", checkout)

@@ -359,6 +359,36 @@ def test_tokens_refuse_expired_unsigned_and_foreign() -> None:
             tokens.verify(bad, "access")
 
 
+def test_a_verified_token_is_kept_but_still_expires_and_keeps_its_kind(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    tokens = Tokens(SECRET, 60, 3600)
+    pair = tokens.issue_pair(7)
+    decoded: list[str] = []
+    real = jwt.decode
+
+    def counting(token: str, *args: object, **kwargs: object) -> object:
+        decoded.append(token)
+        return real(token, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(jwt, "decode", counting)
+    for _ in range(3):
+        assert tokens.verify(pair.access, "access").user_id == 7
+    assert decoded == [pair.access]  # the signature was checked once
+    with pytest.raises(TokenError):
+        tokens.verify(pair.access, "refresh")  # a kept token is still of its own kind only
+    assert Tokens("o" * 40, 60, 3600)._verified.cache_info().currsize == 0  # per secret
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(TokenError):
+        tokens.verify(pair.access, "access")  # kept, yet refused once expired
+    forged = pair.access[:-2] + ("AA" if not pair.access.endswith("AA") else "BB")
+    for _ in range(2):
+        with pytest.raises(TokenError):
+            tokens.verify(forged, "access")
+    assert tokens._verified.cache_info().currsize == 1  # a refused token is never kept
+
+
 def test_password_hashing_meets_owasp_and_rehashes() -> None:
     assert PASSWORD_HASHER.memory_cost >= 19 * 1024
     assert PASSWORD_HASHER.time_cost >= 2

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from storekeeper.db import models
 from storekeeper.db.constraints import execute
 from storekeeper.db.locks import lock_row
+from storekeeper.db.prepared import fetch_one
 from storekeeper.domain.model import ActorState, User
 from storekeeper.domain.values import name_key
 
@@ -18,8 +19,7 @@ users: Table = cast(Table, models.User.__table__)
 revoked: Table = cast(Table, models.RevokedSession.__table__)
 stores: Table = cast(Table, models.Store.__table__)
 
-# Built once: it runs on every request that carries a token, and building a statement costs
-# more than running a cached one (docs/performance.md).
+# Built once and run prepared (db/prepared.py): it runs on every request with a token.
 _ACTOR_STATE = select(
     users.c.is_admin,
     users.c.tokens_valid_from,
@@ -113,9 +113,7 @@ class AccountRepository:
             )
 
     def actor_state(self, user_id: int, session_id: str) -> ActorState | None:
-        row = self.conn.execute(
-            _ACTOR_STATE, {"user_id": user_id, "session_id": session_id}
-        ).first()
+        row = fetch_one(self.conn, _ACTOR_STATE, user_id=user_id, session_id=session_id)
         if row is None:
             return None
-        return ActorState(bool(row.is_admin), bool(row.revoked), row.tokens_valid_from)
+        return ActorState(bool(row["is_admin"]), bool(row["revoked"]), row["tokens_valid_from"])

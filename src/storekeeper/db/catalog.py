@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, cast
 
@@ -27,6 +28,8 @@ from storekeeper.db.embedding import BRIEF_KEYS, briefs, json_rows, refs
 from storekeeper.db.filters import name_filters
 from storekeeper.db.locks import lock_row
 from storekeeper.db.paging import Sorts, keyset, page_of
+from storekeeper.db.prepared import fetch_one
+from storekeeper.db.rendering import item_json
 from storekeeper.domain.model import (
     Item,
     ItemBrief,
@@ -35,6 +38,7 @@ from storekeeper.domain.model import (
     ItemQuery,
     Page,
     Ref,
+    RenderedJson,
     Store,
     StoreQuery,
     Tag,
@@ -72,7 +76,8 @@ TAG_EMBED_LIMIT = 50
 
 
 # The read statements are built once per dialect with bind parameters: building a SQLAlchemy
-# statement costs more than running a cached one, and these run on every read.
+# statement costs more than running a cached one, and these run on every read. The single
+# reads run prepared on the driver's cursor (db/prepared.py).
 
 
 @cache
@@ -86,6 +91,14 @@ def item_query(dialect: str) -> Select[Any]:
     )
     tags_json = json_rows(dialect, item_tag_rows, ("id", "name"), items).label("tags_json")
     return select(*_ITEM_COLUMNS, tags_json).join(stores, stores.c.id == items.c.store_id)
+
+
+@cache
+def item_page_query(dialect: str) -> Select[Any]:
+    """Items as list pages read them: each one's JSON, and what a page is sorted by."""
+    return select(items.c.id, *ITEM_SORTS.values(), item_json(dialect)).join(
+        stores, stores.c.id == items.c.store_id
+    )
 
 
 @cache
@@ -165,12 +178,12 @@ class CatalogRepository:
         self, row: Any, items_: list[ItemBrief] | None = None, tags_: list[Ref] | None = None
     ) -> Store:
         return Store(
-            row.id,
-            row.name,
-            row.owner_id,
-            row.item_count,
-            row.created_at,
-            row.updated_at,
+            row["id"],
+            row["name"],
+            row["owner_id"],
+            row["item_count"],
+            row["created_at"],
+            row["updated_at"],
             items_ or [],
             tags_ or [],
         )
@@ -179,13 +192,13 @@ class CatalogRepository:
         stmt = select(stores).where(*name_filters(stores.c.name_key, query.name, query.q))
         stmt = keyset(stmt, STORE_SORTS, stores.c.id, query.page)
         rows, after = page_of(self._read(stmt).all(), STORE_SORTS, query.page)
-        return Page([self._store(r) for r in rows], after)
+        return Page([self._store(r._mapping) for r in rows], after)
 
     def store_detail(self, store_id: int, embed: int) -> Store | None:
-        row = self._read(store_by_id(self._dialect, embed), {"store_id": store_id}).first()
+        row = fetch_one(self.conn, store_by_id(self._dialect, embed), store_id=store_id)
         if row is None:
             return None
-        return self._store(row, briefs(row.items_json), refs(row.tags_json))
+        return self._store(row, briefs(row["items_json"]), refs(row["tags_json"]))
 
     def store_owner(self, store_id: int) -> tuple[bool, int | None]:
         owner = self._read(_STORE_OWNER, {"store_id": store_id}).first()
@@ -224,21 +237,21 @@ class CatalogRepository:
     # Items
 
     @staticmethod
-    def _item(row: Any) -> Item:
+    def _item(row: Mapping[str, Any]) -> Item:
         return Item(
-            row.id,
-            row.name,
-            Money(row.price_cents),
-            row.quantity,
-            row.description,
-            row.store_id,
-            Ref(row.store_id, row.store_name),
-            row.created_at,
-            row.updated_at,
-            refs(row.tags_json),
+            row["id"],
+            row["name"],
+            Money(row["price_cents"]),
+            row["quantity"],
+            row["description"],
+            row["store_id"],
+            Ref(row["store_id"], row["store_name"]),
+            row["created_at"],
+            row["updated_at"],
+            refs(row["tags_json"]),
         )
 
-    def list_items(self, query: ItemQuery) -> Page[Item]:
+    def list_items(self, query: ItemQuery) -> Page[RenderedJson]:
         conditions: list[ColumnElement[bool]] = name_filters(items.c.name_key, query.name, query.q)
         if query.store_id is not None:
             conditions.append(items.c.store_id == query.store_id)
@@ -254,15 +267,15 @@ class CatalogRepository:
             conditions.append(items.c.price_cents <= query.max_price.cents)
         if query.in_stock is not None:
             conditions.append(items.c.quantity > 0 if query.in_stock else items.c.quantity == 0)
-        stmt = item_query(self._dialect)
+        stmt = item_page_query(self._dialect)
         if conditions:
             stmt = stmt.where(and_(*conditions))
         stmt = keyset(stmt, ITEM_SORTS, items.c.id, query.page)
         rows, after = page_of(self._read(stmt).all(), ITEM_SORTS, query.page)
-        return Page([self._item(r) for r in rows], after)
+        return Page([r.item_json for r in rows], after)
 
     def get_item(self, item_id: int) -> Item | None:
-        row = self._read(item_by_id(self._dialect), {"item_id": item_id}).first()
+        row = fetch_one(self.conn, item_by_id(self._dialect), item_id=item_id)
         return None if row is None else self._item(row)
 
     def item_store(self, item_id: int) -> int | None:

@@ -55,9 +55,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return utc_datetime(value)
+
+
+def utc_datetime(value: datetime | str | None) -> datetime | None:
+    """A stored timestamp as a UTC datetime: SQLite's text (naive UTC) or a driver's datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # Where a uniqueness rule is defined, so is what its violation means to a client: see

@@ -13,6 +13,7 @@ from storekeeper.domain.model import (
     ItemFields,
     ItemQuery,
     Page,
+    RenderedJson,
     Store,
     StoreQuery,
     Tag,
@@ -33,7 +34,10 @@ class CatalogRepository(Protocol):
     def rename_store(self, store_id: int, name: str) -> None: ...
     def delete_store(self, store_id: int) -> None: ...
 
-    def list_items(self, query: ItemQuery) -> Page[Item]: ...
+    def list_items(self, query: ItemQuery) -> Page[RenderedJson]:
+        """A page of items, each as the API renders an item."""
+        ...
+
     def get_item(self, item_id: int) -> Item | None: ...
     def item_store(self, item_id: int) -> int | None: ...
     def lock_item(self, item_id: int) -> None: ...
@@ -161,7 +165,9 @@ def delete_store(
 # Items
 
 
-def list_items(repo: CatalogRepository, query: ItemQuery, in_store: bool = False) -> Page[Item]:
+def list_items(
+    repo: CatalogRepository, query: ItemQuery, in_store: bool = False
+) -> Page[RenderedJson]:
     """A page of items; for a store's own list, the store must exist."""
     if in_store and query.store_id is not None:
         require_store(repo, query.store_id)

@@ -7,6 +7,7 @@ from flask import request
 from storekeeper.domain import accounts
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.errors import Unauthenticated
+from storekeeper.http.bodies import body_bytes
 from storekeeper.http.context import services, unit_of_work
 from storekeeper.http.openapi import current_operation
 from storekeeper.http.state import Caller, state
@@ -55,13 +56,18 @@ def resolve_caller() -> None:
     """Before the handler: who the verified token speaks for, while its session lives.
 
     After the idempotency hook, so that the retry of a logout still replays its answer. The
-    session is read in a unit of work of its own; the caller found is the one identity the
-    handler hands to its use case.
+    session is read in a unit of work; the caller found is the one identity the handler hands
+    to its use case.
     """
     current = state()
     if current.token is None:
         return
     claims, kind = current.token
+    if request.method not in ("GET", "HEAD"):
+        # A request keeps the connection its first unit of work checks out until it ends
+        # (app.py): the body comes first, so a client that is slow to send it holds no
+        # connection while it does.
+        body_bytes()
     with unit_of_work() as work:
         actor = accounts.authenticate(
             work[ACCOUNTS], claims.user_id, claims.session_id, claims.issued_at, kind

@@ -16,7 +16,7 @@ from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.context import actor, unit_of_work
 from storekeeper.http.idempotency import bind
 from storekeeper.http.openapi import operation
-from storekeeper.http.paging import page_request, query_params, respond_page
+from storekeeper.http.paging import page_request, query_params, respond_rendered_page
 from storekeeper.http.schemas import (
     CREATED_AT,
     UPDATED_AT,
@@ -187,7 +187,7 @@ def list_items() -> Response:
     params = query_params(ItemListParams)
     with unit_of_work() as work:
         page = catalog.list_items(work[CATALOG], _query(params, params.store_id))
-    return respond_page(ItemOut, page, params)
+    return respond_rendered_page(page, params)
 
 
 @bp.get("/store/<id:id>/item")
@@ -197,7 +197,7 @@ def list_store_items(id: int) -> Response:
     params = query_params(StoreItemListParams)
     with unit_of_work() as work:
         page = catalog.list_items(work[CATALOG], _query(params, id), in_store=True)
-    return respond_page(ItemOut, page, params)
+    return respond_rendered_page(page, params)
 
 
 def _created(item: object, item_id: int) -> Response:

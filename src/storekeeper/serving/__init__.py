@@ -246,6 +246,18 @@ class Worker(GeventWorker):  # type: ignore[misc]
         client.settimeout(LIMITS.io_timeout_s)
         super(GeventWorker, self).handle(listener, client, addr)
 
+    def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        corked = sock.family in (socket.AF_INET, socket.AF_INET6)
+        if corked:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        try:
+            keep: bool = super().handle_request(listener_name, req, sock, addr)
+            return keep
+        finally:
+            if corked:
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         if isinstance(exc, gevent.GreenletExit):
             return  # a connection dropped on purpose at shutdown: nobody to answer
