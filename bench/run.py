@@ -379,6 +379,14 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
             ),
             ("GET /item/{id} with token", "/", "random_get.lua", ("/item/", str(items), token)),
             ("POST /item", "/", "post_item.lua", (token, "1")),
+            # The same writes spread over every store: each create moves its store's item
+            # count, and writes into one store queue on that row (docs/performance.md).
+            (
+                f"POST /item (over {mode.stores} stores)",
+                "/",
+                "post_item.lua",
+                (token, "1", str(mode.stores)),
+            ),
             ("PATCH /item/{id} If-Match", "/", "patch_item.lua", (token, str(items))),
             ("mixed 90% GET / 10% PATCH", "/", "mixed.lua", (token, str(items))),
         ]

@@ -1,5 +1,6 @@
--- POST /item with a unique name per request; args: token, store id
-local token, store, id, counter = nil, 1, 0, 0
+-- POST /item with a unique name per request; args: token, store id[, number of stores]
+-- With a number of stores, each request goes to a random store in 1..n instead.
+local token, store, stores, id, counter = nil, 1, nil, 0, 0
 local threads = {}
 
 function setup(thread)
@@ -10,12 +11,15 @@ end
 function init(args)
   token = args[1]
   store = args[2]
+  stores = tonumber(args[3])
   math.randomseed(os.time() + math.floor(os.clock() * 1000000) + id)
 end
 
 function request()
   counter = counter + 1
-  local body = '{"name":"bench ' .. id .. '-' .. counter .. '-' .. math.random(1, 1000000000) .. '","price":12.34,"store_id":' .. store .. '}'
+  local target = store
+  if stores then target = math.random(1, stores) end
+  local body = '{"name":"bench ' .. id .. '-' .. counter .. '-' .. math.random(1, 1000000000) .. '","price":12.34,"store_id":' .. target .. '}'
   return wrk.format("POST", "/item", {
     ["Authorization"] = "Bearer " .. token,
     ["Content-Type"] = "application/json",
