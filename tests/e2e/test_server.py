@@ -142,3 +142,36 @@ def test_sigquit_drops_requests_in_flight_at_once() -> None:
             upload.close()
         log = (Path(instance) / "server.log").read_text()
         assert "dropping requests still in flight" in log
+
+
+def _responses_ready(sock: socket.socket) -> int:
+    """How many complete answers have arrived on a socket so far (read without waiting)."""
+    sock.setblocking(False)
+    data = b""
+    try:
+        while chunk := sock.recv(1 << 20):
+            data += chunk
+    except BlockingIOError:
+        pass
+    return data.count(b"HTTP/1.1 ")
+
+
+@pytest.mark.slow
+def test_a_busy_connection_does_not_hold_up_the_others() -> None:
+    # One worker; connection A pipelines many requests, so its next one is always there to be
+    # read. B's single request, sent just after, must be answered in turn, not after all of
+    # A's: the worker yields between requests. Counted, not timed: when B has its answer,
+    # only a fraction of A's have been sent.
+    pipelined = 1000
+    with live_server(workers=1) as base:
+        request = b"GET /nothing-here HTTP/1.1\r\nHost: x\r\n\r\n"
+        with (
+            socket.create_connection(address(base), timeout=10) as a,
+            socket.create_connection(address(base), timeout=10) as b,
+        ):
+            a.sendall(request * pipelined)
+            b.sendall(request)
+            with b.makefile("rb") as stream:
+                assert read_response(stream)[0] == 404
+            ready = _responses_ready(a)
+            assert ready < pipelined // 2, ready
