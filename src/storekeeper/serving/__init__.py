@@ -247,8 +247,11 @@ class Worker(GeventWorker):  # type: ignore[misc]
         super(GeventWorker, self).handle(listener, client, addr)
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
+        loop = gevent.get_hub().loop
+        waits = loop.iteration
         corked = sock.family in (socket.AF_INET, socket.AF_INET6)
         if corked:
+            # One segment per answer: gunicorn sends a response's head and body apart.
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
         try:
             keep: bool = super().handle_request(listener_name, req, sock, addr)
@@ -257,11 +260,16 @@ class Worker(GeventWorker):  # type: ignore[misc]
             if corked:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
-            # Let every other connection with a request waiting go first. A client that sends
-            # its next request as soon as it has an answer finds it already read by the time
-            # the loop asks, so without this yield one connection could be served again and
-            # again while the others waited: the tail of every answer (docs/performance.md).
-            gevent.sleep(0)
+            if loop.iteration == waits:
+                # The request never waited (a read from SQLite runs in C, start to end):
+                # let the other connections with a request ready go first. A client that
+                # sends its next request as soon as it has an answer finds it already read
+                # by the time this loop asks, so one connection could otherwise be served
+                # again and again while the others waited, which was the long tail of
+                # every answer (docs/performance.md). A request that waited for the
+                # database has let the others run already, and yielding again then costs
+                # PostgreSQL reads half their throughput.
+                gevent.sleep(0)
 
     def handle_error(self, req: Any, client: socket.socket, addr: Any, exc: BaseException) -> None:
         if isinstance(exc, gevent.GreenletExit):
