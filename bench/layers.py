@@ -22,7 +22,7 @@ _LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ETag (digest)", ("storekeeper/http/conditional.py",)),
     ("logging", ("storekeeper/logs.py", "/logging/")),
     ("metrics", ("storekeeper/metrics.py", "prometheus_client/")),
-    ("tokens (JWT, HMAC)", ("storekeeper/security.py", "/jwt/", "/hmac.py")),
+    ("tokens and cursors (JWT, HMAC)", ("storekeeper/security.py", "/jwt/", "/hmac.py")),
     ("pool checkout and return", ("sqlalchemy/pool/",)),
     ("driver and database", ("/psycopg/", "/sqlite3/")),
     ("SQLAlchemy execution", ("sqlalchemy/",)),
@@ -35,8 +35,12 @@ _LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Flask and Werkzeug", ("flask/", "werkzeug/", "flask_cors/")),
     ("server (gunicorn, gevent)", ("gunicorn/", "gevent/", "greenlet")),
 )
-# Functions whose own time is the driver and the database (SQLAlchemy calls the DBAPI there).
+# Functions whose own time is the driver and the database: where SQLAlchemy calls the DBAPI,
+# the prepared reads' own call (db/prepared.py), and the DBAPI's methods when a profiler
+# records C calls as frames of their own (pyinstrument does, py-spy does not).
 _DRIVER_CALLS = {"do_execute", "do_execute_no_params", "do_executemany", "fetchall", "fetchone"}
+_PREPARED = ("storekeeper/db/prepared.py", "fetch_one")
+_DBAPI_METHODS = {"Cursor.execute", "Cursor.fetchone", "Cursor.fetchall", "Connection.execute"}
 _PHASES: tuple[tuple[str, str, str], ...] = (
     ("storekeeper/app.py", "_start", "1 request start"),
     ("storekeeper/http/identity.py", "verify_token", "2 token verification"),
@@ -60,6 +64,8 @@ def layer(stack: Sequence[Frame]) -> str:
     """The kind of work the innermost recognised frame of `stack` does."""
     for function, path in reversed(stack):
         path = path.replace("\\", "/")
+        if function in _DBAPI_METHODS or (path.endswith(_PREPARED[0]) and function == _PREPARED[1]):
+            return "driver and database"
         for name, needles in _LAYERS:
             if any(needle in path for needle in needles):
                 if name == "SQLAlchemy execution" and function in _DRIVER_CALLS:

@@ -210,6 +210,7 @@ def under_load(backend: str, seconds: int) -> dict[str, Any]:
                     str(sizes["server_pid"]),
                     "--subprocesses",
                     "--nonblocking",
+                    "--full-filenames",  # the layers are told apart by their paths
                     "--rate",
                     "200",
                     "--duration",
@@ -248,16 +249,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--db", default="sqlite,postgresql", help="backends to profile")
     parser.add_argument("--requests", type=int, default=2000, help="requests per scenario")
     parser.add_argument("--load", action="store_true", help="also profile under load (py-spy)")
+    parser.add_argument("--no-in-process", action="store_true", help="only under load")
     parser.add_argument("--seconds", type=int, default=5, help="seconds per loaded scenario")
     parser.add_argument("--out", type=Path, default=OUT)
     options = parser.parse_args(argv)
     options.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("STOREKEEPER_LOG_LEVEL", "WARNING")
     for backend in options.db.split(","):
-        report: dict[str, Any] = {"in_process": in_process(backend, options.requests)}
+        out = options.out / f"{backend}.json"
+        # A view not run this time keeps its last results.
+        report: dict[str, Any] = json.loads(out.read_text()) if out.exists() else {}
+        if not options.no_in_process:
+            report["in_process"] = in_process(backend, options.requests)
         if options.load:
             report["under_load"] = under_load(backend, options.seconds)
-        (options.out / f"{backend}.json").write_text(json.dumps(report, indent=2) + "\n")
+        out.write_text(json.dumps(report, indent=2) + "\n")
         for view, results in report.items():
             us = {n: r["us_per_request"] for n, r in results.items() if "us_per_request" in r}
             print(f"\n## {backend}, {view}\n\n{json.dumps(us) if us else ''}\n")

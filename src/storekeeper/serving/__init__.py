@@ -248,7 +248,8 @@ class Worker(GeventWorker):  # type: ignore[misc]
 
     def handle_request(self, listener_name: Any, req: Any, sock: Any, addr: Any) -> bool:
         loop = gevent.get_hub().loop
-        waits = loop.iteration
+        # libev's count of loop iterations: it moves only when a greenlet waits.
+        waits = getattr(loop, "iteration", None)
         corked = sock.family in (socket.AF_INET, socket.AF_INET6)
         if corked:
             # One segment per answer: gunicorn sends a response's head and body apart.
@@ -260,7 +261,7 @@ class Worker(GeventWorker):  # type: ignore[misc]
             if corked:
                 with contextlib.suppress(OSError):
                     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
-            if loop.iteration == waits:
+            if waits is None or getattr(loop, "iteration", None) == waits:
                 # The request never waited (a read from SQLite runs in C, start to end):
                 # let the other connections with a request ready go first. A client that
                 # sends its next request as soon as it has an answer finds it already read
