@@ -569,7 +569,7 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
             value = r.ratio_to_flask_floor
             check(
                 f"{what} ({db})",
-                f">= {goal:.2f} of the floor",
+                f">= {goal:.3f} of the floor",
                 value,
                 f"{value:.3f}",
                 value >= goal,
