@@ -109,10 +109,10 @@ bench-long: install-dev wrk ## adds the 1,000,000-item scaling run and the 10-mi
 soak: install-dev ## $(MINUTES) minutes of mixed and hostile load, a worker SIGKILL a minute (docs/reliability.md)
 	$(BIN)/python -m bench.soak --minutes $(MINUTES)
 
-lock: ## re-pin every dependency (needs network)
+lock: ## re-pin every dependency (needs network); the runtime and tutorial locks take the dev lock's versions
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -o requirements.lock -q
 	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -o requirements-dev.lock -q
+	$(BIN)/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -c requirements-dev.lock -o requirements.lock -q
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra tutorial --generate-hashes --python-version 3.11 -c requirements-dev.lock -o requirements-tutorial.lock -q
 
 clean: ## remove the virtualenv and caches
