@@ -7,13 +7,13 @@ import getpass
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from storekeeper.app import REPOSITORIES
 from storekeeper.db import backup, migrate
+from storekeeper.db.accounts import end_every_session
 from storekeeper.db.session import Database, DatabaseUnavailable, connection_problem
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
 from storekeeper.domain import accounts
@@ -160,6 +160,15 @@ def db_command(settings: Settings, action: str) -> int:
                 print(f"storekeeper: applied {revision.id} ({revision.message})", file=sys.stderr)
             state = "now up to date" if applied else "already up to date"
             print(f"storekeeper: database schema is {state}", file=sys.stderr)
+        elif action == "end-sessions":
+            if migrate.pending(db.engine):
+                return _fail("the database schema is not up to date; run: storekeeper db upgrade")
+            with db.engine.begin() as conn:
+                users = end_every_session(conn)
+            print(
+                f"storekeeper: ended every session of {users} users; each signs in again",
+                file=sys.stderr,
+            )
         else:
             migrate.check(db.engine)
             print("storekeeper: models and migrations agree", file=sys.stderr)
@@ -217,10 +226,6 @@ def create_admin(settings: Settings, username: str, reset_password: bool) -> int
     if outcome.created:
         print(f"storekeeper: created admin {user.username!r} (id {user.id})")
         return 0
-    if outcome.tokens_valid_from is not None:
-        # Tokens carry whole seconds: one issued before this second would be refused, so a
-        # login with the new password is accepted only once the command has returned.
-        time.sleep(max(0.0, outcome.tokens_valid_from - time.time()))
     print(
         f"storekeeper: reset the password of {user.username!r} (id {user.id}), made them an "
         "admin and ended their sessions"
@@ -271,7 +276,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     db = sub.add_parser(
         "db",
-        help="apply migrations (upgrade), check them (check), back up or restore SQLite",
+        help="apply migrations (upgrade), check them (check), back up or restore SQLite, end "
+        "every session (end-sessions)",
         description="upgrade: apply every migration not yet applied, naming each one (the only "
         "way a schema changes). check: fail when the models and the migrations disagree. "
         "backup PATH: copy the SQLite database to PATH while the server runs (sqlite3's backup "
@@ -279,14 +285,18 @@ def _parser() -> argparse.ArgumentParser:
         "pg_dump -Fc. restore PATH: stop the server first; replace the SQLite database with "
         "the backup at PATH once it is checked (a Storekeeper database at a known migration "
         "revision), keeping the old one as <name>.before-restore; then run `storekeeper db "
-        "upgrade` if the backup is older. A database still open elsewhere is refused. "
+        "upgrade` if the backup is older. A database still open elsewhere is refused. Every "
+        "token issued before a restore is refused after it. end-sessions: refuse every token "
+        "issued so far (run it after restoring a PostgreSQL database with pg_restore). "
         "revision -m MESSAGE (for contributors): write the next migration, from the "
         "migrations so far to the models, into the package's migrations folder.",
         epilog=_epilog("db"),
         formatter_class=raw,
     )
     db.add_argument(
-        "action", choices=["upgrade", "check", "backup", "restore", "revision"], help="what to do"
+        "action",
+        choices=["upgrade", "check", "backup", "restore", "end-sessions", "revision"],
+        help="what to do",
     )
     db.add_argument("path", nargs="?", type=Path, help="backup and restore: the backup file")
     db.add_argument("-m", "--message", help="revision: what the migration does, e.g. 'add orders'")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 import uuid
@@ -15,7 +16,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 TokenKind = Literal["access", "refresh"]
 ALGORITHM = "HS256"
-_REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "type", "sid"]
+_REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "type", "sid", "stm"]
+# A subject is a canonical id in ASCII digits: str.isdigit() also admits "²", which int()
+# then refuses.
+_SUBJECT = re.compile(r"[1-9][0-9]{0,18}", re.ASCII)
+# Session ids and credential stamps are short URL-safe strings this server made.
+_OPAQUE = re.compile(r"[A-Za-z0-9_-]{1,64}", re.ASCII)
 # Tokens whose signature one process has verified, kept so that a client sending the same
 # token on every request pays the HMAC and the JSON decoding once: about a fifth of a
 # single read's time (docs/performance.md). Bounded; expiry is still checked on every use,
@@ -38,6 +44,9 @@ class Claims:
     user_id: int
     kind: TokenKind
     session_id: str
+    # The user's credential stamp when the token was issued: a token is good only while
+    # the stamp is still the user's (domain/accounts.py, authenticate).
+    stamp: str
     expires_at: int
     issued_at: int
 
@@ -62,30 +71,31 @@ class Tokens:
         # raises and is never kept.
         self._verified = lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._decode)
 
-    def _encode(self, user_id: int, kind: TokenKind, session_id: str, ttl: int) -> str:
+    def _encode(self, user_id: int, kind: TokenKind, session_id: str, stamp: str, ttl: int) -> str:
         now = int(time.time())
         claims = {
             "sub": str(user_id),
             "type": kind,
             "sid": session_id,
+            "stm": stamp,
             "jti": uuid.uuid4().hex,
             "iat": now,
             "exp": now + ttl,
         }
         return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
 
-    def issue_pair(self, user_id: int) -> TokenPair:
-        """An access and a refresh token for a new session."""
+    def issue_pair(self, user_id: int, stamp: str) -> TokenPair:
+        """An access and a refresh token for a new session of a user with this stamp."""
         session_id = secrets.token_hex(16)
         return TokenPair(
-            self._encode(user_id, "access", session_id, self.access_ttl),
-            self._encode(user_id, "refresh", session_id, self.refresh_ttl),
+            self._encode(user_id, "access", session_id, stamp, self.access_ttl),
+            self._encode(user_id, "refresh", session_id, stamp, self.refresh_ttl),
             session_id,
         )
 
-    def issue_access(self, user_id: int, session_id: str) -> str:
+    def issue_access(self, user_id: int, session_id: str, stamp: str) -> str:
         """A fresh access token in an existing session."""
-        return self._encode(user_id, "access", session_id, self.access_ttl)
+        return self._encode(user_id, "access", session_id, stamp, self.access_ttl)
 
     def verify(self, token: str, kind: TokenKind) -> Claims:
         """The claims of a valid token of this kind; TokenError otherwise."""
@@ -106,12 +116,23 @@ class Tokens:
             )
         except jwt.PyJWTError as exc:
             raise TokenError(type(exc).__name__) from None
-        kind, sub, sid = claims.get("type"), claims.get("sub"), claims.get("sid")
+        kind = claims.get("type")
         if kind not in ("access", "refresh"):
             raise TokenError("unknown token type")
-        if not isinstance(sub, str) or not sub.isdigit() or not isinstance(sid, str):
-            raise TokenError("malformed subject or session")
-        return Claims(int(sub), kind, sid, int(claims["exp"]), int(claims["iat"]))
+        sub, sid, stamp = (_opaque(claims.get(name)) for name in ("sub", "sid", "stm"))
+        if not _SUBJECT.fullmatch(sub):
+            raise TokenError("malformed subject")
+        exp, iat = claims["exp"], claims["iat"]
+        if not isinstance(exp, int) or not isinstance(iat, int):
+            raise TokenError("malformed times")
+        return Claims(int(sub), kind, sid, stamp, exp, iat)
+
+
+def _opaque(value: object) -> str:
+    """A claim that must be a short URL-safe string; TokenError otherwise."""
+    if not isinstance(value, str) or not _OPAQUE.fullmatch(value):
+        raise TokenError("malformed subject, session or stamp")
+    return value
 
 
 class Passwords:

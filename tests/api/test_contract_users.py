@@ -20,6 +20,7 @@ from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.models import User as UserRow
 from storekeeper.db.session import Database
 from storekeeper.domain import accounts
+from storekeeper.http.context import SERVICES
 from storekeeper.security import PASSWORD_HASHER, Passwords
 from tests.helpers import (
     PASSWORD,
@@ -167,13 +168,60 @@ def test_a_password_reset_by_create_admin_ends_every_session_of_that_user(
         assert_401(client.post("/refresh", headers=auth(tokens["refresh_token"])))
     assert client.get("/user/me", headers=other.headers).status_code == 200
     assert_problem(client.post("/login", json={"username": "ada", "password": PASSWORD}), 401)
-    # The CLI returns only once the cut has passed (tokens carry whole seconds); so here.
-    assert outcome.tokens_valid_from is not None
-    time.sleep(max(0.0, outcome.tokens_valid_from - time.time()))
+    # No whole-second cut-off: a login right after the reset, in the same second, is good.
+    assert outcome.user.is_admin
     fresh = login(client, "ada", "a new password")
     me = client.get("/user/me", headers=auth(fresh["access_token"]))
     assert me.status_code == 200 and me.get_json()["is_admin"] is True
     assert client.post("/refresh", headers=auth(fresh["refresh_token"])).status_code == 200
+
+
+class ResetWhileChecking:
+    """The real password hasher; while it checks a login's password, the password is reset.
+
+    The race of issue 18: a login that read the old hash before a reset committed, and
+    issued its tokens after.
+    """
+
+    def __init__(self, database: Database, username: str) -> None:
+        self.real, self.database, self.username = Passwords(), database, username
+        self.resets = 0
+
+    def hash(self, password: str) -> str:
+        return self.real.hash(password)
+
+    def needs_rehash(self, stored: str) -> bool:
+        return self.real.needs_rehash(stored)
+
+    def verify(self, stored: str | None, password: str) -> bool:
+        matches = self.real.verify(stored, password)
+        with self.database.unit_of_work(write=True) as conn:
+            accounts.ensure_admin(
+                AccountRepository(conn), self.real, self.username, "a new password", True
+            )
+        self.resets += 1
+        return matches
+
+
+def test_a_login_racing_a_password_reset_gets_no_session_that_outlives_it(
+    app: Flask, client: FlaskClient, database: Database
+) -> None:
+    register(client, "ada")
+    racing = ResetWhileChecking(database, "ada")
+    found = app.extensions[SERVICES]
+    # The login reads the user (old hash, old stamp) in its unit of work; the reset commits
+    # while the password is checked; the login then issues its tokens.
+    with database.unit_of_work(write=False) as conn:
+        session = accounts.login(AccountRepository(conn), racing, found.tokens, "ada", PASSWORD)
+    assert racing.resets == 1
+    assert_401(client.get("/user/me", headers=auth(session.access_token)))
+    assert_401(client.post("/refresh", headers=auth(session.refresh_token)))
+    assert (
+        client.get(
+            "/user/me", headers=auth(login(client, "ada", "a new password")["access_token"])
+        ).status_code
+        == 200
+    )
 
 
 # Users
@@ -337,6 +385,10 @@ def unsigned(claims: dict[str, Any]) -> str:
         lambda c: forge({**c, "type": "refresh"}),
         lambda c: forge(c, key="another-secret-" + "y" * 40),
         lambda c: forge({**c, "sub": "424242"}),
+        # A digit to str.isdigit() that int() refuses: a 500 until issue 18.
+        lambda c: forge({**c, "sub": "²"}),
+        lambda c: forge({k: v for k, v in c.items() if k != "stm"}),
+        lambda c: forge({**c, "stm": "another-stamp"}),
         lambda c: "not.a.token",
         lambda c: "",
     ],
@@ -350,6 +402,9 @@ def unsigned(claims: dict[str, Any]) -> str:
         "refresh-as-access",
         "other-secret",
         "unknown-user",
+        "superscript-subject",
+        "no-stamp",
+        "other-stamp",
         "garbage",
         "empty",
     ],

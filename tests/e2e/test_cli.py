@@ -124,23 +124,21 @@ def test_create_admin_refuses_an_existing_user_unless_told_to_reset(tmp_path: Pa
     password = {PREFIX + "ADMIN_PASSWORD": "first password"}
     assert run(["create-admin", "ada"], tmp_path, **password).returncode == 0
     with sqlite3.connect(tmp_path / "storekeeper.db") as db:
-        (first_hash,) = db.execute("SELECT password_hash FROM users").fetchone()
+        first = db.execute("SELECT password_hash, credential_stamp FROM users").fetchall()
     other = {PREFIX + "ADMIN_PASSWORD": "other password"}
     assert_one_line_refusal(
         run(["create-admin", "ADA"], tmp_path, **other), "exists already", "--reset-password"
     )
     with sqlite3.connect(tmp_path / "storekeeper.db") as db:
-        assert db.execute("SELECT password_hash, tokens_valid_from FROM users").fetchall() == [
-            (first_hash, None)
-        ]
+        assert db.execute("SELECT password_hash, credential_stamp FROM users").fetchall() == first
     reset = run(["create-admin", "ada", "--reset-password"], tmp_path, **other)
     assert reset.returncode == 0, reset.stderr
     assert "ended their sessions" in reset.stdout
     with sqlite3.connect(tmp_path / "storekeeper.db") as db:
-        ((new_hash, valid_from),) = db.execute(
-            "SELECT password_hash, tokens_valid_from FROM users"
+        ((new_hash, new_stamp),) = db.execute(
+            "SELECT password_hash, credential_stamp FROM users"
         ).fetchall()
-    assert new_hash != first_hash and valid_from is not None
+    assert new_hash != first[0][0] and new_stamp != first[0][1]
 
 
 def test_help_documents_options_and_the_variables_each_command_reads(tmp_path: Path) -> None:

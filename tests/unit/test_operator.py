@@ -23,12 +23,13 @@ class FakeAccounts:
 
     def __init__(self) -> None:
         self.users: dict[int, User] = {}
-        self.valid_from: dict[int, int] = {}
 
-    def add_user(self, username: str, email: str | None, password_hash: str, is_admin: bool) -> int:
+    def add_user(
+        self, username: str, email: str | None, password_hash: str, is_admin: bool, stamp: str
+    ) -> int:
         user_id = len(self.users) + 1
         self.users[user_id] = User(
-            user_id, username, email, is_admin, datetime.now(UTC), password_hash
+            user_id, username, email, is_admin, datetime.now(UTC), password_hash, stamp
         )
         return user_id
 
@@ -44,8 +45,10 @@ class FakeAccounts:
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self.users[user_id] = replace(self.users[user_id], is_admin=is_admin)
 
-    def refuse_tokens_before(self, user_id: int, unix_second: int) -> None:
-        self.valid_from[user_id] = unix_second
+    def set_credentials(self, user_id: int, password_hash: str, stamp: str) -> None:
+        self.users[user_id] = replace(
+            self.users[user_id], password_hash=password_hash, credential_stamp=stamp
+        )
 
 
 class PlainHasher:
@@ -68,42 +71,46 @@ def _ensure(repo: FakeAccounts, password: str, reset: bool = False) -> accounts.
         "ada",
         password,
         reset_password=reset,
-        now=1000.4,
     )
 
 
 def test_create_admin_makes_a_new_admin() -> None:
     repo = FakeAccounts()
     outcome = _ensure(repo, "first password")
-    assert outcome.created and outcome.user.is_admin and outcome.tokens_valid_from is None
+    assert outcome.created and outcome.user.is_admin
     assert repo.users[1].password_hash == "hashed:first password"
+    assert len(repo.users[1].credential_stamp) >= 22  # 128 random bits
 
 
 def test_create_admin_never_replaces_an_existing_password_unasked() -> None:
     repo = FakeAccounts()
-    repo.add_user("ada", None, "hashed:hers", False)
+    repo.add_user("ada", None, "hashed:hers", False, "her-stamp")
     with pytest.raises(Conflict):
         _ensure(repo, "someone else's")
     assert repo.users[1].password_hash == "hashed:hers"
-    assert not repo.users[1].is_admin and repo.valid_from == {}
+    assert not repo.users[1].is_admin and repo.users[1].credential_stamp == "her-stamp"
 
 
-def test_a_reset_sets_the_password_promotes_and_cuts_off_older_tokens() -> None:
+def test_a_reset_sets_the_password_promotes_and_replaces_the_stamp() -> None:
     repo = FakeAccounts()
-    repo.add_user("ada", None, "hashed:hers", False)
+    repo.add_user("ada", None, "hashed:hers", False, "her-stamp")
     outcome = _ensure(repo, "a new one", reset=True)
     assert not outcome.created and outcome.user.is_admin
     assert repo.users[1].password_hash == "hashed:a new one"
-    # Tokens carry whole seconds: the cut is the next one, after anything issued at 1000.4.
-    assert outcome.tokens_valid_from == repo.valid_from[1] == 1001
+    assert repo.users[1].credential_stamp not in ("her-stamp", "")
+    assert outcome.user.credential_stamp == repo.users[1].credential_stamp
 
 
-def test_actor_state_accepts_only_live_sessions_issued_from_the_cut() -> None:
-    assert ActorState(False, False).accepts(0)
-    assert not ActorState(False, True).accepts(2000)
-    cut = ActorState(True, False, 1001)
-    assert not cut.accepts(1000)
-    assert cut.accepts(1001)
+def test_actor_state_accepts_only_live_sessions_under_the_current_stamp() -> None:
+    assert ActorState(False, False, "now").accepts("now")
+    assert not ActorState(False, True, "now").accepts("now")
+    assert not ActorState(True, False, "now").accepts("before")
+    assert not ActorState(True, False, "now").accepts("")
+
+
+def test_credential_stamps_are_never_handed_out_twice() -> None:
+    stamps = {accounts.new_credential_stamp() for _ in range(1000)}
+    assert len(stamps) == 1000
 
 
 def test_settings_read_only_the_variables_in_the_table(tmp_path: Path) -> None:

@@ -329,17 +329,18 @@ def test_public_url_for_a_bind_address() -> None:
 
 def test_tokens_round_trip_and_are_typed() -> None:
     tokens = Tokens(SECRET, 60, 3600)
-    pair = tokens.issue_pair(7)
+    pair = tokens.issue_pair(7, "stamp-1")
     access = tokens.verify(pair.access, "access")
     refresh = tokens.verify(pair.refresh, "refresh")
-    assert (access.user_id, access.session_id) == (7, pair.session_id)
+    assert (access.user_id, access.session_id, access.stamp) == (7, pair.session_id, "stamp-1")
+    assert refresh.stamp == "stamp-1"
     assert refresh.session_id == pair.session_id
     with pytest.raises(TokenError):
         tokens.verify(pair.access, "refresh")
     with pytest.raises(TokenError):
         tokens.verify(pair.refresh, "access")
     assert (
-        tokens.verify(tokens.issue_access(7, pair.session_id), "access").session_id
+        tokens.verify(tokens.issue_access(7, pair.session_id, "stamp-1"), "access").session_id
         == pair.session_id
     )
 
@@ -347,13 +348,31 @@ def test_tokens_round_trip_and_are_typed() -> None:
 def test_tokens_refuse_expired_unsigned_and_foreign() -> None:
     tokens = Tokens(SECRET, 60, 3600)
     now = int(time.time())
-    base = {"sub": "7", "type": "access", "sid": "s", "jti": "j", "iat": now, "exp": now + 60}
+    base = {
+        "sub": "7",
+        "type": "access",
+        "sid": "s",
+        "stm": "t",
+        "jti": "j",
+        "iat": now,
+        "exp": now + 60,
+    }
+    assert tokens.verify(jwt.encode(base, SECRET, algorithm="HS256"), "access").user_id == 7
     for bad in (
         jwt.encode({**base, "exp": now - 1}, SECRET, algorithm="HS256"),
         jwt.encode(base, None, algorithm="none"),
         jwt.encode(base, "t" * 40, algorithm="HS256"),
         jwt.encode({k: v for k, v in base.items() if k != "sid"}, SECRET, algorithm="HS256"),
+        jwt.encode({k: v for k, v in base.items() if k != "stm"}, SECRET, algorithm="HS256"),
         jwt.encode({**base, "sub": "x"}, SECRET, algorithm="HS256"),
+        # Digits to str.isdigit() that int() refuses: once a 500 (issue 18).
+        jwt.encode({**base, "sub": "²"}, SECRET, algorithm="HS256"),
+        jwt.encode({**base, "sub": "٣"}, SECRET, algorithm="HS256"),
+        jwt.encode({**base, "sub": "07"}, SECRET, algorithm="HS256"),
+        jwt.encode({**base, "sub": 7}, SECRET, algorithm="HS256"),
+        jwt.encode({**base, "stm": ["t"]}, SECRET, algorithm="HS256"),
+        jwt.encode({**base, "stm": "x" * 65}, SECRET, algorithm="HS256"),
+        jwt.encode({**base, "sid": "é"}, SECRET, algorithm="HS256"),
     ):
         with pytest.raises(TokenError):
             tokens.verify(bad, "access")
@@ -363,7 +382,7 @@ def test_a_verified_token_is_kept_but_still_expires_and_keeps_its_kind(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     tokens = Tokens(SECRET, 60, 3600)
-    pair = tokens.issue_pair(7)
+    pair = tokens.issue_pair(7, "stamp")
     decoded: list[str] = []
     real = jwt.decode
 

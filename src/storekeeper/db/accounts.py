@@ -12,6 +12,7 @@ from storekeeper.db import models
 from storekeeper.db.constraints import execute
 from storekeeper.db.locks import lock_row
 from storekeeper.db.prepared import fetch_one
+from storekeeper.domain.accounts import new_credential_stamp
 from storekeeper.domain.model import ActorState, User
 from storekeeper.domain.values import name_key
 
@@ -22,13 +23,21 @@ stores: Table = cast(Table, models.Store.__table__)
 # Built once and run prepared (db/prepared.py): it runs on every request with a token.
 _ACTOR_STATE = select(
     users.c.is_admin,
-    users.c.tokens_valid_from,
+    users.c.credential_stamp,
     exists().where(revoked.c.session_id == bindparam("session_id")).label("revoked"),
 ).where(users.c.id == bindparam("user_id"))
 
 
 def _user(row: Any) -> User:
-    return User(row.id, row.username, row.email, row.is_admin, row.created_at, row.password_hash)
+    return User(
+        row.id,
+        row.username,
+        row.email,
+        row.is_admin,
+        row.created_at,
+        row.password_hash,
+        row.credential_stamp,
+    )
 
 
 class AccountRepository:
@@ -37,7 +46,9 @@ class AccountRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
-    def add_user(self, username: str, email: str | None, password_hash: str, is_admin: bool) -> int:
+    def add_user(
+        self, username: str, email: str | None, password_hash: str, is_admin: bool, stamp: str
+    ) -> int:
         now = models.utcnow()
         stmt = (
             insert(users)
@@ -47,6 +58,7 @@ class AccountRepository:
                 email=email,
                 email_key=name_key(email) if email is not None else None,
                 password_hash=password_hash,
+                credential_stamp=stamp,
                 is_admin=is_admin,
                 created_at=now,
                 updated_at=now,
@@ -76,11 +88,11 @@ class AccountRepository:
             .values(password_hash=password_hash, updated_at=models.utcnow())
         )
 
-    def refuse_tokens_before(self, user_id: int, unix_second: int) -> None:
+    def set_credentials(self, user_id: int, password_hash: str, stamp: str) -> None:
         self.conn.execute(
             update(users)
             .where(users.c.id == user_id)
-            .values(tokens_valid_from=unix_second, updated_at=models.utcnow())
+            .values(password_hash=password_hash, credential_stamp=stamp, updated_at=models.utcnow())
         )
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
@@ -116,4 +128,21 @@ class AccountRepository:
         row = fetch_one(self.conn, _ACTOR_STATE, user_id=user_id, session_id=session_id)
         if row is None:
             return None
-        return ActorState(bool(row["is_admin"]), bool(row["revoked"]), row["tokens_valid_from"])
+        return ActorState(bool(row["is_admin"]), bool(row["revoked"]), row["credential_stamp"])
+
+
+def end_every_session(conn: Connection) -> int:
+    """Give every user a new credential stamp, so that no token issued before is accepted.
+
+    After a restore: the tokens issued since the backup was taken name accounts, sessions
+    and cut-offs the restored database knows nothing of. Returns how many users there are.
+    """
+    ids = [row[0] for row in conn.execute(select(users.c.id))]
+    if ids:
+        conn.execute(
+            update(users)
+            .where(users.c.id == bindparam("user_id"))
+            .values(credential_stamp=bindparam("stamp")),
+            [{"user_id": i, "stamp": new_credential_stamp()} for i in ids],
+        )
+    return len(ids)

@@ -17,9 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from storekeeper.db import migrate
+from storekeeper.db.accounts import end_every_session
 
 # A backup waits this long for a lock (a checkpoint or a restore in progress) before it gives up.
 LOCK_TIMEOUT_S = 10.0
@@ -64,7 +67,8 @@ def sqlite_file(database_url: str, action: str) -> Path:
         )
     raise BackupRefused(
         f"db restore is for SQLite; for PostgreSQL run: pg_restore --clean "
-        f"--if-exists {where}{user} --dbname {url.database} BACKUP.dump"
+        f"--if-exists {where}{user} --dbname {url.database} BACKUP.dump, "
+        "then: storekeeper db end-sessions"
     )
 
 
@@ -170,8 +174,46 @@ def backup(database: Path, destination: Path, force: bool = False) -> Copy:
     return Copy(destination, destination.stat().st_size, revision)
 
 
+def _end_sessions(copy: Path) -> None:
+    """Refuse in `copy` every token issued before: give every user a new credential stamp.
+
+    A backup predating the stamps (migration 0004) gets them when it is upgraded.
+    """
+    engine = create_engine(f"sqlite:///{copy}", poolclass=NullPool)
+    try:
+        with engine.begin() as conn:
+            columns = {column["name"] for column in inspect(conn).get_columns("users")}
+            if "credential_stamp" in columns:
+                end_every_session(conn)
+    finally:
+        engine.dispose()
+
+
+def _carry_id_counters(replaced: sqlite3.Connection, copy: Path) -> None:
+    """Ids go on from the higher of the two databases' counters, never back.
+
+    A restore otherwise hands out again the ids of the accounts, stores and items made since
+    the backup, and a client holding such an id would meet someone else's resource.
+    """
+    try:
+        counters = replaced.execute("SELECT name, seq FROM sqlite_sequence").fetchall()
+    except sqlite3.DatabaseError:
+        return  # no AUTOINCREMENT table yet: nothing was handed out
+    with _closing(_connect(copy, "rw")) as target:
+        target.execute("BEGIN IMMEDIATE")
+        for name, seq in counters:
+            target.execute(
+                "UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = ?", (seq, name)
+            )
+            if target.execute("SELECT changes()").fetchone()[0] == 0:
+                target.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (?, ?)", (name, seq))
+        target.execute("COMMIT")
+        with copy.open("rb") as written:
+            os.fsync(written.fileno())
+
+
 @contextlib.contextmanager
-def _sole_user(database: Path) -> Iterator[None]:
+def _sole_user(database: Path) -> Iterator[sqlite3.Connection | None]:
     """Hold `database` exclusively, or refuse because another connection has it open.
 
     Leaving WAL mode needs every other connection gone: SQLite answers "database is locked"
@@ -193,9 +235,9 @@ def _sole_user(database: Path) -> Iterator[None]:
             raise BackupRefused(f"cannot open {database}: {exc}") from None
         except sqlite3.DatabaseError:
             # Not a database at all (or a damaged one): nothing to keep out while replacing.
-            yield
+            yield None
             return
-        yield
+        yield conn
     finally:
         conn.close()
 
@@ -223,6 +265,7 @@ def restore(source: Path, database: Path, force: bool = False) -> tuple[Copy, Pa
     except sqlite3.Error as exc:
         raise BackupRefused(f"{source} is not a SQLite database: {exc}") from None
     try:
+        _end_sessions(tmp)
         if not database.exists():
             try:
                 # A link, not a rename: a database a server made meanwhile is never replaced.
@@ -233,7 +276,9 @@ def restore(source: Path, database: Path, force: bool = False) -> tuple[Copy, Pa
                 ) from None
             _fsync_dir(database.parent)
             return Copy(database, database.stat().st_size, revision), None
-        with _sole_user(database):
+        with _sole_user(database) as replaced:
+            if replaced is not None:
+                _carry_id_counters(replaced, tmp)
             # The old database's WAL and index must never meet the new file: SQLite would
             # replay the old commits into it.
             for suffix in SIDE_FILES:

@@ -113,9 +113,10 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # Tokens issued before this Unix second are refused (a password reset ends every
-    # session at once; sessions are not stored, so there is no list of them to revoke).
-    tokens_valid_from: Mapped[int | None] = mapped_column(BigInteger)
+    # Every token carries the stamp it was issued under and is refused once the stamp has
+    # changed: a change of credentials (a password reset, a restore) ends every session at
+    # once, and sessions are not stored, so there is no list of them to revoke.
+    credential_stamp: Mapped[str] = mapped_column(String(64))
 
 
 class RevokedSession(Base):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-import time
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,14 +25,14 @@ class AccountRepository(Protocol):
     """Users and revoked sessions inside one unit of work."""
 
     def add_user(
-        self, username: str, email: str | None, password_hash: str, is_admin: bool
+        self, username: str, email: str | None, password_hash: str, is_admin: bool, stamp: str
     ) -> int: ...
     def get_user(self, user_id: int) -> User | None: ...
     def lock_user(self, user_id: int) -> None: ...
     def user_by_username(self, username: str) -> User | None: ...
     def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
+    def set_credentials(self, user_id: int, password_hash: str, stamp: str) -> None: ...
     def set_admin(self, user_id: int, is_admin: bool) -> None: ...
-    def refuse_tokens_before(self, user_id: int, unix_second: int) -> None: ...
     def owns_stores(self, user_id: int) -> bool: ...
     def delete_user(self, user_id: int) -> None: ...
     def revoke_session(self, session_id: str, user_id: int, expires_at: datetime) -> None: ...
@@ -42,6 +41,16 @@ class AccountRepository(Protocol):
 
 ACCOUNTS: Slot[AccountRepository] = Slot("accounts")
 BAD_LOGIN = "The username or password is wrong."
+
+
+def new_credential_stamp() -> str:
+    """A stamp no user has had: 128 random bits, URL-safe.
+
+    Tokens carry their user's stamp, and every change of credentials replaces it, so a token
+    issued under old credentials (before a reset, before a restore, or to an account whose id
+    a restore handed out again) names a stamp that no longer exists.
+    """
+    return secrets.token_urlsafe(16)
 
 
 def register(
@@ -57,7 +66,9 @@ def register(
         check_username(username)
     except ValueError as exc:
         raise Invalid.field("username", str(exc)) from None
-    user_id = repo.add_user(username, email, hasher.hash(password), is_admin)
+    user_id = repo.add_user(
+        username, email, hasher.hash(password), is_admin, new_credential_stamp()
+    )
     user = repo.get_user(user_id)
     assert user is not None
     return user
@@ -76,20 +87,23 @@ def login(
         raise Unauthenticated(BAD_LOGIN)
     if hasher.needs_rehash(user.password_hash):
         repo.set_password_hash(user.id, hasher.hash(password))
-    pair = issuer.issue_pair(user.id)
+    # The stamp read with the hash: a reset committed after this read replaced it, so these
+    # tokens are refused from their first use (no window, and no whole-second cut-off).
+    pair = issuer.issue_pair(user.id, user.credential_stamp)
     return Session(pair.access, pair.refresh, issuer.access_ttl)
 
 
 def authenticate(
-    repo: AccountRepository, user_id: int, session_id: str, issued_at: int, token_kind: str
+    repo: AccountRepository, user_id: int, session_id: str, stamp: str, token_kind: str
 ) -> Actor:
-    """Who a verified token speaks for, while its session lives (`issued_at`: its Unix second).
+    """Who a verified token speaks for, while its session lives (`stamp`: the token's).
 
-    A signature proves only who the token was issued to: a logout, a password reset or a
-    deleted account ends it, on every instance at once, because the state is read here.
+    A signature proves only who the token was issued to: a logout, a change of credentials
+    (a password reset, a restore) or a deleted account ends it, on every instance at once,
+    because the state is read here.
     """
     state = repo.actor_state(user_id, session_id)
-    if state is None or not state.accepts(issued_at):
+    if state is None or not state.accepts(stamp):
         raise Unauthenticated(f"The {token_kind} token has been revoked.")
     return Actor(user_id, state.is_admin)
 
@@ -101,9 +115,9 @@ def check_login_rate(limiter: LoginLimiter, username: str, client: str) -> None:
         raise TooManyAttempts("Too many login attempts; retry later.", wait)
 
 
-def refresh(issuer: TokenIssuer, actor: Actor, session_id: str) -> str:
-    """A new access token for the session of an authenticated refresh token."""
-    return issuer.issue_access(actor.user_id, session_id)
+def refresh(issuer: TokenIssuer, actor: Actor, session_id: str, stamp: str) -> str:
+    """A new access token for the session of an authenticated refresh token (its stamp)."""
+    return issuer.issue_access(actor.user_id, session_id, stamp)
 
 
 def logout(repo: AccountRepository, issuer: TokenIssuer, user_id: int, session_id: str) -> None:
@@ -152,8 +166,6 @@ class AdminOutcome:
 
     user: User
     created: bool
-    # With a reset, the Unix second from which the user's new tokens are accepted.
-    tokens_valid_from: int | None = None
 
 
 def ensure_admin(
@@ -162,28 +174,24 @@ def ensure_admin(
     username: str,
     password: str,
     reset_password: bool = False,
-    now: float | None = None,
 ) -> AdminOutcome:
     """Create an admin; an existing user only with `reset_password`, which ends their sessions.
 
     An existing username is refused without it (Conflict): silently replacing a password
     would lock its owner out while sessions opened with the old one stayed valid. With it
-    the user is made an admin with the new password, and every token issued before the
-    next whole second is refused from now on: tokens carry whole seconds, so the cut must
-    fall after anything issued under the old password.
+    the user is made an admin with the new password and a new credential stamp, so every
+    token issued before, even by a login that read the old hash while this ran, is refused.
     """
     user = repo.user_by_username(username)
     if user is None:
         return AdminOutcome(register(repo, hasher, username, password, None, is_admin=True), True)
     if not reset_password:
         raise Conflict("A user with this username exists already.")
-    valid_from = math.floor(time.time() if now is None else now) + 1
     repo.set_admin(user.id, True)
-    repo.set_password_hash(user.id, hasher.hash(password))
-    repo.refuse_tokens_before(user.id, valid_from)
+    repo.set_credentials(user.id, hasher.hash(password), new_credential_stamp())
     reset = repo.get_user(user.id)
     assert reset is not None
-    return AdminOutcome(reset, False, valid_from)
+    return AdminOutcome(reset, False)
 
 
 def rate_limit_keys(username: str, client: str) -> list[str]:

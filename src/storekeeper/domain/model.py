@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -182,6 +183,8 @@ class User:
     is_admin: bool
     created_at: datetime
     password_hash: str = field(repr=False, default="")
+    # Names the user's current credentials in their tokens (domain/accounts.py).
+    credential_stamp: str = field(repr=False, default="")
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,14 +193,12 @@ class ActorState:
 
     is_admin: bool
     revoked: bool
-    # Unix second before which the user's tokens are refused (None: no such cut).
-    tokens_valid_from: int | None = None
+    # The user's credential stamp now: replaced by every change of credentials.
+    stamp: str
 
-    def accepts(self, issued_at: int) -> bool:
-        """Whether a token of this session issued at this Unix second is still good."""
-        if self.revoked:
-            return False
-        return self.tokens_valid_from is None or issued_at >= self.tokens_valid_from
+    def accepts(self, stamp: str) -> bool:
+        """Whether a token of this session, issued under this stamp, is still good."""
+        return not self.revoked and hmac.compare_digest(self.stamp, stamp)
 
 
 @dataclass(frozen=True, slots=True)

@@ -105,9 +105,9 @@ def _renew(claims: Claims) -> str:
     """A new access token for a refresh token's session; Unauthenticated once it was revoked."""
     with unit_of_work() as work:
         actor = accounts.authenticate(
-            work[ACCOUNTS], claims.user_id, claims.session_id, claims.issued_at, "refresh"
+            work[ACCOUNTS], claims.user_id, claims.session_id, claims.stamp, "refresh"
         )
-    return accounts.refresh(services().tokens, actor, claims.session_id)
+    return accounts.refresh(services().tokens, actor, claims.session_id, claims.stamp)
 
 
 def _forget(response: Response) -> Response:

@@ -70,7 +70,7 @@ def resolve_caller() -> None:
         body_bytes()
     with unit_of_work() as work:
         actor = accounts.authenticate(
-            work[ACCOUNTS], claims.user_id, claims.session_id, claims.issued_at, kind
+            work[ACCOUNTS], claims.user_id, claims.session_id, claims.stamp, kind
         )
     current.caller = Caller(claims, actor)
 

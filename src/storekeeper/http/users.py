@@ -198,7 +198,7 @@ def login() -> Response:
 def refresh() -> Response:
     """Exchange a refresh token (as Bearer) for a new access token."""
     who, tokens = caller(), services().tokens
-    access = accounts.refresh(tokens, who.actor, who.claims.session_id)
+    access = accounts.refresh(tokens, who.actor, who.claims.session_id, who.claims.stamp)
     body = {"access_token": access, "token_type": "Bearer", "expires_in": tokens.access_ttl}
     return respond(AccessTokenOut, body, 200, NO_STORE)
 
