@@ -18,7 +18,8 @@ from sqlalchemy import text, update
 from storekeeper.db.models import Base
 from storekeeper.db.models import User as UserRow
 from storekeeper.db.session import Database
-from storekeeper.settings import RateLimit, Settings
+from storekeeper.domain.values import RateLimit
+from storekeeper.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
     "STOREKEEPER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -114,12 +115,13 @@ def empty_database(database: Database) -> None:
 
 
 def make_settings(db_url: str, instance: Path, **overrides: object) -> Settings:
-    """Settings for a test app: a fixed secret and a login limit tests do not trip by accident."""
+    """Settings for a test app: a fixed secret, and limits tests do not trip by accident."""
     base = Settings(
         database_url=db_url,
         secret_key=TEST_SECRET,
         instance_path=instance,
         login_rate_limit=RateLimit(100_000, 60),
+        register_rate_limit=RateLimit(100_000, 3600),
     )
     return base.with_overrides(**overrides)
 

@@ -27,13 +27,13 @@ from werkzeug.routing import BaseConverter
 from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.catalog import CatalogRepository
 from storekeeper.db.idempotency import IdempotencyRepository
-from storekeeper.db.login_attempts import SqlLoginLimiter
+from storekeeper.db.login_attempts import SqlAttemptLimiter
 from storekeeper.db.poolers import without_prepared_statements
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork, bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
-from storekeeper.domain.ports import IDEMPOTENCY_KEYS, LoginLimiter
+from storekeeper.domain.ports import IDEMPOTENCY_KEYS, AttemptLimiter
 from storekeeper.domain.values import ID_MAX
 from storekeeper.http import (
     console,
@@ -51,6 +51,7 @@ from storekeeper.http.bodies import MAX_BODY
 from storekeeper.http.context import SERVICES, services
 from storekeeper.logs import configure_logging, log_request
 from storekeeper.metrics import UNMATCHED_ROUTE, Metrics
+from storekeeper.offload import CPU_THREADS, Admission, off_the_loop
 from storekeeper.ratelimit import RedisRateLimiter
 from storekeeper.security import Passwords, Tokens
 from storekeeper.services import Services
@@ -65,6 +66,8 @@ REPOSITORIES = (
 # Every resource's endpoints.
 BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, ops.bp, console.bp)
 
+# How long a login or registration may wait for its turn before it is a 503 (offload.Admission).
+SIGN_IN_WAIT_S = 10.0
 _REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 CORS_REQUEST_HEADERS = [
     "Authorization",
@@ -162,10 +165,10 @@ def _end(_error: BaseException | None) -> None:
     services().units.release()
 
 
-def _login_limiter(settings: Settings, database: Database) -> LoginLimiter:
+def _limiter(settings: Settings, database: Database) -> AttemptLimiter:
     if settings.redis_url:
-        return RedisRateLimiter(settings.redis_url, settings.login_rate_limit)
-    return SqlLoginLimiter(database, settings.login_rate_limit)
+        return RedisRateLimiter(settings.redis_url)
+    return SqlAttemptLimiter(database)
 
 
 def build_services(settings: Settings, database: Database | None = None) -> Services:
@@ -179,8 +182,9 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         units=SqlUnitsOfWork(database, REPOSITORIES),
         database=database,
         tokens=Tokens(settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl),
-        passwords=Passwords(),
-        login_limiter=_login_limiter(settings, database),
+        passwords=Passwords(run=off_the_loop()),
+        limiter=_limiter(settings, database),
+        sign_ins=Admission(slots=2 * CPU_THREADS, wait_s=SIGN_IN_WAIT_S),
         metrics=Metrics(database.engine),
     )
 

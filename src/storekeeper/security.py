@@ -14,6 +14,8 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from storekeeper.offload import Runner, inline
+
 TokenKind = Literal["access", "refresh"]
 ALGORITHM = "HS256"
 _REQUIRED_CLAIMS = ["exp", "iat", "sub", "jti", "type", "sid", "stm"]
@@ -136,18 +138,26 @@ def _opaque(value: object) -> str:
 
 
 class Passwords:
-    """argon2id hashing; unknown users cost the same work as wrong passwords."""
+    """argon2id hashing; unknown users cost the same work as wrong passwords.
 
-    def __init__(self, hasher: PasswordHasher = PASSWORD_HASHER) -> None:
+    `run` says where the hashing runs: a server worker hands it to a thread pool, so that its
+    event loop keeps serving meanwhile (storekeeper.offload).
+    """
+
+    def __init__(self, hasher: PasswordHasher = PASSWORD_HASHER, run: Runner = inline) -> None:
         self._hasher = hasher
+        self._run = run
         self._dummy = hasher.hash(secrets.token_urlsafe(16))
 
     def hash(self, password: str) -> str:
         """A fresh hash of the password."""
-        return self._hasher.hash(password)
+        return self._run(lambda: self._hasher.hash(password))
 
     def verify(self, stored: str | None, password: str) -> bool:
         """Whether the password matches; with no stored hash, burn the same time and say no."""
+        return self._run(lambda: self._matches(stored, password))
+
+    def _matches(self, stored: str | None, password: str) -> bool:
         try:
             return self._hasher.verify(stored or self._dummy, password) and stored is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storekeeper.domain.ports import Database, LoginLimiter, UnitsOfWork
+from storekeeper.domain.ports import AttemptLimiter, Database, UnitsOfWork
 from storekeeper.metrics import Metrics
+from storekeeper.offload import Admission
 from storekeeper.security import Passwords, Tokens
 from storekeeper.settings import Settings
 
@@ -21,6 +22,9 @@ class Services:
     database: Database
     tokens: Tokens
     passwords: Passwords
-    # Redis when configured (shared by every instance), else the database.
-    login_limiter: LoginLimiter
+    # Counts logins and registrations: Redis when configured (shared by every instance), else
+    # the database.
+    limiter: AttemptLimiter
+    # Lets a few logins and registrations at a time do their counting and hashing.
+    sign_ins: Admission
     metrics: Metrics

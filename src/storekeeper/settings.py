@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
+from storekeeper.domain.values import RateLimit
+
 PREFIX = "STOREKEEPER_"
 MIN_SECRET_BYTES = 32
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour)\s*$")
@@ -62,7 +64,17 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("LOG_LEVEL", "INFO", "JSON log lines on stderr, one per request"),
     Variable("ACCESS_TOKEN_TTL", "900", "access token lifetime in seconds"),
     Variable("REFRESH_TOKEN_TTL", "2592000", "refresh token lifetime in seconds"),
-    Variable("LOGIN_RATE_LIMIT", "10/minute", "login attempts per username and client address"),
+    Variable(
+        "LOGIN_RATE_LIMIT",
+        "10/minute",
+        "login attempts per client address; a username's failures from every address may "
+        "reach 5 times as many",
+    ),
+    Variable(
+        "REGISTER_RATE_LIMIT",
+        "10/hour in production, 1000/hour in development",
+        "registrations per client address",
+    ),
     Variable("REDIS_URL", "unset", "share the login limiter between instances through Redis"),
     Variable("TRUSTED_PROXIES", "unset", "proxies allowed to set X-Forwarded-For"),
     Variable("DB_POOL_SIZE", "8", "PostgreSQL connections per worker process"),
@@ -99,14 +111,6 @@ class SettingsError(ValueError):
 
 
 @dataclass(frozen=True)
-class RateLimit:
-    """At most `count` events per `period` seconds."""
-
-    count: int
-    period: int
-
-
-@dataclass(frozen=True)
 class Settings:
     """Everything the application needs to know about its environment."""
 
@@ -118,6 +122,7 @@ class Settings:
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 30 * 24 * 3600
     login_rate_limit: RateLimit = RateLimit(10, 60)
+    register_rate_limit: RateLimit = RateLimit(1000, 3600)
     redis_url: str | None = field(default=None, repr=False)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     db_pool_size: int = 8
@@ -162,13 +167,12 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{PREFIX}{name}: must be true or false, got {raw!r}")
 
 
-def parse_rate_limit(raw: str) -> RateLimit:
-    """Parse '10/minute' style limits."""
+def parse_rate_limit(raw: str, name: str = "LOGIN_RATE_LIMIT") -> RateLimit:
+    """Parse '10/minute' style limits (of the variable `name`)."""
     match = _RATE.match(raw)
     if not match or int(match.group(1)) < 1:
         raise SettingsError(
-            f"{PREFIX}LOGIN_RATE_LIMIT: must look like '10/minute' (second, minute or hour), "
-            f"got {raw!r}"
+            f"{PREFIX}{name}: must look like '10/minute' (second, minute or hour), got {raw!r}"
         )
     return RateLimit(int(match.group(1)), _PERIODS[match.group(2)])
 
@@ -330,6 +334,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"{PREFIX}LOG_LEVEL: must be one of {', '.join(_LEVELS)}, got {level!r}"
         )
     rate = env.get(PREFIX + "LOGIN_RATE_LIMIT", "")
+    # Production keeps sign-ups slow for a script; development lets the tutorial, the
+    # Postman collection and the tests be rerun from one address.
+    registrations = env.get(PREFIX + "REGISTER_RATE_LIMIT", "")
+    default_registrations = RateLimit(10 if environment == "production" else 1000, 3600)
     public_url = env.get(PREFIX + "PUBLIC_URL", "")
     return Settings(
         database_url=database_url,
@@ -340,6 +348,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         access_token_ttl=_int(env, "ACCESS_TOKEN_TTL", 15 * 60, 10, 24 * 3600),
         refresh_token_ttl=_int(env, "REFRESH_TOKEN_TTL", 30 * 24 * 3600, 60, 365 * 24 * 3600),
         login_rate_limit=parse_rate_limit(rate) if rate.strip() else RateLimit(10, 60),
+        register_rate_limit=(
+            parse_rate_limit(registrations, "REGISTER_RATE_LIMIT")
+            if registrations.strip()
+            else default_registrations
+        ),
         redis_url=(env.get(PREFIX + "REDIS_URL", "") or None),
         trusted_proxies=_proxies(env.get(PREFIX + "TRUSTED_PROXIES", "")),
         db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 100),

@@ -13,9 +13,10 @@ from flask.testing import FlaskClient
 
 from storekeeper.app import create_app
 from storekeeper.db.session import Database
+from storekeeper.domain import accounts
+from storekeeper.domain.values import RateLimit
 from storekeeper.http.context import SERVICES
 from storekeeper.security import Passwords
-from storekeeper.settings import RateLimit
 from tests.helpers import PASSWORD, ProvisionedDatabase, assert_problem, make_settings, register
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
@@ -45,20 +46,51 @@ def attempt(client: FlaskClient, username: str, address: str = "10.0.0.1", **hea
     return answer.status_code
 
 
-def test_per_username(
+def test_failures_from_one_address_never_lock_the_owner_out(
     client: FlaskClient, test_database: ProvisionedDatabase, database: Database, tmp_path: Path
 ) -> None:
     limited = limited_client(test_database, database, tmp_path)
     register(client, "target")
-    statuses = [attempt(limited, "target", f"10.0.0.{n}") for n in range(5)]
-    assert statuses == [401, 401, 401, 429, 429]
-    # Even the right password is refused while the limit holds.
+    # Someone else guesses from their address: they are slowed down, and only they are.
+    assert [attempt(limited, "target", "10.6.6.6") for _ in range(5)] == [401] * 3 + [429] * 2
     right = limited.post(
         "/login",
         json={"username": "TARGET", "password": PASSWORD},
         environ_base={"REMOTE_ADDR": "10.9.9.9"},
     )
+    assert right.status_code == 200
+
+
+@pytest.mark.parametrize("limiter", ["database", "redis"])
+def test_guessing_one_username_from_many_addresses_meets_a_ceiling(
+    client: FlaskClient,
+    test_database: ProvisionedDatabase,
+    database: Database,
+    tmp_path: Path,
+    limiter: str,
+) -> None:
+    settings: dict[str, object] = {}
+    if limiter == "redis":
+        if not _redis_available():
+            pytest.skip("Redis is not reachable")
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        settings["redis_url"] = REDIS_URL
+    limited = limited_client(test_database, database, tmp_path, **settings)
+    register(client, "target")
+    ceiling = 3 * accounts.USERNAME_CEILING
+    # Two failures from each address, under the per-address limit of 3.
+    spread = [attempt(limited, "target", f"10.0.{n // 2}.1") for n in range(ceiling)]
+    assert spread == [401] * ceiling
+    assert attempt(limited, "target", "10.0.200.1") == 429
+    # The trade-off (docs/api.md): while the ceiling holds, the owner waits too.
+    right = limited.post(
+        "/login",
+        json={"username": "target", "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": "10.9.9.9"},
+    )
     assert right.status_code == 429
+    # Another username is not affected.
+    assert attempt(limited, "someone-else", "10.0.201.1") == 401
 
 
 def test_per_address(
@@ -88,13 +120,18 @@ def test_checked_before_hashing(
 
 
 class CountingPasswords(Passwords):
-    """Passwords that count how many checks (argon2 hashes) they ran."""
+    """Passwords that count how many checks and hashes (argon2 runs) they made."""
 
     verified = 0
+    hashed = 0
 
     def verify(self, stored: str | None, password: str) -> bool:
         self.verified += 1
         return super().verify(stored, password)
+
+    def hash(self, password: str) -> str:
+        self.hashed += 1
+        return super().hash(password)
 
 
 def test_forwarded_for_is_ignored_without_trusted_proxies(
@@ -140,7 +177,7 @@ def test_redis_limiter(
         pytest.skip("Redis is not reachable")
     redis.Redis.from_url(REDIS_URL).flushdb()
     limited = limited_client(test_database, database, tmp_path, redis_url=REDIS_URL)
-    statuses = [attempt(limited, "redisuser", f"10.1.0.{n}") for n in range(5)]
+    statuses = [attempt(limited, f"redisuser{n}", "10.1.0.1") for n in range(5)]
     assert statuses == [401, 401, 401, 429, 429]
 
 
@@ -168,3 +205,40 @@ def test_a_forwarded_hop_that_is_no_address_never_becomes_the_client(
     ]
     # Counted as the proxy itself: the fourth attempt from it is over the limit of 3.
     assert statuses == [401, 401, 401, 429]
+
+
+def test_registrations_are_limited_per_address(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    config = make_settings(test_database.url, tmp_path, register_rate_limit=RateLimit(3, 3600))
+    limited = create_app(config, database).test_client()
+
+    def sign_up(name: str, address: str) -> int:
+        body = {"username": name, "password": PASSWORD}
+        answer = limited.post("/register", json=body, environ_base={"REMOTE_ADDR": address})
+        if answer.status_code == 429:
+            assert int(answer.headers["Retry-After"]) >= 1
+            assert_problem(answer, 429)
+        return answer.status_code
+
+    assert [sign_up(f"user{n}", "10.0.0.1") for n in range(5)] == [201] * 3 + [429] * 2
+    assert sign_up("user9", "10.0.0.2") == 201
+
+
+def test_a_taken_username_or_email_is_refused_before_any_hashing(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    app = create_app(make_settings(test_database.url, tmp_path), database)
+    counting = CountingPasswords()
+    app.extensions[SERVICES] = dataclasses.replace(app.extensions[SERVICES], passwords=counting)
+    http = app.test_client()
+    first = {"username": "ada", "password": PASSWORD, "email": "ada@example.com"}
+    assert http.post("/register", json=first).status_code == 201
+    assert counting.hashed == 1
+    for again in (
+        {**first, "username": "ADA", "email": None},
+        {**first, "username": "ada2", "email": "ADA@example.com"},
+    ):
+        answer = http.post("/register", json=again)
+        assert_problem(answer, 409)
+    assert counting.hashed == 1

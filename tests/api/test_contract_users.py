@@ -209,10 +209,9 @@ def test_a_login_racing_a_password_reset_gets_no_session_that_outlives_it(
     register(client, "ada")
     racing = ResetWhileChecking(database, "ada")
     found = app.extensions[SERVICES]
-    # The login reads the user (old hash, old stamp) in its unit of work; the reset commits
-    # while the password is checked; the login then issues its tokens.
-    with database.unit_of_work(write=False) as conn:
-        session = accounts.login(AccountRepository(conn), racing, found.tokens, "ada", PASSWORD)
+    # The login reads the user (old hash, old stamp); the reset commits while the password is
+    # checked; the login then issues its tokens.
+    session = accounts.login(found.units, racing, found.tokens, "ada", PASSWORD)
     assert racing.resets == 1
     assert_401(client.get("/user/me", headers=auth(session.access_token)))
     assert_401(client.post("/refresh", headers=auth(session.refresh_token)))

@@ -151,6 +151,10 @@ def idempotent(entry: Documented) -> bool:
     return entry.method == "POST" and entry.op.idempotency_key
 
 
+# The domain's rate checks: an operation that calls one can answer 429.
+RATE_CHECKS = {"check_login_rate", "check_register_rate"}
+
+
 def expected_statuses(entry: Documented) -> set[int]:
     """What the handler, its mechanisms and the request hooks can answer."""
     uses, op = entry.uses, entry.op
@@ -172,7 +176,7 @@ def expected_statuses(entry: Documented) -> set[int]:
         found.add(304)
     if idempotent(entry):
         found |= {400, 409, 422}  # malformed key, still in flight, reused with another body
-    if "check_login_rate" in uses.attributes:
+    if RATE_CHECKS & uses.attributes:
         found.add(429)
     return found | uses.statuses("ApiError") | uses.statuses("problem")
 
@@ -194,7 +198,7 @@ def test_mechanism_statuses_are_documented_only_where_the_mechanism_is_used(
         assert (412 in entry.statuses) == ("guard" in names), entry.name
         assert ({413, 415} <= entry.statuses) == ("read_body" in names), entry.name
         assert not ({413, 415} & entry.statuses) or "read_body" in names, entry.name
-        limited = "check_login_rate" in entry.uses.attributes
+        limited = bool(RATE_CHECKS & entry.uses.attributes)
         assert (429 in entry.statuses) == limited, entry.name
 
 

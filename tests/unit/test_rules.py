@@ -22,6 +22,7 @@ from storekeeper.domain.errors import Invalid
 from storekeeper.domain.values import (
     NAME_TRIMMED,
     Money,
+    RateLimit,
     check_storable,
     check_text,
     check_username,
@@ -39,7 +40,6 @@ from storekeeper.http.users import LoginIn, RegisterIn
 from storekeeper.security import PASSWORD_HASHER, Passwords, TokenError, Tokens
 from storekeeper.settings import (
     DEFAULT_PUBLIC_URL,
-    RateLimit,
     SettingsError,
     load_settings,
     parse_rate_limit,
@@ -286,6 +286,19 @@ def test_postgres_urls_use_psycopg_and_rate_limits_parse(tmp_path: Path) -> None
     assert load_settings(env).database_url == "postgresql+psycopg://u@h/db"
     assert parse_rate_limit("5/second") == RateLimit(5, 1)
     assert parse_rate_limit(" 100 / hour ") == RateLimit(100, 3600)
+
+
+def test_registrations_default_to_10_an_hour_in_production_1000_in_development(
+    tmp_path: Path,
+) -> None:
+    base = {"STOREKEEPER_INSTANCE_PATH": str(tmp_path), "STOREKEEPER_SECRET_KEY": "k" * 32}
+    assert load_settings(base).register_rate_limit == RateLimit(1000, 3600)
+    production = {**base, "STOREKEEPER_ENV": "production"}
+    assert load_settings(production).register_rate_limit == RateLimit(10, 3600)
+    chosen = {**production, "STOREKEEPER_REGISTER_RATE_LIMIT": "3/minute"}
+    assert load_settings(chosen).register_rate_limit == RateLimit(3, 60)
+    with pytest.raises(SettingsError, match="STOREKEEPER_REGISTER_RATE_LIMIT"):
+        load_settings({**base, "STOREKEEPER_REGISTER_RATE_LIMIT": "often"})
 
 
 @pytest.mark.parametrize(

@@ -81,10 +81,15 @@ class AccountRepository:
         ).first()
         return None if row is None else _user(row)
 
-    def set_password_hash(self, user_id: int, password_hash: str) -> None:
+    def email_taken(self, email: str) -> bool:
+        return bool(
+            self.conn.execute(select(exists().where(users.c.email_key == name_key(email)))).scalar()
+        )
+
+    def set_password_hash(self, user_id: int, password_hash: str, stamp: str) -> None:
         self.conn.execute(
             update(users)
-            .where(users.c.id == user_id)
+            .where(users.c.id == user_id, users.c.credential_stamp == stamp)
             .values(password_hash=password_hash, updated_at=models.utcnow())
         )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -17,8 +17,15 @@ from storekeeper.domain.errors import (
     Unauthenticated,
 )
 from storekeeper.domain.model import Actor, ActorState, Session, User
-from storekeeper.domain.ports import LoginLimiter, PasswordHasher, Slot, TokenIssuer
-from storekeeper.domain.values import check_username, name_key
+from storekeeper.domain.ports import (
+    AttemptLimiter,
+    Counter,
+    PasswordHasher,
+    Slot,
+    TokenIssuer,
+    UnitsOfWork,
+)
+from storekeeper.domain.values import RateLimit, check_username, name_key
 
 
 class AccountRepository(Protocol):
@@ -30,7 +37,8 @@ class AccountRepository(Protocol):
     def get_user(self, user_id: int) -> User | None: ...
     def lock_user(self, user_id: int) -> None: ...
     def user_by_username(self, username: str) -> User | None: ...
-    def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
+    def email_taken(self, email: str) -> bool: ...
+    def set_password_hash(self, user_id: int, password_hash: str, stamp: str) -> None: ...
     def set_credentials(self, user_id: int, password_hash: str, stamp: str) -> None: ...
     def set_admin(self, user_id: int, is_admin: bool) -> None: ...
     def owns_stores(self, user_id: int) -> bool: ...
@@ -41,6 +49,12 @@ class AccountRepository(Protocol):
 
 ACCOUNTS: Slot[AccountRepository] = Slot("accounts")
 BAD_LOGIN = "The username or password is wrong."
+USERNAME_TAKEN = "This username is taken."
+EMAIL_TAKEN = "This email address is already registered."
+# A username's failed logins, from every address together, may reach this many times what
+# one address may try: no single address can lock its owner out, while guessing one account
+# from many addresses still meets a ceiling (docs/api.md).
+USERNAME_CEILING = 5
 
 
 def new_credential_stamp() -> str:
@@ -53,6 +67,51 @@ def new_credential_stamp() -> str:
     return secrets.token_urlsafe(16)
 
 
+@dataclass(frozen=True, slots=True)
+class NewAccount:
+    """A registration that passed its checks, its password hashed."""
+
+    username: str
+    email: str | None
+    password_hash: str = field(repr=False)
+
+
+def check_new_account(repo: AccountRepository, username: str, email: str | None) -> None:
+    """Refuse a registration's name or email before any hashing: a taken one costs no hash.
+
+    The unique constraints still decide a race between two registrations (add_account).
+    """
+    try:
+        check_username(username)
+    except ValueError as exc:
+        raise Invalid.field("username", str(exc)) from None
+    if repo.user_by_username(username) is not None:
+        raise Conflict(USERNAME_TAKEN)
+    if email is not None and repo.email_taken(email):
+        raise Conflict(EMAIL_TAKEN)
+
+
+def hash_new_account(
+    hasher: PasswordHasher, username: str, password: str, email: str | None
+) -> NewAccount:
+    """Hash a checked registration's password, outside any transaction.
+
+    The hash may wait for a pool thread: inside a unit of work it would count against the
+    unit's deadline, and inside a write one it would hold the database's write lock.
+    """
+    return NewAccount(username, email, hasher.hash(password))
+
+
+def add_account(repo: AccountRepository, account: NewAccount, is_admin: bool = False) -> User:
+    """Create a checked account; usernames and emails are unique case-insensitively."""
+    user_id = repo.add_user(
+        account.username, account.email, account.password_hash, is_admin, new_credential_stamp()
+    )
+    user = repo.get_user(user_id)
+    assert user is not None
+    return user
+
+
 def register(
     repo: AccountRepository,
     hasher: PasswordHasher,
@@ -61,32 +120,38 @@ def register(
     email: str | None,
     is_admin: bool = False,
 ) -> User:
-    """Create a user; usernames and emails are unique case-insensitively."""
-    try:
-        check_username(username)
-    except ValueError as exc:
-        raise Invalid.field("username", str(exc)) from None
-    user_id = repo.add_user(
-        username, email, hasher.hash(password), is_admin, new_credential_stamp()
-    )
-    user = repo.get_user(user_id)
-    assert user is not None
-    return user
+    """Check, hash and create an account in one unit of work (the operator's commands)."""
+    check_new_account(repo, username, email)
+    return add_account(repo, hash_new_account(hasher, username, password, email), is_admin)
+
+
+def check_register_rate(limiter: AttemptLimiter, limit: RateLimit, client: str) -> None:
+    """Count a registration against its address; refuse one over the limit."""
+    wait = limiter.hit([Counter(f"register:addr:{client}", limit)])
+    if wait is not None:
+        raise TooManyAttempts("Too many registrations from this address; retry later.", wait)
 
 
 def login(
-    repo: AccountRepository,
+    units: UnitsOfWork,
     hasher: PasswordHasher,
     issuer: TokenIssuer,
     username: str,
     password: str,
 ) -> Session:
-    """Check a password and open a session; an unknown user costs the same hash work."""
-    user = repo.user_by_username(username)
+    """Check a password and open a session; an unknown user costs the same hash work.
+
+    The password is checked outside any transaction (see hash_new_account).
+    """
+    with units() as work:
+        user = work[ACCOUNTS].user_by_username(username)
     if not hasher.verify(user.password_hash if user else None, password) or user is None:
         raise Unauthenticated(BAD_LOGIN)
     if hasher.needs_rehash(user.password_hash):
-        repo.set_password_hash(user.id, hasher.hash(password))
+        rehashed = hasher.hash(password)
+        with units(write=True) as work:
+            # Only while the credentials are those just checked: never undo a reset.
+            work[ACCOUNTS].set_password_hash(user.id, rehashed, user.credential_stamp)
     # The stamp read with the hash: a reset committed after this read replaced it, so these
     # tokens are refused from their first use (no window, and no whole-second cut-off).
     pair = issuer.issue_pair(user.id, user.credential_stamp)
@@ -108,11 +173,22 @@ def authenticate(
     return Actor(user_id, state.is_admin)
 
 
-def check_login_rate(limiter: LoginLimiter, username: str, client: str) -> None:
-    """Count a login attempt against its username and its address; refuse one over the limit."""
-    wait = limiter.hit(rate_limit_keys(username, client))
+def check_login_rate(limiter: AttemptLimiter, limit: RateLimit, username: str, client: str) -> None:
+    """Before a password is checked: count the attempt against its address, and refuse it
+    while the address, or the username's failures from every address, are over their limits.
+    """
+    wait = limiter.hit([Counter(f"login:addr:{client}", limit)], [_failures(username, limit)])
     if wait is not None:
         raise TooManyAttempts("Too many login attempts; retry later.", wait)
+
+
+def count_failed_login(limiter: AttemptLimiter, limit: RateLimit, username: str) -> None:
+    """A wrong password or unknown username counts against the username's ceiling."""
+    limiter.add([_failures(username, limit)])
+
+
+def _failures(username: str, limit: RateLimit) -> Counter:
+    return Counter(f"login:user:{name_key(username)}", limit.times(USERNAME_CEILING))
 
 
 def refresh(issuer: TokenIssuer, actor: Actor, session_id: str, stamp: str) -> str:
@@ -192,8 +268,3 @@ def ensure_admin(
     reset = repo.get_user(user.id)
     assert reset is not None
     return AdminOutcome(reset, False)
-
-
-def rate_limit_keys(username: str, client: str) -> list[str]:
-    """The counters one login attempt counts against."""
-    return [f"login:user:{name_key(username)}", f"login:addr:{client}"]

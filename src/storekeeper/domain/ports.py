@@ -7,10 +7,13 @@ ones here). The composition root (app.py) binds every slot to an implementation 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
 from storekeeper.domain.model import Claim
+from storekeeper.domain.values import RateLimit
 
 R = TypeVar("R")
 
@@ -76,14 +79,27 @@ class IdempotencyKeys(Protocol):
 IDEMPOTENCY_KEYS: Slot[IdempotencyKeys] = Slot("idempotency_keys")
 
 
-class LoginLimiter(Protocol):
-    """Counts login attempts per key in a sliding window, across every process and instance."""
+@dataclass(frozen=True, slots=True)
+class Counter:
+    """A sliding window of attempts under one key, and how many it may hold."""
 
-    def hit(self, keys: list[str]) -> int | None:
-        """Record an attempt for each key; seconds to wait when any key is over its limit.
+    key: str
+    limit: RateLimit
 
-        Raises Unavailable when the attempts cannot be counted.
-        """
+
+class AttemptLimiter(Protocol):
+    """Counts attempts per key in a sliding window, across every process and instance.
+
+    Each call is one atomic step, and raises Unavailable when the attempts cannot be counted.
+    """
+
+    def hit(self, counted: Sequence[Counter], watched: Sequence[Counter] = ()) -> int | None:
+        """Seconds to wait when any counter, counted or watched, is full (nothing recorded);
+        else None, with an attempt recorded in each counted one."""
+        ...
+
+    def add(self, counted: Sequence[Counter]) -> None:
+        """Record an attempt in each counter, however full."""
         ...
 
 

@@ -89,6 +89,18 @@ def check_storable(text: str) -> str:
     return text
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """At most `count` events per `period` seconds."""
+
+    count: int
+    period: int
+
+    def times(self, factor: int) -> RateLimit:
+        """The same window, `factor` times as many events."""
+        return RateLimit(self.count * factor, self.period)
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class Money:
     """An exact amount in whole cents: the one price type from request to row and back."""

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field, StrictStr
 
 from storekeeper.domain import accounts, values
 from storekeeper.domain.accounts import ACCOUNTS
+from storekeeper.domain.errors import Unauthenticated
 from storekeeper.http.bodies import guard, read_body, respond
 from storekeeper.http.clients import client_address
 from storekeeper.http.context import actor, services, unit_of_work
@@ -148,21 +149,31 @@ class AccessTokenOut(BaseModel):
     status=201,
     response=UserCreatedOut,
     body=RegisterIn,
-    errors=(409,),
+    errors=(409, 429),
     creates="/user/{id}",
 )
 def register() -> Response:
-    """Create an account; usernames and emails are unique case-insensitively."""
+    """Create an account; usernames and emails are unique case-insensitively.
+
+    More than the configured number of registrations from one client address (default 10 an
+    hour in production, 1,000 in development) get 429 with `Retry-After`.
+    """
     data = read_body(RegisterIn)
-    with unit_of_work(write=True) as work:
-        user = accounts.register(
-            work[ACCOUNTS], services().passwords, data.username, data.password, data.email
+    found = services()
+    with found.sign_ins():
+        accounts.check_register_rate(found.limiter, found.settings.register_rate_limit, _client())
+        with unit_of_work() as work:
+            accounts.check_new_account(work[ACCOUNTS], data.username, data.email)
+        account = accounts.hash_new_account(
+            found.passwords, data.username, data.password, data.email
         )
-        return bind(work, respond(UserCreatedOut, user, 201, {"Location": f"/user/{user.id}"}))
+        with unit_of_work(write=True) as work:
+            user = accounts.add_account(work[ACCOUNTS], account)
+            return bind(work, respond(UserCreatedOut, user, 201, {"Location": f"/user/{user.id}"}))
 
 
 def _client() -> str:
-    """The address a login attempt is counted against (the proxy's client, when trusted)."""
+    """The address an attempt is counted against (the proxy's client, when trusted)."""
     trusted = services().settings.trusted_proxies
     return client_address(request.remote_addr, request.headers.get("X-Forwarded-For"), trusted)
 
@@ -173,17 +184,21 @@ def login() -> Response:
     """Exchange a username and password for an access and a refresh token.
 
     A wrong username and a wrong password get the same 401. More than the configured number of
-    attempts per minute for one username or from one address get 429 with `Retry-After`.
+    attempts per minute from one client address, or five times as many failed attempts for one
+    username from all addresses together, get 429 with `Retry-After`.
     """
     data = read_body(LoginIn)
     found = services()
-    accounts.check_login_rate(found.login_limiter, data.username, _client())
-    # A read transaction: on SQLite a write one would hold the database's write lock for the
-    # whole password check. The rare rehash after a parameter change upgrades it.
-    with unit_of_work() as work:
-        session = accounts.login(
-            work[ACCOUNTS], found.passwords, found.tokens, data.username, data.password
-        )
+    limit = found.settings.login_rate_limit
+    with found.sign_ins():
+        accounts.check_login_rate(found.limiter, limit, data.username, _client())
+        try:
+            session = accounts.login(
+                found.units, found.passwords, found.tokens, data.username, data.password
+            )
+        except Unauthenticated:
+            accounts.count_failed_login(found.limiter, limit, data.username)
+            raise
     return respond(TokensOut, session, 200, NO_STORE)
 
 
