@@ -4,8 +4,9 @@ A request's life, in the order the hooks below run it (docs/contributing.md draw
 1. `_start`: its state (request id, start time, http/state.py), the one pooled connection its
    units of work will share (checked out by the first of them), and the one-URL path checks;
 2. `identity.verify_token`: the bearer token's signature and expiry checked;
-3. `idempotency.begin`: a POST's Idempotency-Key claimed, or its first answer replayed;
-4. `identity.resolve_caller`: the token's session checked, once: the caller;
+3. `identity.resolve_caller`: the token's session checked, once: the caller;
+4. `idempotency.begin`: a POST's Idempotency-Key claimed, or its first answer replayed (only
+   to a caller whose session lives: a revoked token replays nothing);
 5. the handler: body and parameters parsed, one unit of work around one use case, the answer
    shaped (with its ETag) and, for a POST, bound to its key in the same transaction;
 6. `idempotency.finish`: a claim the handler did not bind is released or completed;
@@ -214,8 +215,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     app.register_blueprint(ops.docs_blueprint())
     app.before_request(_start)
     app.before_request(identity.verify_token)
-    app.before_request(idempotency.begin)
     app.before_request(identity.resolve_caller)
+    app.before_request(idempotency.begin)
     app.after_request(idempotency.finish)
     app.after_request(_finish)
     app.teardown_request(_end)

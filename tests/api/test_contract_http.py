@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from storekeeper.db.session import Database
-from tests.helpers import PASSWORD, User, assert_problem, item, store, tag
+from tests.helpers import PASSWORD, User, assert_problem, auth, item, login, store, tag
 
 
 def etag(answer: Any) -> str:
@@ -246,11 +246,31 @@ def test_every_creating_post_takes_a_key(client: FlaskClient, alice: User) -> No
     assert again.headers["Idempotent-Replayed"] == "true"
 
 
-def test_logout_retry_replays_204(client: FlaskClient, alice: User) -> None:
+def test_logout_is_idempotent_by_itself_and_ignores_idempotency_keys(
+    client: FlaskClient, alice: User
+) -> None:
+    # Once, a key reused on /logout in a new session replayed the first 204 and revoked
+    # nothing. Ending a session is idempotent without a key: a retry is a 401, the session
+    # being over, and a key never stands in for the session it names.
     first = client.post("/logout", headers=keyed(alice, "bye"))
     again = client.post("/logout", headers=keyed(alice, "bye"))
-    assert (first.status_code, again.status_code) == (204, 204)
-    assert again.headers["Idempotent-Replayed"] == "true"
+    assert (first.status_code, again.status_code) == (204, 401)
+    fresh = login(client, "alice")
+    reused = client.post(
+        "/logout", headers={**auth(fresh["access_token"]), "Idempotency-Key": "bye"}
+    )
+    assert reused.status_code == 204 and "Idempotent-Replayed" not in reused.headers
+    assert client.get("/user/me", headers=auth(fresh["access_token"])).status_code == 401
+
+
+def test_a_revoked_token_cannot_replay_a_stored_answer(client: FlaskClient, alice: User) -> None:
+    headers = keyed(alice, "make-store")
+    created = client.post("/store", json={"name": "Kept"}, headers=headers)
+    assert created.status_code == 201
+    assert client.post("/logout", headers=alice.headers).status_code == 204
+    replay = client.post("/store", json={"name": "Kept"}, headers=headers)
+    assert replay.status_code == 401
+    assert "Idempotent-Replayed" not in replay.headers
 
 
 def test_login_answers_are_never_stored(client: FlaskClient, alice: User) -> None:

@@ -242,3 +242,22 @@ def test_a_taken_username_or_email_is_refused_before_any_hashing(
         answer = http.post("/register", json=again)
         assert_problem(answer, 409)
     assert counting.hashed == 1
+
+
+def test_a_trusted_proxy_seen_as_an_ipv4_mapped_ipv6_peer_is_still_trusted(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    # A dual-stack listener reports an IPv4 proxy as ::ffff:10.0.0.5; once, that matched no
+    # trusted network, and every client behind the proxy shared its one login bucket.
+    proxies = (ipaddress.ip_network("10.0.0.0/24"),)
+    limited = limited_client(test_database, database, tmp_path, trusted_proxies=proxies)
+    spread = [
+        attempt(limited, f"m{n}", "::ffff:10.0.0.5", **{"X-Forwarded-For": f"192.0.2.{n}"})
+        for n in range(5)
+    ]
+    assert spread == [401] * 5
+    # And the mapped spelling of an address counts in the same bucket as the plain one.
+    same = [attempt(limited, f"p{n}", "10.0.1.7") for n in range(2)]
+    same.append(attempt(limited, "p2", "::ffff:10.0.1.7"))
+    same.append(attempt(limited, "p3", "10.0.1.7"))
+    assert same == [401, 401, 401, 429]

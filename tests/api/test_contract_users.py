@@ -437,3 +437,22 @@ def test_a_read_with_a_bad_or_revoked_token_is_401(client: FlaskClient, alice: U
     client.post("/logout", headers=alice.headers)
     assert_401(client.get(path, headers=alice.headers))
     assert client.get(path).status_code == 200
+
+
+def test_account_answers_are_private_and_never_stored(client: FlaskClient, alice: User) -> None:
+    me = client.get("/user/me", headers=alice.headers)
+    answers = [
+        me,
+        client.get("/user/me", headers={**alice.headers, "If-None-Match": me.headers["ETag"]}),
+        client.get(f"/user/{alice.id}", headers=alice.headers),
+        client.get("/user/me"),
+        client.post("/login", json={"username": "alice", "password": PASSWORD}),
+    ]
+    assert [a.status_code for a in answers] == [200, 304, 200, 401, 200]
+    for answer in answers:
+        assert answer.headers["Cache-Control"] == "private, no-store"
+
+
+def test_the_docs_page_keeps_no_pasted_token_in_browser_storage(client: FlaskClient) -> None:
+    page = client.get("/docs/").get_data(as_text=True)
+    assert '"persistAuthorization": false' in page

@@ -9,10 +9,18 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, an IPv4-mapped IPv6 one (`::ffff:10.0.0.5`) as the IPv4 address it is.
+
+    A dual-stack listener reports IPv4 peers that way: unmapped, they match no IPv4 network of
+    the trusted proxies, and count twice over under two spellings.
+    """
     try:
-        return ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(address)
     except ValueError:
         return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    return ip
 
 
 def _trusted(address: str, proxies: Sequence[IPNetwork]) -> bool:
@@ -24,7 +32,8 @@ def client_address(
     peer: str | None, forwarded_for: str | None, proxies: Sequence[IPNetwork]
 ) -> str:
     """The first address, walking back from the socket peer, that is not a trusted proxy."""
-    address = peer or "unknown"
+    peer_ip = _ip(peer or "")
+    address = str(peer_ip) if peer_ip is not None else peer or "unknown"
     if not proxies or not forwarded_for or not _trusted(address, proxies):
         return address
     for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):

@@ -46,8 +46,8 @@ def begin() -> Response | None:
         return None
     if not _KEY.fullmatch(key):
         raise ApiError(400, f"{HEADER} must be 1 to 255 visible ASCII characters.")
-    token = state().token
-    user_id = token[0].user_id if token else 0
+    caller = state().caller
+    user_id = caller.actor.user_id if caller else 0
     fingerprint = _fingerprint()
     with unit_of_work(write=True) as work:
         claim = work[IDEMPOTENCY_KEYS].claim(user_id, key, fingerprint)

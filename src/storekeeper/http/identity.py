@@ -55,7 +55,7 @@ def verify_token() -> None:
 def resolve_caller() -> None:
     """Before the handler: who the verified token speaks for, while its session lives.
 
-    After the idempotency hook, so that the retry of a logout still replays its answer. The
+    Before the idempotency hook: a stored answer is replayed only to a live session. The
     session is read in a unit of work; the caller found is the one identity the handler hands
     to its use case.
     """

@@ -65,5 +65,5 @@ def docs_blueprint() -> Any:
     return get_swaggerui_blueprint(
         "/docs",
         "/openapi.json",
-        config={"app_name": "Storekeeper API", "persistAuthorization": True},
+        config={"app_name": "Storekeeper API", "persistAuthorization": False},
     )

@@ -24,6 +24,13 @@ bp = Blueprint("users", __name__)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+@bp.after_request
+def _private(response: Response) -> Response:
+    """Accounts and tokens are one person's: no shared cache keeps them, and no browser either."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 # Request and response models
 
 
@@ -218,14 +225,19 @@ def refresh() -> Response:
     return respond(AccessTokenOut, body, 200, NO_STORE)
 
 
+# Idempotent by itself: a retry meets an ended session (401). A key would name the session
+# only through the token, so a key reused in a new session would replay and end nothing.
 @bp.post("/logout")
-@operation("Users", status=204, auth=True)
+@operation("Users", status=204, auth=True, idempotency_key=False)
 def logout() -> Response:
-    """Revoke the session: its access token and the refresh token issued with it."""
+    """Revoke the session: its access token and the refresh token issued with it.
+
+    A retry gets 401: the session has ended. `Idempotency-Key` is ignored here.
+    """
     claims = caller().claims
     with unit_of_work(write=True) as work:
         accounts.logout(work[ACCOUNTS], services().tokens, claims.user_id, claims.session_id)
-        return bind(work, Response(status=204))
+    return Response(status=204)
 
 
 @bp.get("/user/me")

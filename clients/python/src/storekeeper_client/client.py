@@ -136,10 +136,10 @@ class Storekeeper:
         return token
 
     @operation("POST", "/logout")
-    def logout(self, *, idempotency_key: str | None = None) -> None:
+    def logout(self) -> None:
         """End the session: its access and refresh tokens stop working everywhere."""
         self._require_session()
-        self._create("/logout", None, idempotency_key)
+        self._send("POST", "/logout")
         self._auth = None
 
     @operation("GET", "/user/me")
