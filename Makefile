@@ -42,7 +42,7 @@ lint: install-dev ## ruff
 typecheck: install-dev ## mypy --strict
 	$(BIN)/mypy
 
-test: lint typecheck deploy-tools browser newman wrk ## lint, type check and every test, on SQLite and PostgreSQL (when reachable), with coverage
+test: lint typecheck deploy-tools browser newman wrk container-tools ## lint, type check and every test, on SQLite and PostgreSQL (when reachable), with coverage
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
 
 # newman runs the Postman collection (clients/postman) in tests/postman; node and npm are on the
@@ -80,6 +80,21 @@ deploy-tools: ## install nginx and PgBouncer from the system packages when missi
 	@PATH="$$PATH:/usr/sbin"; command -v nginx >/dev/null 2>&1 && command -v pgbouncer >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx pgbouncer; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq nginx pgbouncer; fi; }
+
+# podman, runc and debootstrap for the container test (tests/container) and `make container`.
+# No registry is reachable here, so the base image is debootstrapped from the machine's Debian
+# mirror (deploy/container.py); podman runs with deploy/podman/containers.conf (runc, no
+# ulimits, cgroupfs, events in a file: why in its comments). Debian keeps runc and debootstrap
+# in /usr/sbin.
+.PHONY: container-tools container
+container-tools: ## install podman, runc and debootstrap from the system packages when missing
+	@PATH="$$PATH:/usr/sbin"; command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 \
+	  && command -v debootstrap >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq podman runc debootstrap; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq podman runc debootstrap; fi; }
+
+container: install container-tools ## build deploy/Containerfile with podman as localhost/storekeeper, on a Debian base made here
+	$(BIN)/python -m deploy.container build
 
 # Debian's Chromium for the console's browser tests (tests/console): Playwright drives it as
 # /usr/bin/chromium, since Playwright's own browser download cannot work offline.
