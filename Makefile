@@ -8,6 +8,13 @@ WORKERS ?= 2
 MINUTES ?= 30
 N ?= 2
 
+# $(call system-packages,COMMANDS,PACKAGES): install Debian's PACKAGES when any of COMMANDS is
+# missing, as root or through sudo. /usr/sbin is searched too: Debian keeps daemons there, and a
+# user's PATH may lack it.
+system-packages = @PATH="$$PATH:/usr/sbin"; for tool in $(1); do command -v $$tool >/dev/null 2>&1 || missing=1; done; \
+	[ -z "$$missing" ] || { sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); }
+
 .PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long profile soak wrk deploy-tools browser screenshots cluster clean newman tutorial client-models
 
 help: ## list the commands
@@ -51,9 +58,7 @@ NEWMAN := clients/postman/node_modules/.bin/newman
 newman: $(NEWMAN) ## install newman from clients/postman/package-lock.json when missing
 
 $(NEWMAN): clients/postman/package.json clients/postman/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nodejs npm; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq nodejs npm; fi; }
+	$(call system-packages,npm,nodejs npm)
 	cd clients/postman && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
@@ -69,17 +74,13 @@ client-models: install-dev ## regenerate clients/python's models from the app's 
 	$(BIN)/python -m tests.client.codegen --write
 
 wrk: ## install the wrk load generator from the system packages when it is missing
-	@command -v wrk >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq wrk; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq wrk; fi; }
+	$(call system-packages,wrk,wrk)
 
 # nginx and PgBouncer for tests/cluster. Debian keeps them in /usr/sbin, which a user's PATH
 # may lack. On a machine with systemd, the packages start their own services (nginx on port 80,
 # PgBouncer on 6432); the tests run their own copies on free ports.
 deploy-tools: ## install nginx and PgBouncer from the system packages when missing
-	@PATH="$$PATH:/usr/sbin"; command -v nginx >/dev/null 2>&1 && command -v pgbouncer >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq nginx pgbouncer; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq nginx pgbouncer; fi; }
+	$(call system-packages,nginx pgbouncer,nginx pgbouncer)
 
 # podman, runc and debootstrap for the container test (tests/container) and `make container`.
 # No registry is reachable here, so the base image is debootstrapped from the machine's Debian
@@ -88,10 +89,7 @@ deploy-tools: ## install nginx and PgBouncer from the system packages when missi
 # in /usr/sbin.
 .PHONY: container-tools container
 container-tools: ## install podman, runc and debootstrap from the system packages when missing
-	@PATH="$$PATH:/usr/sbin"; command -v podman >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 \
-	  && command -v debootstrap >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq podman runc debootstrap; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq podman runc debootstrap; fi; }
+	$(call system-packages,podman runc debootstrap,podman runc debootstrap)
 
 container: install container-tools ## build deploy/Containerfile with podman as localhost/storekeeper, on a Debian base made here
 	$(BIN)/python -m deploy.container build
@@ -99,9 +97,7 @@ container: install container-tools ## build deploy/Containerfile with podman as 
 # Debian's Chromium for the console's browser tests (tests/console): Playwright drives it as
 # /usr/bin/chromium, since Playwright's own browser download cannot work offline.
 browser: ## install Chromium from the system packages when it is missing
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+	$(call system-packages,chromium,chromium)
 
 screenshots: install-dev browser ## retake the console's pictures in docs/console/ (docs/console.md shows them)
 	CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -p no:xdist -q tests/console/test_screenshots.py
