@@ -106,7 +106,7 @@ def test_a_session_cookie_is_http_only_strict_and_scoped(client: FlaskClient, al
     attributes = {part.strip().split("=")[0].lower() for part in header.split(";")[1:]}
     assert {"httponly", "path", "expires", "samesite"} <= attributes
     assert f"Path={SESSION_PATH}" in header and "SameSite=Strict" in header
-    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Cache-Control"] == "private, no-store"
 
 
 def test_behind_https_the_cookie_is_secure_too(
@@ -124,7 +124,7 @@ def test_the_cookie_buys_access_tokens_that_work(client: FlaskClient, alice: Use
     open_session(client, alice)
     answer = client.post(TOKEN_PATH, headers=SAME_ORIGIN)
     assert answer.status_code == 200
-    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Cache-Control"] == "private, no-store"
     body = answer.get_json()
     assert body["token_type"] == "Bearer" and body["expires_in"] > 0
     me = client.get("/user/me", headers=auth(body["access_token"]))

@@ -98,7 +98,7 @@ def test_login_issues_tokens_not_to_be_cached(client: FlaskClient) -> None:
     assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in"}
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == 900
-    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Cache-Control"] == "private, no-store"
     claims = jwt.decode(body["access_token"], TEST_SECRET, algorithms=["HS256"])
     refresh = jwt.decode(body["refresh_token"], TEST_SECRET, algorithms=["HS256"])
     assert claims["type"] == "access"
@@ -121,7 +121,7 @@ def test_refresh_gives_a_new_access_token(client: FlaskClient) -> None:
     tokens = login(client, "ada")
     answer = client.post("/refresh", headers=auth(tokens["refresh_token"]))
     assert answer.status_code == 200
-    assert answer.headers["Cache-Control"] == "no-store"
+    assert answer.headers["Cache-Control"] == "private, no-store"
     fresh = answer.get_json()["access_token"]
     assert client.get("/user/me", headers=auth(fresh)).status_code == 200
     assert_401(client.post("/refresh", headers=auth(tokens["access_token"])))

@@ -21,13 +21,14 @@ from storekeeper.http.openapi import operation
 from storekeeper.http.schemas import CREATED_AT, NO_NUL, InModel, OutModel, example
 
 bp = Blueprint("users", __name__)
-NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# Pragma for HTTP/1.0 caches that predate Cache-Control.
+NO_STORE = {"Cache-Control": "private, no-store", "Pragma": "no-cache"}
 
 
 @bp.after_request
 def _private(response: Response) -> Response:
     """Accounts and tokens are one person's: no shared cache keeps them, and no browser either."""
-    response.headers["Cache-Control"] = "private, no-store"
+    response.headers.update(NO_STORE)
     return response
 
 
@@ -206,7 +207,7 @@ def login() -> Response:
         except Unauthenticated:
             accounts.count_failed_login(found.limiter, limit, data.username)
             raise
-    return respond(TokensOut, session, 200, NO_STORE)
+    return respond(TokensOut, session, 200)
 
 
 @bp.post("/refresh")
@@ -222,7 +223,7 @@ def refresh() -> Response:
     who, tokens = caller(), services().tokens
     access = accounts.refresh(tokens, who.actor, who.claims.session_id, who.claims.stamp)
     body = {"access_token": access, "token_type": "Bearer", "expires_in": tokens.access_ttl}
-    return respond(AccessTokenOut, body, 200, NO_STORE)
+    return respond(AccessTokenOut, body, 200)
 
 
 # Idempotent by itself: a retry meets an ended session (401). A key would name the session
