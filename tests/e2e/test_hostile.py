@@ -102,6 +102,32 @@ def test_garbage_on_the_socket_does_not_hurt(server: tuple[str, dict[str, str]])
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",  # a chunk size that is not hexadecimal
+        b"2\r\n{}XX0\r\n\r\n",  # a chunk without its CRLF
+    ],
+)
+def test_broken_chunked_framing_is_400_and_closes(
+    server: tuple[str, dict[str, str]], framing: bytes
+) -> None:
+    """gunicorn finds broken chunks only while the app reads them: still the client's 400."""
+    base, headers = server
+    head = (
+        "POST /store HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Authorization: {headers['Authorization']}\r\nTransfer-Encoding: chunked\r\n\r\n"
+    )
+    # What follows the broken frame would be a second request on a kept-alive connection.
+    after = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    answer = _raw(base, head.encode() + framing + after)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+    assert b"application/problem+json" in answer
+    assert answer.count(b"HTTP/1.1 ") == 1, answer  # closed: nothing after it is trusted
+    assert requests.get(f"{base}/health", timeout=5).status_code == 200
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("path", [b"/store/1", b"//store/1", b"/store//1", b"//x/store/1"])
 def test_one_url_per_resource_on_the_wire(server: tuple[str, dict[str, str]], path: bytes) -> None:
     base, _ = server

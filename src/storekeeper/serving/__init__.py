@@ -36,6 +36,7 @@ from gunicorn import util
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter as GunicornArbiter
 from gunicorn.http import errors
+from gunicorn.http.body import ChunkedReader
 from gunicorn.workers.ggevent import GeventWorker
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -134,6 +135,53 @@ def refusal(exc: BaseException) -> bytes:
     _, status, title, detail = next(r for r in _REFUSALS if isinstance(exc, r[0]))
     return _problem(status, title, detail)
 
+
+class ChunkedBody:
+    """A chunked request body whose broken framing is the client's 400, not the app's 500.
+
+    gunicorn decodes chunked framing while the application reads the body, so a chunk size
+    that is not hexadecimal (or a missing terminator) surfaces as a parser exception inside
+    the application. Here it becomes werkzeug's BadRequest, which the application answers as
+    a 400 problem; `broken` then tells the worker to close the connection, since nothing
+    after a broken frame can be trusted to start the next request.
+    """
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+        self.broken = False
+
+    def _refuse(self) -> BaseException:
+        # Imported here: the worker imports werkzeug only after gevent has patched it.
+        from werkzeug.exceptions import BadRequest
+
+        self.broken = True
+        return BadRequest("The chunked request body is not well-formed.")
+
+    def read(self, size: int | None = None) -> bytes:
+        try:
+            data: bytes = self._body.read(size)
+        except errors.ParseException:
+            raise self._refuse() from None
+        return data
+
+    def readline(self, size: int | None = None) -> bytes:
+        try:
+            line: bytes = self._body.readline(size)
+        except errors.ParseException:
+            raise self._refuse() from None
+        return line
+
+    def readlines(self, hint: int | None = None) -> list[bytes]:
+        return list(self)
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+
+# Linux only (macOS has TCP_NOPUSH, with other semantics): elsewhere an answer goes out in
+# the writes gunicorn makes, which costs a packet, not correctness.
+TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
 
 # How often a stopping worker looks whether its requests in flight have finished.
 _DRAIN_TICK_S = 0.1
@@ -250,17 +298,20 @@ class Worker(GeventWorker):  # type: ignore[misc]
         loop = gevent.get_hub().loop
         # libev's count of loop iterations: it moves only when a greenlet waits.
         waits = getattr(loop, "iteration", None)
-        corked = sock.family in (socket.AF_INET, socket.AF_INET6)
+        chunked = isinstance(getattr(req.body, "reader", None), ChunkedReader)
+        if chunked:
+            req.body = ChunkedBody(req.body)
+        corked = TCP_CORK is not None and sock.family in (socket.AF_INET, socket.AF_INET6)
         if corked:
             # One segment per answer: gunicorn sends a response's head and body apart.
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, TCP_CORK, 1)
         try:
             keep: bool = super().handle_request(listener_name, req, sock, addr)
-            return keep
+            return keep and not (chunked and req.body.broken)
         finally:
             if corked:
                 with contextlib.suppress(OSError):
-                    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+                    sock.setsockopt(socket.IPPROTO_TCP, TCP_CORK, 0)
             if waits is None or getattr(loop, "iteration", None) == waits:
                 # The request never waited (a read from SQLite runs in C, start to end):
                 # let the other connections with a request ready go first. A client that
