@@ -126,7 +126,8 @@ def test_the_wheel_with_only_the_runtime_lock_imports_everything_and_serves(
     imported = json.loads(_run([python, "-I", "-c", IMPORT_ALL], tmp_path).stdout)
     assert Path(imported["file"]).is_relative_to(tmp_path / "venv"), imported["file"]
     assert {"storekeeper.serving", "storekeeper.wsgi", "storekeeper.cli"} <= set(imported["walked"])
-    assert imported["failed"] == {}, "\n".join(imported["failed"].values())
+    failed = imported["failed"]
+    assert failed == {}, "\n".join(f"{name}: {text}" for name, text in failed.items())
 
     instance = tmp_path / "instance"
     instance.mkdir()
