@@ -29,10 +29,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $@
 
+# Only its own stamp: the dev lock holds packages the runtime lock may lack, so installing it
+# must never count as `make install` (a server once ran here only because of the dev lock).
 $(VENV)/.installed-dev: requirements-dev.lock pyproject.toml clients/python/pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-dev.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e . -e clients/python
-	@touch $@ $(VENV)/.installed
+	@touch $@
 
 install: $(VENV)/.installed ## install the app from the lock file
 

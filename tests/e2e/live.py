@@ -111,16 +111,21 @@ def database_url(backend: str) -> Iterator[str | None]:
 
 @contextmanager
 def server_process(
-    instance: str, env: dict[str, str], workers: int = 2, port: int | None = None
+    instance: str,
+    env: dict[str, str],
+    workers: int = 2,
+    port: int | None = None,
+    bin_dir: Path = BIN,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """`storekeeper serve` on `port` (a free one by default); its base URL and process,
     stopped on exit. The log is appended to, so a restarted server keeps its history.
+    `bin_dir` holds the `storekeeper` to run: this environment's by default.
     """
     port = free_port() if port is None else port
     log = Path(instance) / "server.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            [BIN / "storekeeper", "serve", "--port", str(port), "--workers", str(workers)],
+            [bin_dir / "storekeeper", "serve", "--port", str(port), "--workers", str(workers)],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -144,8 +149,13 @@ def live_server(workers: int = 2, **settings: str) -> Iterator[str]:
             yield base
 
 
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
+def wait_healthy(
+    base: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = START_TIMEOUT_S
+) -> None:
+    """Wait until `base` answers /health; RuntimeError with the log's tail if `proc` exits
+    first or `timeout_s` passes.
+    """
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
@@ -157,6 +167,32 @@ def wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server did not become healthy: {log.read_text()[-2000:]}")
+
+
+def base_python() -> Path:
+    """The interpreter this test environment's venv was made from: a user's `python3`."""
+    # A venv's sys.executable is its own link; the base is what `python3 -m venv` ran.
+    return Path(getattr(sys, "_base_executable", sys.executable))
+
+
+def processes_running_from(folder: Path) -> list[str]:
+    """Running processes (pid: command line) whose command line or working directory lies
+    in `folder` (Linux /proc).
+    """
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "cmdline").read_bytes()
+            cwd = os.readlink(entry / "cwd")
+        except OSError:  # it exited while we looked
+            continue
+        # A zombie's command line is empty and its cwd unreadable: only what runs is found.
+        command = raw.replace(b"\0", b" ").decode(errors="replace").strip()
+        if str(folder) in command or Path(cwd).is_relative_to(folder):
+            found.append(f"{entry.name}: {command}")
+    return found
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
