@@ -48,7 +48,9 @@ def nginx_binary() -> str:
     """The nginx executable (Debian keeps it in /usr/sbin, which may not be on PATH)."""
     found = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
     if found is None:
-        raise RuntimeError("nginx is not installed: run `make nginx` (apt-get install nginx)")
+        raise RuntimeError(
+            "nginx is not installed: run `make deploy-tools` (installs nginx and PgBouncer)"
+        )
     return found
 
 

@@ -170,7 +170,10 @@ def db_command(settings: Settings, action: str) -> int:
                 file=sys.stderr,
             )
         else:
-            migrate.check(db.engine)
+            try:
+                migrate.check(db.engine)
+            except migrate.Disagreement as exc:
+                return _fail(str(exc))
             print("storekeeper: models and migrations agree", file=sys.stderr)
     return 0
 
@@ -279,7 +282,8 @@ def _parser() -> argparse.ArgumentParser:
         help="apply migrations (upgrade), check them (check), back up or restore SQLite, end "
         "every session (end-sessions)",
         description="upgrade: apply every migration not yet applied, naming each one (the only "
-        "way a schema changes). check: fail when the models and the migrations disagree. "
+        "way a schema changes). check: fail when the schema is behind or the models and the "
+        "migrations disagree. "
         "backup PATH: copy the SQLite database to PATH while the server runs (sqlite3's backup "
         "API, checked with integrity_check, written atomically, mode 0600); PostgreSQL: use "
         "pg_dump -Fc. restore PATH: stop the server first; replace the SQLite database with "

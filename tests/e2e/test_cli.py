@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from storekeeper.db import migrate
+from storekeeper.db.session import Database
 from storekeeper.settings import PREFIX, VARIABLES
 from tests.e2e.live import assert_one_line_refusal, free_port, run
 from tests.helpers import postgres_available, postgres_url, require
@@ -102,6 +105,38 @@ def test_db_check_says_the_models_and_migrations_agree(tmp_path: Path) -> None:
     answer = run(["db", "check"], tmp_path)
     assert answer.returncode == 0, answer.stderr
     assert answer.stderr == "storekeeper: models and migrations agree\n"
+
+
+def test_db_check_on_a_schema_behind_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    *_, before, last = sorted(migrate.known_revisions())
+    behind = Database(f"sqlite:///{tmp_path / 'storekeeper.db'}")
+    try:
+        migrate.upgrade(behind.engine, before)
+    finally:
+        behind.dispose()
+    answer = run(["db", "check"], tmp_path)
+    assert answer.returncode == 2, answer.stderr
+    assert answer.stderr == (
+        f"storekeeper: the database schema is 1 migration behind (next: {last}); "
+        "run: storekeeper db upgrade\n"
+    )
+
+
+def test_the_sqlite_files_are_the_servers_alone_in_an_open_folder(tmp_path: Path) -> None:
+    # An instance folder that exists already with 0755 (systemd's StateDirectory), umask 022.
+    tmp_path.chmod(0o755)
+    umask = os.umask(0o022)
+    try:
+        assert run(["db", "upgrade"], tmp_path).returncode == 0
+    finally:
+        os.umask(umask)
+    with sqlite3.connect(tmp_path / "storekeeper.db") as db:  # its -wal and -shm appear
+        db.execute("SELECT count(*) FROM users").fetchone()
+        files = sorted(tmp_path.glob("storekeeper.db*"))
+        assert [path.name for path in files][:2] == ["storekeeper.db", "storekeeper.db-shm"]
+        assert {path.name: oct(path.stat().st_mode & 0o777) for path in files} == {
+            path.name: "0o600" for path in files
+        }
 
 
 def test_db_upgrade_names_each_revision_it_applies(tmp_path: Path) -> None:

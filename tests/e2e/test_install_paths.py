@@ -119,6 +119,8 @@ def test_the_wheel_with_only_the_runtime_lock_imports_everything_and_serves(
     # An editable install reads src/ itself; a wheel has only what pyproject.toml packs.
     in_wheel = set(zipfile.ZipFile(wheel).namelist())
     assert sorted(str(name) for name in package_files if str(name) not in in_wheel) == []
+    # pyproject.toml says MIT: the wheel carries the license's text.
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in in_wheel), in_wheel
     _run([*pip, "install", "--no-deps", wheel], tmp_path)
     # pip check ignores what an extra requires (gunicorn[gevent]'s packaging): it passed with
     # issue 18's lock, and the imports below are what fail on it.

@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine
 
 from storekeeper.db.models import Base
@@ -71,9 +72,23 @@ def downgrade(engine: Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
+class Disagreement(Exception):
+    """The models and the migrations (or the database and its migrations) disagree."""
+
+
 def check(engine: Engine) -> None:
-    """Raise when the models and the migrations disagree."""
-    command.check(alembic_config(engine))
+    """Raise Disagreement, saying where, when the models and the migrations disagree."""
+    if behind := pending(engine):
+        # Alembic's own check would say so with a traceback.
+        count = f"{len(behind)} migration{'s' if len(behind) > 1 else ''}"
+        raise Disagreement(
+            f"the database schema is {count} behind (next: {behind[0].id}); "
+            "run: storekeeper db upgrade"
+        )
+    try:
+        command.check(alembic_config(engine))
+    except CommandError as exc:
+        raise Disagreement(f"the models and the migrations disagree: {exc}") from None
 
 
 def known_revisions() -> dict[str, Revision]:

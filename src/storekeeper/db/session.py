@@ -113,8 +113,12 @@ class _BoundedConnection(psycopg.Connection[Any]):
 def _sqlite_engine(url: str) -> Engine:
     database = make_url(url).database
     if database and database != ":memory:":
-        # The database holds password hashes: its folder is for the server alone.
+        # The database holds password hashes: its folder and file are for the server alone.
+        # The folder may exist already with wider rights (systemd's StateDirectory is 0755),
+        # so the file is made 0600 before SQLite creates it with the umask's; SQLite gives
+        # its -wal and -shm files the database file's mode.
         Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(database, os.O_RDONLY | os.O_CREAT, 0o600))
     engine = create_engine(
         url,
         connect_args={"timeout": CONNECT_TIMEOUT_S, "check_same_thread": False},
