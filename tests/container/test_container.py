@@ -30,7 +30,8 @@ from tests.container.helpers import (
     wait_healthy,
     writable_layer,
 )
-from tests.helpers import PASSWORD, require
+from tests.e2e.live import round_trip
+from tests.helpers import require
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("container")]
 
@@ -94,20 +95,7 @@ def test_data_lives_on_the_volume_across_containers(image: str, run: Deployment)
     health = podman("healthcheck", "run", first, check=False)
     assert health.returncode == 0, health.stdout + health.stderr
 
-    with requests.Session() as http:
-        body = {"username": "ada", "password": PASSWORD}
-        assert http.post(f"{run.base}/register", json=body, timeout=10).status_code == 201
-        login = http.post(f"{run.base}/login", json=body, timeout=10)
-        assert login.status_code == 200, login.text
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        created = http.post(
-            f"{run.base}/store", json={"name": "Ada's"}, headers=headers, timeout=10
-        )
-        assert created.status_code == 201, created.text
-        store = created.json()
-        read = http.get(f"{run.base}/store/{store['id']}", timeout=10)
-        assert read.status_code == 200, read.text
-        assert read.json()["name"] == "Ada's"
+    headers, store = round_trip(run.base, "ada", "Ada's")
 
     stop(run, steps["stop"], first)
 
@@ -118,7 +106,7 @@ def test_data_lives_on_the_volume_across_containers(image: str, run: Deployment)
     with requests.Session() as http:
         again = http.get(f"{run.base}/store/{store['id']}", timeout=10)
         assert again.status_code == 200, again.text
-        assert again.json() == read.json()
+        assert again.json() == store
         # The user, and the token signed with the same secret, outlived the first container.
         me = http.get(f"{run.base}/user/me", headers=headers, timeout=10)
         assert me.status_code == 200, me.text

@@ -15,13 +15,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import psycopg
 import requests
 
 from tests.e2e.tcp_proxy import TcpProxy
-from tests.helpers import PG_ADMIN_URL, missing, postgres_available, postgres_url
+from tests.helpers import PASSWORD, PG_ADMIN_URL, missing, postgres_available, postgres_url
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT_S = 30
@@ -167,6 +167,26 @@ def wait_healthy(
             pass
         time.sleep(0.1)
     raise RuntimeError(f"server did not become healthy: {log.read_text()[-2000:]}")
+
+
+def round_trip(base: str, username: str, store: str) -> tuple[dict[str, str], dict[str, Any]]:
+    """Register, log in, create a store and read it back over real HTTP, checking each
+    answer; the session's Authorization header and the store as read back.
+    """
+    with requests.Session() as http:
+        body = {"username": username, "password": PASSWORD}
+        registered = http.post(f"{base}/register", json=body, timeout=10)
+        assert registered.status_code == 201, registered.text
+        assert registered.json()["username"] == username
+        login = http.post(f"{base}/login", json=body, timeout=10)
+        assert login.status_code == 200, login.text
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        created = http.post(f"{base}/store", json={"name": store}, headers=headers, timeout=10)
+        assert created.status_code == 201, created.text
+        read = http.get(f"{base}/store/{created.json()['id']}", timeout=10)
+        assert read.status_code == 200, read.text
+        assert read.json()["name"] == store
+        return headers, read.json()
 
 
 def base_python() -> Path:

@@ -26,6 +26,7 @@ from tests.e2e.live import (
     base_python,
     free_port,
     processes_running_from,
+    round_trip,
     server_env,
     server_process,
     wait_healthy,
@@ -140,21 +141,7 @@ def test_the_wheel_with_only_the_runtime_lock_imports_everything_and_serves(
     _run([bin_dir / "storekeeper", "db", "upgrade"], tmp_path, env)  # migrations: package data
     with server_process(str(instance), env, workers=2, bin_dir=bin_dir) as (base, proc):
         assert requests.get(f"{base}/", timeout=10).status_code == 200  # the console's page
-        body = {"username": "wheel", "password": "correct horse battery"}
-        registered = requests.post(f"{base}/register", json=body, timeout=10)
-        assert registered.status_code == 201, registered.text
-        assert registered.json()["username"] == "wheel"
-        login = requests.post(f"{base}/login", json=body, timeout=10)
-        assert login.status_code == 200, login.text
-        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
-        created = requests.post(
-            f"{base}/store", json={"name": "Wheel Shop"}, headers=headers, timeout=10
-        )
-        assert created.status_code == 201, created.text
-        assert created.json()["name"] == "Wheel Shop"
-        read = requests.get(f"{base}/store/{created.json()['id']}", timeout=10)
-        assert read.status_code == 200, read.text
-        assert read.json()["name"] == "Wheel Shop"
+        round_trip(base, "wheel", "Wheel Shop")
     # server_process stopped it with SIGTERM (SIGKILL only if that hung): a graceful stop.
     assert proc.returncode == 0, (instance / "server.log").read_text()[-2000:]
     assert "Traceback" not in (instance / "server.log").read_text()

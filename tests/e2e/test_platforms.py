@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import requests
 
-from tests.e2e.live import live_server, login_token
+from tests.e2e.live import live_server, round_trip
 
 # Loaded by every Python process the server starts (the arbiter and its forked workers alike),
 # before the server's own imports; the marker proves it ran.
@@ -24,12 +23,5 @@ pathlib.Path(__file__).with_name("ran").touch()
 def test_serves_without_tcp_cork(tmp_path: Path) -> None:
     (tmp_path / "sitecustomize.py").write_text(WITHOUT_CORK)
     with live_server(workers=1, PYTHONPATH=str(tmp_path)) as base:
-        headers = {"Authorization": f"Bearer {login_token(base)}"}
-        created = requests.post(
-            f"{base}/store", json={"name": "Corner"}, headers=headers, timeout=10
-        )
-        assert created.status_code == 201, created.text
-        listed = requests.get(f"{base}/store", timeout=10)
-        assert listed.status_code == 200
-        assert [store["name"] for store in listed.json()] == ["Corner"]
+        round_trip(base, "ada", "Corner")
     assert (tmp_path / "ran").exists()

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 from gunicorn.http import errors
+from werkzeug.exceptions import BadRequest
 
-from storekeeper.serving import is_client_error, refusal
+from storekeeper.serving import ChunkedBody, is_client_error, refusal
 from tests.helpers import PROBLEM
 
 
@@ -65,3 +66,33 @@ def test_the_servers_own_faults_are_a_500_that_names_nothing(exc: Exception) -> 
     assert code == body["status"] == 500
     assert headers["Connection"] == "close"
     assert b"s3cret" not in answer
+
+
+class _Body:
+    """gunicorn's chunked body over lines, the last of them broken framing."""
+
+    def __init__(self, lines: list[bytes]) -> None:
+        self._lines = lines
+
+    def _next(self, _size: int | None = None) -> bytes:
+        if not self._lines:
+            raise errors.InvalidChunkSize(b"zz")
+        return self._lines.pop(0)
+
+    read = readline = _next
+
+
+def test_a_chunked_body_reads_through_until_its_framing_breaks() -> None:
+    body = ChunkedBody(_Body([b"a\n", b"b\n"]))
+    with pytest.raises(BadRequest, match="chunked request body is not well-formed"):
+        body.readlines()
+    assert body.broken
+
+
+@pytest.mark.parametrize("method", ["read", "readline"])
+def test_broken_chunked_framing_is_a_bad_request(method: str) -> None:
+    body = ChunkedBody(_Body([]))
+    assert not body.broken
+    with pytest.raises(BadRequest):
+        getattr(body, method)(10)
+    assert body.broken

@@ -150,26 +150,21 @@ class ChunkedBody:
         self._body = body
         self.broken = False
 
-    def _refuse(self) -> BaseException:
-        # Imported here: the worker imports werkzeug only after gevent has patched it.
-        from werkzeug.exceptions import BadRequest
+    def _guarded(self, read: Callable[[int | None], bytes], size: int | None) -> bytes:
+        try:
+            return read(size)
+        except errors.ParseException:
+            # Imported here: the worker imports werkzeug only after gevent has patched it.
+            from werkzeug.exceptions import BadRequest
 
-        self.broken = True
-        return BadRequest("The chunked request body is not well-formed.")
+            self.broken = True
+            raise BadRequest("The chunked request body is not well-formed.") from None
 
     def read(self, size: int | None = None) -> bytes:
-        try:
-            data: bytes = self._body.read(size)
-        except errors.ParseException:
-            raise self._refuse() from None
-        return data
+        return self._guarded(self._body.read, size)
 
     def readline(self, size: int | None = None) -> bytes:
-        try:
-            line: bytes = self._body.readline(size)
-        except errors.ParseException:
-            raise self._refuse() from None
-        return line
+        return self._guarded(self._body.readline, size)
 
     def readlines(self, hint: int | None = None) -> list[bytes]:
         return list(self)
