@@ -1,27 +1,12 @@
-"""The composition root: create_app wires every service once, then the HTTP layer and its hooks.
+"""The composition root: create_app wires every service once, then the HTTP layer.
 
-A request's life, in the order the hooks below run it (docs/contributing.md draws it):
-1. `_start`: its state (request id, start time, http/state.py), the one pooled connection its
-   units of work will share (checked out by the first of them), and the one-URL path checks;
-2. `identity.verify_token`: the bearer token's signature and expiry checked;
-3. `identity.resolve_caller`: the token's session checked, once: the caller;
-4. `idempotency.begin`: a POST's Idempotency-Key claimed, or its first answer replayed (only
-   to a caller whose session lives: a revoked token replays nothing);
-5. the handler: body and parameters parsed, one unit of work around one use case, the answer
-   shaped (with its ETag) and, for a POST, bound to its key in the same transaction;
-6. `idempotency.finish`: a claim the handler did not bind is released or completed;
-7. `_finish`: security headers, the access log line and the request's metrics; then `_end`
-   returns the connection to the pool, before the answer is sent.
-Errors raised anywhere become problem+json in http/problems.py, and steps 6 and 7 still run.
+A request's life, step by step, is http/pipeline.py: its module docstring lists the steps in
+the order they run, and its code runs them in that order.
 """
 
 from __future__ import annotations
 
-import re
-import time
-import uuid
-
-from flask import Flask, Response, abort, request
+from flask import Flask, Response
 from flask_cors import CORS
 from werkzeug.routing import BaseConverter
 
@@ -35,23 +20,11 @@ from storekeeper.db.unit_of_work import SqlUnitsOfWork, bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS, AttemptLimiter
-from storekeeper.domain.values import ID_MAX
-from storekeeper.http import (
-    console,
-    idempotency,
-    identity,
-    items,
-    ops,
-    problems,
-    state,
-    stores,
-    tags,
-    users,
-)
+from storekeeper.http import console, items, ops, pipeline, problems, stores, tags, users
 from storekeeper.http.bodies import MAX_BODY
-from storekeeper.http.context import SERVICES, services
-from storekeeper.logs import configure_logging, log_request
-from storekeeper.metrics import UNMATCHED_ROUTE, Metrics
+from storekeeper.http.context import SERVICES
+from storekeeper.logs import configure_logging
+from storekeeper.metrics import Metrics
 from storekeeper.offload import CPU_THREADS, Admission, off_the_loop
 from storekeeper.ratelimit import RedisRateLimiter
 from storekeeper.security import Passwords, Tokens
@@ -69,7 +42,6 @@ BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, ops.bp, console.bp)
 
 # How long a login or registration may wait for its turn before it is a 503 (offload.Admission).
 SIGN_IN_WAIT_S = 10.0
-_REQUEST_ID = re.compile(r"[\x21-\x7e]{1,128}")
 CORS_REQUEST_HEADERS = [
     "Authorization",
     "Content-Type",
@@ -101,69 +73,8 @@ class IdConverter(BaseConverter):
         return str(value)
 
 
-def canonical_path(path: str) -> bool:
-    """Whether a path is written the one way a route spells it: no empty or dot segments.
-
-    The router alone would not say: Werkzeug strips the leading slashes of a path before
-    matching (so `//store/1` is the store) and redirects `/store//1` to `/store/1`, giving
-    one resource several URLs. A trailing slash is left to the router's strict rules.
-    """
-    segments = path.split("/")[1:]
-    return (
-        path.startswith("/")
-        and "" not in segments[:-1]
-        and "." not in segments
-        and ".." not in segments
-    )
-
-
-def _start() -> None:
-    given = request.headers.get("X-Request-ID")
-    state.begin(given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
-    services().units.hold()
-    # The path as the server handed it over, before any routing clean-up: a second spelling
-    # of a URL names nothing.
-    if not canonical_path(request.environ.get("PATH_INFO") or "/"):
-        abort(404)
-    # Past the 64-bit range a path names nothing; checked here rather than in the converter,
-    # where a refusal would make the router answer 405 instead of 404.
-    for value in (request.view_args or {}).values():
-        if isinstance(value, int) and value > ID_MAX:
-            abort(404)
-
-
-# API answers are data, never documents: nothing in them may load, run or be framed.
-_API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The docs page is Swagger UI from the package's own assets, with one inline start-up script.
-_DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'"
-)
-
-
 def _finish(response: Response) -> Response:
-    current = state.current()
-    request_id = current.request_id if current else uuid.uuid4().hex
-    headers = response.headers
-    headers["X-Request-ID"] = request_id
-    headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "no-referrer"
-    docs = request.path.startswith("/docs")
-    headers["Content-Security-Policy"] = (
-        _DOCS_CSP if docs else console.page_csp(request.path) or _API_CSP
-    )
-    seconds = time.perf_counter() - current.started if current else 0.0
-    route = request.url_rule.rule if request.url_rule is not None else None
-    services().metrics.observe(request.method, route, response.status_code, seconds)
-    caller = current.caller if current else None
-    user_id = caller.actor.user_id if caller else None
-    log_request(request_id, route or UNMATCHED_ROUTE, response.status_code, seconds, user_id)
-    return response
-
-
-def _end(_error: BaseException | None) -> None:
-    # Teardown runs whatever happened, after the answer is made and before it is sent.
-    services().units.release()
+    return pipeline.finish(response, console.page_csp)
 
 
 def _limiter(settings: Settings, database: Database) -> AttemptLimiter:
@@ -213,12 +124,8 @@ def create_app(settings: Settings, database: Database | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_blueprint(ops.docs_blueprint())
-    app.before_request(_start)
-    app.before_request(identity.verify_token)
-    app.before_request(identity.resolve_caller)
-    app.before_request(idempotency.begin)
-    app.after_request(idempotency.finish)
+    app.before_request(pipeline.start)
     app.after_request(_finish)
-    app.teardown_request(_end)
+    app.teardown_request(pipeline.end)
     problems.register(app)
     return app

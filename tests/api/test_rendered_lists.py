@@ -1,5 +1,6 @@
-"""List pages carry each item's JSON written by the database (db/rendering.py): byte for byte
-what the response model makes of the same item for GET /item/{id}, on both databases."""
+"""List pages are rendered on a fast path derived from the response model (http/rendering.py):
+byte for byte what the model's own serialiser makes of the same item for GET /item/{id}, on
+both databases."""
 
 from __future__ import annotations
 

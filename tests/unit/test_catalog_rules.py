@@ -17,7 +17,6 @@ from storekeeper.domain.model import (
     ItemQuery,
     Page,
     Ref,
-    RenderedJson,
     Store,
     StoreQuery,
     Tag,
@@ -84,8 +83,8 @@ class FakeCatalog:
         del self.stores[store_id]
         self.items = {k: v for k, v in self.items.items() if v[0] != store_id}
 
-    def list_items(self, query: ItemQuery) -> Page[RenderedJson]:
-        return Page([RenderedJson(f'{{"id":{i}}}') for i in self.items], None)
+    def list_items(self, query: ItemQuery) -> Page[Item]:
+        return Page([item for i in self.items if (item := self.get_item(i))], None)
 
     def get_item(self, item_id: int) -> Item | None:
         if item_id not in self.items:

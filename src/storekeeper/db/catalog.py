@@ -29,7 +29,6 @@ from storekeeper.db.filters import name_filters
 from storekeeper.db.locks import lock_row
 from storekeeper.db.paging import Sorts, keyset, page_of
 from storekeeper.db.prepared import fetch_one
-from storekeeper.db.rendering import item_json
 from storekeeper.domain.model import (
     Item,
     ItemBrief,
@@ -38,7 +37,6 @@ from storekeeper.domain.model import (
     ItemQuery,
     Page,
     Ref,
-    RenderedJson,
     Store,
     StoreQuery,
     Tag,
@@ -91,14 +89,6 @@ def item_query(dialect: str) -> Select[Any]:
     )
     tags_json = json_rows(dialect, item_tag_rows, ("id", "name"), items).label("tags_json")
     return select(*_ITEM_COLUMNS, tags_json).join(stores, stores.c.id == items.c.store_id)
-
-
-@cache
-def item_page_query(dialect: str) -> Select[Any]:
-    """Items as list pages read them: each one's JSON, and what a page is sorted by."""
-    return select(items.c.id, *ITEM_SORTS.values(), item_json(dialect)).join(
-        stores, stores.c.id == items.c.store_id
-    )
 
 
 @cache
@@ -251,7 +241,7 @@ class CatalogRepository:
             refs(row["tags_json"]),
         )
 
-    def list_items(self, query: ItemQuery) -> Page[RenderedJson]:
+    def list_items(self, query: ItemQuery) -> Page[Item]:
         conditions: list[ColumnElement[bool]] = name_filters(items.c.name_key, query.name, query.q)
         if query.store_id is not None:
             conditions.append(items.c.store_id == query.store_id)
@@ -267,12 +257,12 @@ class CatalogRepository:
             conditions.append(items.c.price_cents <= query.max_price.cents)
         if query.in_stock is not None:
             conditions.append(items.c.quantity > 0 if query.in_stock else items.c.quantity == 0)
-        stmt = item_page_query(self._dialect)
+        stmt = item_query(self._dialect)
         if conditions:
             stmt = stmt.where(and_(*conditions))
         stmt = keyset(stmt, ITEM_SORTS, items.c.id, query.page)
         rows, after = page_of(self._read(stmt).all(), ITEM_SORTS, query.page)
-        return Page([r.item_json for r in rows], after)
+        return Page([self._item(r._mapping) for r in rows], after)
 
     def get_item(self, item_id: int) -> Item | None:
         row = fetch_one(self.conn, item_by_id(self._dialect), item_id=item_id)

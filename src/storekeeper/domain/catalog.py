@@ -13,7 +13,6 @@ from storekeeper.domain.model import (
     ItemFields,
     ItemQuery,
     Page,
-    RenderedJson,
     Store,
     StoreQuery,
     Tag,
@@ -34,8 +33,8 @@ class CatalogRepository(Protocol):
     def rename_store(self, store_id: int, name: str) -> None: ...
     def delete_store(self, store_id: int) -> None: ...
 
-    def list_items(self, query: ItemQuery) -> Page[RenderedJson]:
-        """A page of items, each as the API renders an item."""
+    def list_items(self, query: ItemQuery) -> Page[Item]:
+        """A page of items with their store's name and their tags."""
         ...
 
     def get_item(self, item_id: int) -> Item | None: ...
@@ -165,9 +164,7 @@ def delete_store(
 # Items
 
 
-def list_items(
-    repo: CatalogRepository, query: ItemQuery, in_store: bool = False
-) -> Page[RenderedJson]:
+def list_items(repo: CatalogRepository, query: ItemQuery, in_store: bool = False) -> Page[Item]:
     """A page of items; for a store's own list, the store must exist."""
     if in_store and query.store_id is not None:
         require_store(repo, query.store_id)

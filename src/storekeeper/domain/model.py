@@ -6,7 +6,7 @@ import hmac
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, Literal, NewType, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from storekeeper.domain.values import Money
 
@@ -158,11 +158,6 @@ class TagQuery:
     page: PageRequest[TagSort]
     name: str | None = None
     q: str | None = None
-
-
-# A resource's JSON exactly as the API answers it, written by the database for list pages
-# (db/rendering.py): the domain passes it through untouched.
-RenderedJson = NewType("RenderedJson", str)
 
 
 @dataclass(frozen=True, slots=True)

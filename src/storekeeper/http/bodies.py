@@ -6,24 +6,18 @@ import json
 import re
 import time
 from collections.abc import Callable
-from functools import cache
 from typing import Any, NoReturn, TypeVar
 
 from flask import Response, request
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import ClientDisconnected
 
 from storekeeper.domain.errors import Invalid
-from storekeeper.http.conditional import (
-    check_preconditions,
-    etag_of,
-    has_preconditions,
-    not_modified,
-)
+from storekeeper.http.conditional import Preconditions, etag_of, not_modified
 from storekeeper.http.numbers import read_number
 from storekeeper.http.problems import ApiError
+from storekeeper.http.rendering import render_list
 from storekeeper.http.schemas import field_errors
-from storekeeper.http.state import state
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 1024 * 1024
@@ -101,13 +95,10 @@ def parse_json(data: bytes) -> Any:
 def body_bytes() -> bytes:
     """The raw body, at most MAX_BODY bytes; 413 beyond, whether sent with a length or chunked.
 
-    Read once per request (the idempotency fingerprint and the parser share it), in chunks
-    under one deadline: the server bounds each silent read, this bounds a client that
-    trickles a byte at a time. A client that does not send the body in time gets a 408.
+    Read once per request, by the pipeline (the idempotency fingerprint and the parser share
+    it), in chunks under one deadline: the server bounds each silent read, this bounds a client
+    that trickles a byte at a time. A client that does not send the body in time gets a 408.
     """
-    current = state()
-    if current.body is not None:
-        return current.body
     if request.content_length is not None and request.content_length > MAX_BODY:
         raise ApiError(413, "The request body is larger than 1 MiB.")
     deadline = time.monotonic() + BODY_DEADLINE_S
@@ -125,8 +116,7 @@ def body_bytes() -> bytes:
             chunks.append(chunk)
     except (OSError, ClientDisconnected):
         raise _body_timeout() from None
-    current.body = data = b"".join(chunks)
-    return data
+    return b"".join(chunks)
 
 
 def _body_timeout() -> ApiError:
@@ -135,19 +125,14 @@ def _body_timeout() -> ApiError:
     return ApiError(408, "The request body was not received in time.")
 
 
-def read_body(model: type[M], *, merge_patch: bool = False) -> M:
-    """The request body validated against a model: 415, 413, 400 or 422 when it is not."""
+def parse_body(model: type[M], data: bytes, *, merge_patch: bool = False) -> M:
+    """A body validated against a model: 415, 400 or 422 when it is not."""
     _check_media_type((JSON, MERGE_PATCH) if merge_patch else (JSON,))
-    parsed = parse_json(body_bytes())
+    parsed = parse_json(data)
     try:
         return model.model_validate(parsed)
     except ValidationError as exc:
         raise Invalid(field_errors(exc.errors()), "The body has invalid fields.") from None
-
-
-@cache
-def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
-    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def render(model: type[BaseModel], obj: object) -> bytes:
@@ -169,20 +154,23 @@ def respond(
 
 
 def guard(
-    model: type[BaseModel], load: Callable[[], object | None], lock: Callable[[], None]
+    conditions: Preconditions | None,
+    model: type[BaseModel],
+    load: Callable[[], object | None],
+    lock: Callable[[], None],
 ) -> Callable[[], None] | None:
     """The precondition check a use case runs after its own checks, when the request has one.
 
     It locks the row, renders the current representation and compares ETags, all inside the
     write transaction: of concurrent writes carrying the same ETag, exactly one passes.
     """
-    if not has_preconditions():
+    if conditions is None:
         return None
 
     def check() -> None:
         lock()
         current = load()
-        check_preconditions(None if current is None else render(model, current))
+        conditions.check(None if current is None else render(model, current))
 
     return check
 
@@ -190,7 +178,5 @@ def guard(
 def respond_list(
     model: type[BaseModel], rows: list[Any], headers: dict[str, str] | None = None
 ) -> Response:
-    """A JSON array response shaped by an output model."""
-    adapter = _list_adapter(model)
-    body = adapter.dump_json(adapter.validate_python(rows, from_attributes=True)) + b"\n"
-    return Response(body, status=200, headers=headers, mimetype=JSON)
+    """A JSON array response shaped by an output model (on rendering.py's fast path)."""
+    return Response(render_list(model, rows), status=200, headers=headers, mimetype=JSON)

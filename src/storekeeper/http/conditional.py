@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from dataclasses import dataclass
 
 from flask import request
 
@@ -40,17 +41,30 @@ def not_modified(etag: str) -> bool:
     return header is not None and request.method in ("GET", "HEAD") and _weak_match(header, etag)
 
 
-def has_preconditions() -> bool:
-    """Whether the write carries If-Match or If-None-Match."""
-    return "If-Match" in request.headers or "If-None-Match" in request.headers
+_CHANGED = "The resource has changed since the given ETag; nothing was changed."
+_EXISTS = "The resource already exists in the given state; nothing was changed."
 
 
-def check_preconditions(current: bytes | None) -> None:
-    """412 unless the current representation (None when there is none) meets the conditions."""
-    etag = None if current is None else etag_of(current)
+@dataclass(frozen=True, slots=True)
+class Preconditions:
+    """A write's If-Match and If-None-Match headers (at least one of them is given)."""
+
+    if_match: str | None
+    if_none_match: str | None
+
+    def check(self, current: bytes | None) -> None:
+        """412 unless the current representation (None when there is none) meets them."""
+        etag = None if current is None else etag_of(current)
+        if self.if_match is not None and not _strong_match(self.if_match, etag):
+            raise ApiError(412, _CHANGED)
+        if self.if_none_match is not None and _weak_match(self.if_none_match, etag):
+            raise ApiError(412, _EXISTS)
+
+
+def preconditions() -> Preconditions | None:
+    """The request's preconditions; None when it carries neither header."""
     if_match = request.headers.get("If-Match")
-    if if_match is not None and not _strong_match(if_match, etag):
-        raise ApiError(412, "The resource has changed since the given ETag; nothing was changed.")
     if_none_match = request.headers.get("If-None-Match")
-    if if_none_match is not None and _weak_match(if_none_match, etag):
-        raise ApiError(412, "The resource already exists in the given state; nothing was changed.")
+    if if_match is None and if_none_match is None:
+        return None
+    return Preconditions(if_match, if_none_match)

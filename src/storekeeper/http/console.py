@@ -21,7 +21,7 @@ from storekeeper.domain import accounts
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.errors import Unauthenticated
 from storekeeper.http.bodies import respond
-from storekeeper.http.context import services, unit_of_work
+from storekeeper.http.context import services
 from storekeeper.http.identity import bearer_claims
 from storekeeper.http.problems import ApiError, problem
 from storekeeper.http.users import NO_STORE, AccessTokenOut
@@ -103,7 +103,7 @@ def _same_origin() -> None:
 
 def _renew(claims: Claims) -> str:
     """A new access token for a refresh token's session; Unauthenticated once it was revoked."""
-    with unit_of_work() as work:
+    with services().units() as work:
         actor = accounts.authenticate(
             work[ACCOUNTS], claims.user_id, claims.session_id, claims.stamp, "refresh"
         )
@@ -119,7 +119,7 @@ def _forget(response: Response) -> Response:
 def open_session() -> Response:
     """Keep the session's refresh token (sent as Bearer) in an HttpOnly cookie."""
     _same_origin()
-    claims = bearer_claims("refresh")
+    claims = bearer_claims(services().tokens, "refresh")
     if claims is None:
         raise Unauthenticated("This operation needs a refresh token.")
     _renew(claims)  # the token it makes is not needed: the call checks the session is live

@@ -4,92 +4,96 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
 
 from flask import Response, request
 
 from storekeeper.domain.errors import Conflict, Invalid
 from storekeeper.domain.model import Outcome
-from storekeeper.domain.ports import IDEMPOTENCY_KEYS, Work
-from storekeeper.http.bodies import body_bytes
-from storekeeper.http.context import unit_of_work
-from storekeeper.http.openapi import current_operation
+from storekeeper.domain.ports import IDEMPOTENCY_KEYS, UnitsOfWork, Work
 from storekeeper.http.problems import ApiError
-from storekeeper.http.state import current, state
 
 HEADER = "Idempotency-Key"
 _KEY = re.compile(r"[\x21-\x7e]{1,255}")
 # Answers that bind nothing: the request was refused before doing anything, or failed.
 _UNBOUND = {400, 401, 408, 413, 415, 422, 429}
-_REPLAYED_HEADERS = ("Location", "ETag")
+_REPLAYED_HEADERS = ("Location", "ETag", "Content-Type")
 
 
-def _fingerprint() -> str:
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A well-formed Idempotency-Key of a POST that honours one."""
+
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A key this request holds (by the caller's user id, 0 without one) until it answers."""
+
+    user_id: int
+    key: str
+
+
+def carries_key(honoured: bool) -> bool:
+    """Whether the request is a POST with a key, to an operation that honours one."""
+    return honoured and request.method == "POST" and HEADER in request.headers
+
+
+def requested_key() -> Key:
+    """The request's key (carries_key said there is one); 400 when it is malformed."""
+    key = request.headers[HEADER]
+    if not _KEY.fullmatch(key):
+        raise ApiError(400, f"{HEADER} must be 1 to 255 visible ASCII characters.")
+    return Key(key)
+
+
+def _fingerprint(body: bytes) -> str:
     digest = hashlib.sha256()
     for part in (request.method, request.path, request.mimetype):
         digest.update(part.encode() + b"\0")
-    digest.update(body_bytes())
+    digest.update(body)
     return digest.hexdigest()
 
 
-def _stored_headers(response: Response) -> dict[str, str]:
-    names = (*_REPLAYED_HEADERS, "Content-Type")
-    return {name: response.headers[name] for name in names if name in response.headers}
-
-
-def begin() -> Response | None:
-    """Before a POST runs: claim its key, or answer from the first request with the same key."""
-    key = request.headers.get(HEADER)
-    if key is None or request.method != "POST":
-        return None
-    op = current_operation()
-    if op is None or not op.idempotency_key:
-        return None
-    if not _KEY.fullmatch(key):
-        raise ApiError(400, f"{HEADER} must be 1 to 255 visible ASCII characters.")
-    caller = state().caller
-    user_id = caller.actor.user_id if caller else 0
-    fingerprint = _fingerprint()
-    with unit_of_work(write=True) as work:
-        claim = work[IDEMPOTENCY_KEYS].claim(user_id, key, fingerprint)
-    if claim.outcome is Outcome.MISMATCH:
+def claim(work: Work, user_id: int, key: Key, body: bytes) -> Claimed | Response:
+    """Claim the key for this request, or the first answer given with it (a replay)."""
+    found = work[IDEMPOTENCY_KEYS].claim(user_id, key.value, _fingerprint(body))
+    if found.outcome is Outcome.MISMATCH:
         raise Invalid({HEADER: ["was already used with a different request"]}, "Key reused.")
-    if claim.outcome is Outcome.IN_FLIGHT:
+    if found.outcome is Outcome.IN_FLIGHT:
         raise Conflict(f"A request with this {HEADER} is still in flight; retry later.")
-    if claim.outcome is Outcome.REPLAY:
-        response = Response(claim.body, status=claim.status, headers=claim.headers)
+    if found.outcome is Outcome.REPLAY:
+        response = Response(found.body, status=found.status, headers=found.headers)
         response.headers["Idempotent-Replayed"] = "true"
         return response
-    state().idempotency = (user_id, key)
-    return None
+    return Claimed(user_id, key.value)
 
 
-def bind(work: Work, response: Response) -> Response:
-    """Store a successful answer in the same transaction as what the request created."""
-    current_state = state()
-    if current_state.idempotency is not None:
-        work[IDEMPOTENCY_KEYS].complete(
-            *current_state.idempotency,
-            response.status_code,
-            _stored_headers(response),
-            response.get_data(),
-        )
-        current_state.idempotency_bound = True
-    return response
+def _stored_headers(response: Response) -> dict[str, str]:
+    return {name: response.headers[name] for name in _REPLAYED_HEADERS if name in response.headers}
 
 
-def finish(response: Response) -> Response:
-    """After a POST with a claim: release it when nothing was bound, else keep the answer."""
-    current_state = current()
-    if current_state is None or current_state.idempotency is None:
-        return response
-    claim, current_state.idempotency = current_state.idempotency, None
-    if current_state.idempotency_bound:
-        return response
-    status = response.status_code
-    with unit_of_work(write=True) as work:
-        keys = work[IDEMPOTENCY_KEYS]
+def complete(work: Work, claimed: Claimed, response: Response) -> None:
+    """Store the answer under the key, in the transaction of what the request did."""
+    work[IDEMPOTENCY_KEYS].complete(
+        claimed.user_id,
+        claimed.key,
+        response.status_code,
+        _stored_headers(response),
+        response.get_data(),
+    )
+
+
+def settle(units: UnitsOfWork, claimed: Claimed, response: Response) -> None:
+    """After a use case that stored nothing itself: keep its answer, or free the key.
+
+    A refusal before anything was done (a bad body, a 401) and a failure (5xx) bind nothing:
+    a retry with the key is processed afresh. Any other answer (a 404, a 409) is kept.
+    """
+    with units(write=True) as work:
+        status = response.status_code
         if status in _UNBOUND or status >= 500:
-            keys.release(*claim)
+            work[IDEMPOTENCY_KEYS].release(claimed.user_id, claimed.key)
         else:
-            keys.complete(*claim, status, _stored_headers(response), response.get_data())
-    return response
+            complete(work, claimed, response)

@@ -1,20 +1,44 @@
-"""Who makes a request: its bearer token verified and its session checked, once, up front."""
+"""Who makes a request: its bearer token verified, then its session checked."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from flask import request
 
 from storekeeper.domain import accounts
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.errors import Unauthenticated
-from storekeeper.http.bodies import body_bytes
-from storekeeper.http.context import services, unit_of_work
-from storekeeper.http.openapi import current_operation
-from storekeeper.http.state import Caller, state
-from storekeeper.security import Claims, TokenError, TokenKind
+from storekeeper.domain.model import Actor
+from storekeeper.domain.ports import Work
+from storekeeper.security import Claims, TokenError, TokenKind, Tokens
 
 
-def bearer_claims(kind: TokenKind) -> Claims | None:
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who a request's bearer token speaks for: its verified claims and the live actor."""
+
+    claims: Claims
+    actor: Actor
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A bearer token whose signature, expiry and kind are verified; its session not yet."""
+
+    claims: Claims
+    kind: TokenKind
+
+    def authenticate(self, work: Work) -> Caller:
+        """The caller, while the token's session lives (401 once it ended)."""
+        claims = self.claims
+        actor = accounts.authenticate(
+            work[ACCOUNTS], claims.user_id, claims.session_id, claims.stamp, self.kind
+        )
+        return Caller(claims, actor)
+
+
+def bearer_claims(tokens: Tokens, kind: TokenKind) -> Claims | None:
     """The verified claims of the request's bearer token; None without one, 401 when bad."""
     header = request.headers.get("Authorization")
     if header is None:
@@ -23,61 +47,25 @@ def bearer_claims(kind: TokenKind) -> Claims | None:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("The Authorization header must be 'Bearer <token>'.")
     try:
-        return services().tokens.verify(token.strip(), kind)
+        return tokens.verify(token.strip(), kind)
     except TokenError:
         raise Unauthenticated(f"The {kind} token is invalid or expired.") from None
 
 
-def verify_token() -> None:
-    """Before anything else: verify the bearer token of a protected operation or of a read.
+def verify_token(tokens: Tokens, auth: bool, kind: TokenKind) -> Token | None:
+    """The request's verified token, before anything else is read.
 
-    A protected operation without a valid token is a 401. A read is public, but a read that
-    carries a token is made by that user, so a bad, expired or revoked token is a 401 there
-    too rather than being silently ignored.
+    A protected operation (`auth`) without a valid token of its kind is a 401. A read is
+    public, but a read that carries a token is made by that user, so a bad, expired or revoked
+    token is a 401 there too rather than being silently ignored.
     """
-    op = current_operation()
-    if op is None:
-        return
-    kind: TokenKind = op.token_kind
-    if op.auth:
-        claims = bearer_claims(kind)
+    if auth:
+        claims = bearer_claims(tokens, kind)
         if claims is None:
             article = "an" if kind[0] in "aeiou" else "a"
             raise Unauthenticated(f"This operation needs {article} {kind} token.")
-    elif request.method in ("GET", "HEAD") and "Authorization" in request.headers:
-        kind = "access"
-        claims = bearer_claims(kind)
-    else:
-        return
-    state().token = (claims, kind) if claims is not None else None
-
-
-def resolve_caller() -> None:
-    """Before the handler: who the verified token speaks for, while its session lives.
-
-    Before the idempotency hook: a stored answer is replayed only to a live session. The
-    session is read in a unit of work; the caller found is the one identity the handler hands
-    to its use case.
-    """
-    current = state()
-    if current.token is None:
-        return
-    claims, kind = current.token
-    if request.method not in ("GET", "HEAD"):
-        # A request keeps the connection its first unit of work checks out until it ends
-        # (app.py): the body comes first, so a client that is slow to send it holds no
-        # connection while it does.
-        body_bytes()
-    with unit_of_work() as work:
-        actor = accounts.authenticate(
-            work[ACCOUNTS], claims.user_id, claims.session_id, claims.stamp, kind
-        )
-    current.caller = Caller(claims, actor)
-
-
-def caller() -> Caller:
-    """The caller of a protected operation (the hooks refuse such a request without one)."""
-    found = state().caller
-    if found is None:
-        raise Unauthenticated("A bearer token is required.")
-    return found
+        return Token(claims, kind)
+    if request.method in ("GET", "HEAD") and "Authorization" in request.headers:
+        claims = bearer_claims(tokens, "access")
+        return None if claims is None else Token(claims, "access")
+    return None

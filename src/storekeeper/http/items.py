@@ -9,14 +9,13 @@ from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
 from storekeeper.domain.catalog import CATALOG
-from storekeeper.domain.model import ItemChanges, ItemFields, ItemQuery
+from storekeeper.domain.model import Actor, Item, ItemChanges, ItemFields, ItemQuery
 from storekeeper.domain.ports import Work
 from storekeeper.domain.values import CLIENT_ID_MAX
-from storekeeper.http.bodies import guard, read_body, respond
-from storekeeper.http.context import actor, unit_of_work
-from storekeeper.http.idempotency import bind
-from storekeeper.http.openapi import operation
-from storekeeper.http.paging import page_request, query_params, respond_rendered_page
+from storekeeper.http.bodies import guard, respond
+from storekeeper.http.conditional import Preconditions
+from storekeeper.http.operations import operation
+from storekeeper.http.paging import page_request, respond_page
 from storekeeper.http.schemas import (
     CREATED_AT,
     UPDATED_AT,
@@ -162,9 +161,11 @@ class ItemListParams(StoreItemListParams):
 # Handlers
 
 
-def _guard(work: Work, item_id: int) -> catalog.Guard:
+def _guard(work: Work, item_id: int, conditions: Preconditions | None) -> catalog.Guard:
     repo = work[CATALOG]
-    return guard(ItemOut, lambda: repo.get_item(item_id), lambda: repo.lock_item(item_id))
+    return guard(
+        conditions, ItemOut, lambda: repo.get_item(item_id), lambda: repo.lock_item(item_id)
+    )
 
 
 def _query(params: StoreItemListParams, store_id: int | None) -> ItemQuery:
@@ -182,26 +183,22 @@ def _query(params: StoreItemListParams, store_id: int | None) -> ItemQuery:
 
 @bp.get("/item")
 @operation("Items", response=ItemOut, many=True, query=ItemListParams)
-def list_items() -> Response:
+def list_items(query: ItemListParams, work: Work) -> Response:
     """List items, a page at a time, with filters and sorts."""
-    params = query_params(ItemListParams)
-    with unit_of_work() as work:
-        page = catalog.list_items(work[CATALOG], _query(params, params.store_id))
-    return respond_rendered_page(page, params)
+    page = catalog.list_items(work[CATALOG], _query(query, query.store_id))
+    return respond_page(ItemOut, page, query)
 
 
 @bp.get("/store/<id:id>/item")
 @operation("Items", response=ItemOut, many=True, query=StoreItemListParams)
-def list_store_items(id: int) -> Response:
+def list_store_items(id: int, query: StoreItemListParams, work: Work) -> Response:
     """List one store's items, a page at a time, with filters and sorts."""
-    params = query_params(StoreItemListParams)
-    with unit_of_work() as work:
-        page = catalog.list_items(work[CATALOG], _query(params, id), in_store=True)
-    return respond_rendered_page(page, params)
+    page = catalog.list_items(work[CATALOG], _query(query, id), in_store=True)
+    return respond_page(ItemOut, page, query)
 
 
-def _created(item: object, item_id: int) -> Response:
-    return respond(ItemOut, item, 201, {"Location": f"/item/{item_id}"})
+def _created(item: Item) -> Response:
+    return respond(ItemOut, item, 201, {"Location": f"/item/{item.id}"})
 
 
 @bp.post("/item")
@@ -214,14 +211,12 @@ def _created(item: object, item_id: int) -> Response:
     errors=(409,),
     creates="/item/{id}",
 )
-def create_item() -> Response:
+def create_item(body: ItemCreate, actor: Actor, work: Work) -> Response:
     """Create an item in the store named by `store_id` (its owner or an admin)."""
-    data = read_body(ItemCreate)
-    with unit_of_work(write=True) as work:
-        item = catalog.create_item(
-            work[CATALOG], actor(), data.store_id, data.to_fields(), from_body=True
-        )
-        return bind(work, _created(item, item.id))
+    fields = body.to_fields()
+    return _created(
+        catalog.create_item(work[CATALOG], actor, body.store_id, fields, from_body=True)
+    )
 
 
 @bp.post("/store/<id:id>/item")
@@ -234,21 +229,17 @@ def create_item() -> Response:
     errors=(409,),
     creates="/item/{id}",
 )
-def create_store_item(id: int) -> Response:
+def create_store_item(id: int, body: StoreItemCreate, actor: Actor, work: Work) -> Response:
     """Create an item in the store of the path (its owner or an admin)."""
-    data = read_body(StoreItemCreate)
-    with unit_of_work(write=True) as work:
-        item = catalog.create_item(work[CATALOG], actor(), id, data.to_fields(), from_body=False)
-        return bind(work, _created(item, item.id))
+    fields = body.to_fields()
+    return _created(catalog.create_item(work[CATALOG], actor, id, fields, from_body=False))
 
 
 @bp.get("/item/<id:id>")
 @operation("Items", response=ItemOut)
-def get_item(id: int) -> Response:
+def get_item(id: int, work: Work) -> Response:
     """Read an item."""
-    with unit_of_work() as work:
-        item = catalog.get_item(work[CATALOG], id)
-    return respond(ItemOut, item)
+    return respond(ItemOut, catalog.get_item(work[CATALOG], id))
 
 
 @bp.put("/item/<id:id>")
@@ -263,18 +254,19 @@ def get_item(id: int) -> Response:
     creates="/item/{id}",
     id_max=CLIENT_ID_MAX,
 )
-def replace_item(id: int) -> Response:
+def replace_item(
+    id: int, body: ItemReplace, actor: Actor, work: Work, conditions: Preconditions | None
+) -> Response:
     """Make the item exist with exactly this state: replaced (200) or created (201).
 
     Omitted optional fields take their defaults. `store_id` may be omitted only when the item
     exists. Moving an item to another store removes its tags (they belong to the old store).
     """
-    data = read_body(ItemReplace)
-    with unit_of_work(write=True) as work:
-        item, created = catalog.replace_item(
-            work[CATALOG], actor(), id, data.to_fields(), data.store_id, _guard(work, id)
-        )
-    return _created(item, id) if created else respond(ItemOut, item)
+    check = _guard(work, id, conditions)
+    item, created = catalog.replace_item(
+        work[CATALOG], actor, id, body.to_fields(), body.store_id, check
+    )
+    return _created(item) if created else respond(ItemOut, item)
 
 
 @bp.patch("/item/<id:id>")
@@ -287,21 +279,20 @@ def replace_item(id: int) -> Response:
     errors=(409,),
     conditional=True,
 )
-def update_item(id: int) -> Response:
+def update_item(
+    id: int, body: ItemPatch, actor: Actor, work: Work, conditions: Preconditions | None
+) -> Response:
     """Change some fields of an item (JSON merge patch; null is not a value of any field).
 
     Moving an item to another store (`store_id`) needs ownership of both and removes its tags.
     """
-    data = read_body(ItemPatch, merge_patch=True)
-    with unit_of_work(write=True) as work:
-        item = catalog.patch_item(work[CATALOG], actor(), id, data.changes(), _guard(work, id))
-    return respond(ItemOut, item)
+    check = _guard(work, id, conditions)
+    return respond(ItemOut, catalog.patch_item(work[CATALOG], actor, id, body.changes(), check))
 
 
 @bp.delete("/item/<id:id>")
 @operation("Items", status=204, auth=True, conditional=True)
-def delete_item(id: int) -> Response:
+def delete_item(id: int, actor: Actor, work: Work, conditions: Preconditions | None) -> Response:
     """Delete an item (owner of its store or an admin)."""
-    with unit_of_work(write=True) as work:
-        catalog.delete_item(work[CATALOG], actor(), id, _guard(work, id))
+    catalog.delete_item(work[CATALOG], actor, id, _guard(work, id, conditions))
     return Response(status=204)

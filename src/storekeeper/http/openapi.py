@@ -1,146 +1,28 @@
-"""Operation metadata on handlers, and the OpenAPI 3.1 document built from it and the schemas."""
+"""The OpenAPI 3.1 document, built from the operations' declarations and their models."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Flask, current_app, request
+from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from storekeeper import __version__
 from storekeeper.domain.values import ID_MAX
+from storekeeper.http.operations import TAGS, Operation, operation_of
 from storekeeper.http.schemas import Problem, ValidationProblem
-from storekeeper.security import TokenKind
 
-F = TypeVar("F", bound=Callable[..., Any])
 REF = "#/components/schemas/{model}"
 _PATH_ARG = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
-
-
-@dataclass(frozen=True)
-class Operation:
-    """What a handler takes and answers, for the OpenAPI document."""
-
-    summary: str
-    description: str
-    tag: str
-    status: int
-    response: type[BaseModel] | None
-    many: bool
-    body: type[BaseModel] | None
-    query: type[BaseModel] | None
-    auth: bool
-    merge_patch: bool
-    errors: tuple[int, ...]
-    also: dict[int, str] = field(default_factory=dict)
-    token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
-    creates: str | None = None
-    etag: bool = True
-    conditional: bool = False
-    id_max: int = ID_MAX
-    idempotency_key: bool = True
-    # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
-    idempotent: bool = False
-    reads: bool = False
-
-
-def operation(
-    tag: str,
-    *,
-    status: int = 200,
-    response: type[BaseModel] | None = None,
-    many: bool = False,
-    body: type[BaseModel] | None = None,
-    query: type[BaseModel] | None = None,
-    auth: bool = False,
-    merge_patch: bool = False,
-    errors: tuple[int, ...] = (),
-    also: dict[int, str] | None = None,
-    token_kind: TokenKind = "access",  # noqa: S107
-    creates: str | None = None,
-    etag: bool = True,
-    conditional: bool = False,
-    id_max: int = ID_MAX,
-    idempotency_key: bool = True,
-) -> Callable[[F], F]:
-    """Describe a handler; its docstring gives the summary (first line) and description.
-
-    `auth=True` also makes the request need a valid bearer token of kind `token_kind`, checked
-    before the body is read (see identity.verify_token): documented and enforced by
-    the same declaration. `conditional=True` says the handler checks If-Match and
-    If-None-Match (bodies.guard), which documents both headers and the 412 together;
-    tests/api/test_openapi_matches_handlers.py holds it to the handler's code.
-
-    `creates` is the path of what a success creates, e.g. "/tag/{id}": each of its answers links
-    to every operation on that resource and below it (see `_add_links`). Its parameters are
-    the created resource's `id` from the answer body, or, when it is the operation's own path
-    (PUT-create, linking an item and a tag), the request's own path parameters.
-
-    `id_max` is the largest `{id}` the operation takes (PUT creates only ids a client may choose).
-
-    `idempotency_key=False` makes a POST ignore `Idempotency-Key` (http/idempotency.py): for
-    answers that create nothing and must never be stored, such as tokens.
-    """
-    if tag not in dict(TAGS):
-        raise ValueError(f"{tag!r} is none of the document's tags: add it to TAGS")
-    if 412 in errors:
-        # One way to say it, so the headers cannot be documented without the status or back.
-        raise ValueError("declare conditional=True rather than 412 in errors")
-
-    def mark(func: F) -> F:
-        doc = (func.__doc__ or func.__name__).strip().split("\n", 1)
-        func.__openapi__ = Operation(  # type: ignore[attr-defined]
-            summary=doc[0].strip(),
-            description=doc[1].strip() if len(doc) > 1 else "",
-            tag=tag,
-            status=status,
-            response=response,
-            many=many,
-            body=body,
-            query=query,
-            auth=auth,
-            merge_patch=merge_patch,
-            errors=errors,
-            also=also or {},
-            token_kind=token_kind,
-            creates=creates,
-            etag=etag,
-            conditional=conditional,
-            id_max=id_max,
-            idempotency_key=idempotency_key,
-        )
-        return func
-
-    return mark
-
-
-def operation_of(view: object) -> Operation | None:
-    """The description @operation put on a handler, if any."""
-    found: Operation | None = getattr(view, "__openapi__", None)
-    return found
-
-
-def current_operation() -> Operation | None:
-    """The description of the handler the current request is routed to, if any."""
-    return operation_of(current_app.view_functions.get(request.endpoint or ""))
 
 
 _PUBLIC = (
     "**Public**: no token needed. A request that carries a bearer token is made as its user, "
     "and a bad, expired or revoked one is a 401 rather than being ignored."
-)
-# The order people meet the resources in, for /docs.
-TAGS = (
-    ("Stores", "Stores, owned by the user who creates them."),
-    ("Items", "What a store sells: exact prices, quantities, descriptions."),
-    ("Tags", "Labels of one store, and the links between its items and its tags."),
-    ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
-    ("Operations", "Health, readiness, metrics and this document."),
 )
 _ERROR_TEXT = {
     400: "The body is not valid JSON, or a header is malformed.",

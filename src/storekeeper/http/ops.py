@@ -11,7 +11,8 @@ from flask_swagger_ui import get_swaggerui_blueprint
 
 from storekeeper.domain.errors import Unavailable
 from storekeeper.http.context import services
-from storekeeper.http.openapi import build_document, operation
+from storekeeper.http.openapi import build_document
+from storekeeper.http.operations import operation
 from storekeeper.http.problems import problem
 from storekeeper.http.schemas import Health
 from storekeeper.metrics import CONTENT_TYPE

@@ -15,8 +15,8 @@ from flask import Response, request
 from pydantic import BaseModel, ValidationError
 
 from storekeeper.domain.errors import Invalid
-from storekeeper.domain.model import Page, PageRequest, RenderedJson
-from storekeeper.http.bodies import JSON, respond_list
+from storekeeper.domain.model import Page, PageRequest
+from storekeeper.http.bodies import respond_list
 from storekeeper.http.context import services
 from storekeeper.http.schemas import ListParams, field_errors
 
@@ -142,9 +142,3 @@ def _links(page: Page[Any], params: ListParams) -> dict[str, str]:
 def respond_page(model: type[BaseModel], page: Page[Any], params: ListParams) -> Response:
     """A list response with a Link to the next page when there is one."""
     return respond_list(model, page.rows, _links(page, params))
-
-
-def respond_rendered_page(page: Page[RenderedJson], params: ListParams) -> Response:
-    """A list response of rows the database rendered (db/rendering.py), with its Link."""
-    body = ("[" + ",".join(page.rows) + "]\n").encode()
-    return Response(body, status=200, headers=_links(page, params), mimetype=JSON)

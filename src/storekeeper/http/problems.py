@@ -96,6 +96,17 @@ def _unexpected(exc: Exception) -> Response:
     return problem(500, "An unexpected error occurred; it has been logged.")
 
 
+def answer_for(exc: Exception) -> Response | None:
+    """The problem+json answer to a refusal (domain, HTTP or API error); None for a fault."""
+    if isinstance(exc, errors.DomainError):
+        return _domain(exc)
+    if isinstance(exc, ApiError):
+        return _api(exc)
+    if isinstance(exc, HTTPException):
+        return _http(exc)
+    return None
+
+
 def register(app: Flask) -> None:
     """Install the error handlers on the app."""
     app.register_error_handler(errors.DomainError, _domain)

@@ -8,13 +8,12 @@ from flask import Blueprint, Response
 
 from storekeeper.domain import catalog
 from storekeeper.domain.catalog import CATALOG
-from storekeeper.domain.model import StoreQuery
+from storekeeper.domain.model import Actor, StoreQuery
 from storekeeper.domain.ports import Work
-from storekeeper.http.bodies import guard, read_body, respond
-from storekeeper.http.context import actor, unit_of_work
-from storekeeper.http.idempotency import bind
-from storekeeper.http.openapi import operation
-from storekeeper.http.paging import page_request, query_params, respond_page
+from storekeeper.http.bodies import guard, respond
+from storekeeper.http.conditional import Preconditions
+from storekeeper.http.operations import operation
+from storekeeper.http.paging import page_request, respond_page
 from storekeeper.http.schemas import (
     CREATED_AT,
     UPDATED_AT,
@@ -97,9 +96,10 @@ class StoreListParams(NamedListParams):
 # Handlers
 
 
-def _guard(work: Work, store_id: int) -> catalog.Guard:
+def _guard(work: Work, store_id: int, conditions: Preconditions | None) -> catalog.Guard:
     repo = work[CATALOG]
     return guard(
+        conditions,
         StoreOut,
         lambda: repo.store_detail(store_id, catalog.STORE_EMBED_LIMIT),
         lambda: repo.lock_store(store_id),
@@ -108,13 +108,10 @@ def _guard(work: Work, store_id: int) -> catalog.Guard:
 
 @bp.get("/store")
 @operation("Stores", response=StoreSummaryOut, many=True, query=StoreListParams)
-def list_stores() -> Response:
+def list_stores(query: StoreListParams, work: Work) -> Response:
     """List stores, a page at a time."""
-    params = query_params(StoreListParams)
-    query = StoreQuery(page_request(params), params.name, params.q)
-    with unit_of_work() as work:
-        page = catalog.list_stores(work[CATALOG], query)
-    return respond_page(StoreSummaryOut, page, params)
+    stores = StoreQuery(page_request(query), query.name, query.q)
+    return respond_page(StoreSummaryOut, catalog.list_stores(work[CATALOG], stores), query)
 
 
 @bp.post("/store")
@@ -127,21 +124,17 @@ def list_stores() -> Response:
     errors=(409,),
     creates="/store/{id}",
 )
-def create_store() -> Response:
+def create_store(body: StoreCreate, actor: Actor, work: Work) -> Response:
     """Create a store owned by the caller; names are unique case-insensitively."""
-    data = read_body(StoreCreate)
-    with unit_of_work(write=True) as work:
-        store = catalog.create_store(work[CATALOG], actor(), data.name)
-        return bind(work, respond(StoreOut, store, 201, {"Location": f"/store/{store.id}"}))
+    store = catalog.create_store(work[CATALOG], actor, body.name)
+    return respond(StoreOut, store, 201, {"Location": f"/store/{store.id}"})
 
 
 @bp.get("/store/<id:id>")
 @operation("Stores", response=StoreOut)
-def get_store(id: int) -> Response:
+def get_store(id: int, work: Work) -> Response:
     """Read a store with its first 50 items and tags; `item_count` gives the total."""
-    with unit_of_work() as work:
-        store = catalog.get_store(work[CATALOG], id)
-    return respond(StoreOut, store)
+    return respond(StoreOut, catalog.get_store(work[CATALOG], id))
 
 
 @bp.patch("/store/<id:id>")
@@ -154,19 +147,17 @@ def get_store(id: int) -> Response:
     errors=(409,),
     conditional=True,
 )
-def update_store(id: int) -> Response:
+def update_store(
+    id: int, body: StoreUpdate, actor: Actor, work: Work, conditions: Preconditions | None
+) -> Response:
     """Rename a store (owner or admin)."""
-    data = read_body(StoreUpdate, merge_patch=True)
-    with unit_of_work(write=True) as work:
-        check = _guard(work, id)
-        store = catalog.rename_store(work[CATALOG], actor(), id, data.name, check)
-    return respond(StoreOut, store)
+    check = _guard(work, id, conditions)
+    return respond(StoreOut, catalog.rename_store(work[CATALOG], actor, id, body.name, check))
 
 
 @bp.delete("/store/<id:id>")
 @operation("Stores", status=204, auth=True, conditional=True)
-def delete_store(id: int) -> Response:
+def delete_store(id: int, actor: Actor, work: Work, conditions: Preconditions | None) -> Response:
     """Delete a store with everything in it: its items, tags and links (owner or admin)."""
-    with unit_of_work(write=True) as work:
-        catalog.delete_store(work[CATALOG], actor(), id, _guard(work, id))
+    catalog.delete_store(work[CATALOG], actor, id, _guard(work, id, conditions))
     return Response(status=204)

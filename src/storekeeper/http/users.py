@@ -12,12 +12,14 @@ from pydantic import AfterValidator, BaseModel, Field, StrictStr
 from storekeeper.domain import accounts, values
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.errors import Unauthenticated
-from storekeeper.http.bodies import guard, read_body, respond
+from storekeeper.domain.model import Actor
+from storekeeper.domain.ports import Work
+from storekeeper.http.bodies import guard, respond
 from storekeeper.http.clients import client_address
-from storekeeper.http.context import actor, services, unit_of_work
-from storekeeper.http.idempotency import bind
-from storekeeper.http.identity import caller
-from storekeeper.http.openapi import operation
+from storekeeper.http.conditional import Preconditions
+from storekeeper.http.context import services
+from storekeeper.http.identity import Caller
+from storekeeper.http.operations import operation
 from storekeeper.http.schemas import CREATED_AT, NO_NUL, InModel, OutModel, example
 
 bp = Blueprint("users", __name__)
@@ -160,24 +162,25 @@ class AccessTokenOut(BaseModel):
     errors=(409, 429),
     creates="/user/{id}",
 )
-def register() -> Response:
+def register(body: RegisterIn) -> Response:
     """Create an account; usernames and emails are unique case-insensitively.
 
     More than the configured number of registrations from one client address (default 10 an
     hour in production, 1,000 in development) get 429 with `Retry-After`.
     """
-    data = read_body(RegisterIn)
+    # Its own units of work: the password is hashed between the check and the insert, in no
+    # transaction (so its answer is stored under an Idempotency-Key in one more).
     found = services()
     with found.sign_ins():
         accounts.check_register_rate(found.limiter, found.settings.register_rate_limit, _client())
-        with unit_of_work() as work:
-            accounts.check_new_account(work[ACCOUNTS], data.username, data.email)
+        with found.units() as work:
+            accounts.check_new_account(work[ACCOUNTS], body.username, body.email)
         account = accounts.hash_new_account(
-            found.passwords, data.username, data.password, data.email
+            found.passwords, body.username, body.password, body.email
         )
-        with unit_of_work(write=True) as work:
+        with found.units(write=True) as work:
             user = accounts.add_account(work[ACCOUNTS], account)
-            return bind(work, respond(UserCreatedOut, user, 201, {"Location": f"/user/{user.id}"}))
+    return respond(UserCreatedOut, user, 201, {"Location": f"/user/{user.id}"})
 
 
 def _client() -> str:
@@ -188,24 +191,23 @@ def _client() -> str:
 
 @bp.post("/login")
 @operation("Users", response=TokensOut, body=LoginIn, errors=(401, 429), idempotency_key=False)
-def login() -> Response:
+def login(body: LoginIn) -> Response:
     """Exchange a username and password for an access and a refresh token.
 
     A wrong username and a wrong password get the same 401. More than the configured number of
     attempts per minute from one client address, or five times as many failed attempts for one
     username from all addresses together, get 429 with `Retry-After`.
     """
-    data = read_body(LoginIn)
     found = services()
     limit = found.settings.login_rate_limit
     with found.sign_ins():
-        accounts.check_login_rate(found.limiter, limit, data.username, _client())
+        accounts.check_login_rate(found.limiter, limit, body.username, _client())
         try:
             session = accounts.login(
-                found.units, found.passwords, found.tokens, data.username, data.password
+                found.units, found.passwords, found.tokens, body.username, body.password
             )
         except Unauthenticated:
-            accounts.count_failed_login(found.limiter, limit, data.username)
+            accounts.count_failed_login(found.limiter, limit, body.username)
             raise
     return respond(TokensOut, session, 200)
 
@@ -218,10 +220,10 @@ def login() -> Response:
     token_kind="refresh",  # noqa: S106
     idempotency_key=False,
 )
-def refresh() -> Response:
+def refresh(caller: Caller) -> Response:
     """Exchange a refresh token (as Bearer) for a new access token."""
-    who, tokens = caller(), services().tokens
-    access = accounts.refresh(tokens, who.actor, who.claims.session_id, who.claims.stamp)
+    tokens = services().tokens
+    access = accounts.refresh(tokens, caller.actor, caller.claims.session_id, caller.claims.stamp)
     body = {"access_token": access, "token_type": "Bearer", "expires_in": tokens.access_ttl}
     return respond(AccessTokenOut, body, 200)
 
@@ -230,42 +232,35 @@ def refresh() -> Response:
 # only through the token, so a key reused in a new session would replay and end nothing.
 @bp.post("/logout")
 @operation("Users", status=204, auth=True, idempotency_key=False)
-def logout() -> Response:
+def logout(caller: Caller, work: Work) -> Response:
     """Revoke the session: its access token and the refresh token issued with it.
 
     A retry gets 401: the session has ended. `Idempotency-Key` is ignored here.
     """
-    claims = caller().claims
-    with unit_of_work(write=True) as work:
-        accounts.logout(work[ACCOUNTS], services().tokens, claims.user_id, claims.session_id)
+    claims = caller.claims
+    accounts.logout(work[ACCOUNTS], services().tokens, claims.user_id, claims.session_id)
     return Response(status=204)
 
 
 @bp.get("/user/me")
 @operation("Users", response=UserOut, auth=True)
-def get_me() -> Response:
+def get_me(actor: Actor, work: Work) -> Response:
     """Read the caller's own account."""
-    who = caller()
-    with unit_of_work() as work:
-        user = accounts.get_user(work[ACCOUNTS], who.actor, who.actor.user_id)
-    return respond(UserOut, user)
+    return respond(UserOut, accounts.get_user(work[ACCOUNTS], actor, actor.user_id))
 
 
 @bp.get("/user/<id:id>")
 @operation("Users", response=UserOut, auth=True)
-def get_user(id: int) -> Response:
+def get_user(id: int, actor: Actor, work: Work) -> Response:
     """Read a user (the user themself or an admin)."""
-    with unit_of_work() as work:
-        user = accounts.get_user(work[ACCOUNTS], actor(), id)
-    return respond(UserOut, user)
+    return respond(UserOut, accounts.get_user(work[ACCOUNTS], actor, id))
 
 
 @bp.delete("/user/<id:id>")
 @operation("Users", status=204, auth=True, errors=(409,), conditional=True)
-def delete_user(id: int) -> Response:
+def delete_user(id: int, actor: Actor, work: Work, conditions: Preconditions | None) -> Response:
     """Delete a user who owns no store (the user themself or an admin)."""
-    with unit_of_work(write=True) as work:
-        repo = work[ACCOUNTS]
-        check = guard(UserOut, lambda: repo.get_user(id), lambda: repo.lock_user(id))
-        accounts.delete_user(repo, actor(), id, check)
+    repo = work[ACCOUNTS]
+    check = guard(conditions, UserOut, lambda: repo.get_user(id), lambda: repo.lock_user(id))
+    accounts.delete_user(repo, actor, id, check)
     return Response(status=204)

@@ -1,0 +1,172 @@
+"""@operation: one declaration per endpoint that documents it and parses what it takes.
+
+The declaration says what the endpoint takes (its query, its body, a token, preconditions)
+and answers; the view it makes runs the request's steps (http/pipeline.py) and hands the
+handler typed values, by the names of the handler's parameters:
+
+- `query`: the declared query model, validated;  `body`: the declared body model, validated;
+- `work`: the unit of work the use case runs in (a write one unless the method is GET), its
+  commit also storing the answer under the request's Idempotency-Key;
+- `actor`: who calls (`Actor`; `Actor | None` on a public read);  `caller`: the same with
+  the token's claims;  `conditions`: the request's If-Match / If-None-Match (None without);
+- the path's own parameters, as Flask gives them.
+
+A handler's parameters are checked against its declaration when the module is imported, so
+a body the handler reads cannot go undocumented, nor a documented one unread.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response
+from pydantic import BaseModel
+
+from storekeeper.domain.values import ID_MAX
+from storekeeper.security import TokenKind
+
+F = TypeVar("F", bound=Callable[..., Response])
+
+# The order people meet the resources in, for /docs.
+TAGS = (
+    ("Stores", "Stores, owned by the user who creates them."),
+    ("Items", "What a store sells: exact prices, quantities, descriptions."),
+    ("Tags", "Labels of one store, and the links between its items and its tags."),
+    ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
+    ("Operations", "Health, readiness, metrics and this document."),
+)
+# What the pipeline can hand a handler, besides the path's parameters.
+INPUTS = frozenset({"query", "body", "work", "actor", "caller", "conditions"})
+
+
+@dataclass(frozen=True)
+class Operation:
+    """What an endpoint takes and answers: for the pipeline and the OpenAPI document."""
+
+    summary: str
+    description: str
+    tag: str
+    status: int
+    response: type[BaseModel] | None
+    many: bool
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    auth: bool
+    merge_patch: bool
+    errors: tuple[int, ...]
+    also: dict[int, str] = field(default_factory=dict)
+    token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
+    creates: str | None = None
+    etag: bool = True
+    conditional: bool = False
+    id_max: int = ID_MAX
+    idempotency_key: bool = True
+    # Which of INPUTS the handler takes (from its signature).
+    inputs: frozenset[str] = frozenset()
+    # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
+    idempotent: bool = False
+    reads: bool = False
+
+
+def _check_inputs(func: Callable[..., Any], op: Operation) -> frozenset[str]:
+    """The pipeline inputs a handler takes; TypeError when they disagree with its declaration."""
+    names = frozenset(inspect.signature(func).parameters) & INPUTS
+    where = f"{func.__module__}.{func.__qualname__}"
+    for name, declared in (
+        ("body", op.body is not None),
+        ("query", op.query is not None),
+        ("conditions", op.conditional),
+    ):
+        if (name in names) != declared:
+            raise TypeError(f"{where}: takes `{name}` exactly when its @operation declares it")
+    if "caller" in names and not op.auth:
+        raise TypeError(f"{where}: a `caller` is only sure on an operation with auth=True")
+    return names
+
+
+def operation(
+    tag: str,
+    *,
+    status: int = 200,
+    response: type[BaseModel] | None = None,
+    many: bool = False,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    auth: bool = False,
+    merge_patch: bool = False,
+    errors: tuple[int, ...] = (),
+    also: dict[int, str] | None = None,
+    token_kind: TokenKind = "access",  # noqa: S107
+    creates: str | None = None,
+    etag: bool = True,
+    conditional: bool = False,
+    id_max: int = ID_MAX,
+    idempotency_key: bool = True,
+) -> Callable[[F], F]:
+    """Declare an endpoint; its docstring gives the summary (first line) and description.
+
+    `auth=True` makes the request need a valid bearer token of kind `token_kind`.
+    `conditional=True` hands the handler the request's preconditions (for bodies.guard) and
+    documents If-Match, If-None-Match and the 412 together.
+
+    `creates` is the path of what a success creates, e.g. "/tag/{id}": each of its answers links
+    to every operation on that resource and below it (openapi._add_links). Its parameters are
+    the created resource's `id` from the answer body, or, when it is the operation's own path
+    (PUT-create, linking an item and a tag), the request's own path parameters.
+
+    `id_max` is the largest `{id}` the operation takes (PUT creates only ids a client may choose).
+
+    `idempotency_key=False` makes a POST ignore `Idempotency-Key` (http/idempotency.py): for
+    answers that create nothing and must never be stored, such as tokens.
+    """
+    if tag not in dict(TAGS):
+        raise ValueError(f"{tag!r} is none of the document's tags: add it to TAGS")
+    if 412 in errors:
+        # One way to say it, so the headers cannot be documented without the status or back.
+        raise ValueError("declare conditional=True rather than 412 in errors")
+
+    def declare(func: F) -> F:
+        # The pipeline imports the layers below it; imported here, when the app is assembled.
+        from storekeeper.http.pipeline import run
+
+        doc = (func.__doc__ or func.__name__).strip().split("\n", 1)
+        op = Operation(
+            summary=doc[0].strip(),
+            description=doc[1].strip() if len(doc) > 1 else "",
+            tag=tag,
+            status=status,
+            response=response,
+            many=many,
+            body=body,
+            query=query,
+            auth=auth,
+            merge_patch=merge_patch,
+            errors=errors,
+            also=also or {},
+            token_kind=token_kind,
+            creates=creates,
+            etag=etag,
+            conditional=conditional,
+            id_max=id_max,
+            idempotency_key=idempotency_key,
+        )
+        op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})
+
+        @wraps(func)
+        def view(**path: Any) -> Response:
+            return run(op, func, path)
+
+        view.__operation__ = op  # type: ignore[attr-defined]
+        return view  # type: ignore[return-value]
+
+    return declare
+
+
+def operation_of(view: object) -> Operation | None:
+    """The declaration @operation made for a view, if any."""
+    found: Operation | None = getattr(view, "__operation__", None)
+    return found
