@@ -5,7 +5,9 @@ Test modules import these from here, never from another test module or a conftes
 
 from __future__ import annotations
 
+import inspect
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -19,6 +21,7 @@ from storekeeper.db.models import Base
 from storekeeper.db.models import User as UserRow
 from storekeeper.db.session import Database
 from storekeeper.domain.values import RateLimit
+from storekeeper.http.operations import Operation, operation_of
 from storekeeper.settings import Settings
 
 PG_ADMIN_URL = os.environ.get(
@@ -211,3 +214,15 @@ def assert_problem(answer: Any, status: int) -> dict[str, Any]:
     assert body["status"] == status
     assert {"type", "title", "status", "detail"} <= set(body)
     return body
+
+
+def declared_operations() -> list[Operation]:
+    """Every operation the app's blueprints declare."""
+    from storekeeper.app import BLUEPRINTS
+
+    found = []
+    for blueprint in BLUEPRINTS:
+        module = sys.modules[blueprint.import_name]
+        handlers = [v for v in vars(module).values() if inspect.isfunction(v)]
+        found += [op for handler in handlers if (op := operation_of(handler))]
+    return found

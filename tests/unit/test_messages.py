@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import inspect
-import sys
 from typing import Any
 
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from storekeeper.app import BLUEPRINTS
-from storekeeper.http.openapi import Operation, operation_of
 from storekeeper.http.schemas import field_errors
+from tests.helpers import declared_operations
 
 WRONG_VALUES: list[Any] = [None, True, -1, 0, 1.5, 10**12, "", "x", "a b", "z" * 5000, [], {}]
 
 
-def _operations() -> list[Operation]:
-    found = []
-    for blueprint in BLUEPRINTS:
-        module = sys.modules[blueprint.import_name]
-        handlers = [v for v in vars(module).values() if inspect.isfunction(v)]
-        found += [op for handler in handlers if (op := operation_of(handler))]
-    return found
-
-
 def _models() -> list[type[BaseModel]]:
-    models = {m for op in _operations() for m in (op.body, op.query) if m is not None}
+    models = {m for op in declared_operations() for m in (op.body, op.query) if m is not None}
     return sorted(models, key=lambda m: m.__name__)
 
 
