@@ -109,4 +109,3 @@ def test_make_cluster_starts_instances_and_nginx_and_stops_on_ctrl_c(tmp_path: P
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
         drop_database(PG_ADMIN_URL, name)
-
