@@ -21,17 +21,14 @@ import json
 import os
 import platform
 import re
-import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -39,11 +36,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
 import requests
 
 from bench.seed import seed
 from deploy.cluster import nginx_binary, write_nginx_config
+from deploy.databases import fresh_database
+from deploy.processes import free_port, running
 from storekeeper.cli import server_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,55 +93,24 @@ class Result:
     p99_ratio_to_direct: float | None = None
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+# A seeded server on a busy machine may take a while; a stop waits for requests in flight.
+START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 20.0
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
-
-
-def _wait(base: str, proc: subprocess.Popen[bytes], path: str = "/health") -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            if requests.get(base + path, timeout=2).status_code < 500:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            time.sleep(0.1)
-    raise RuntimeError("server did not start")
-
-
-@contextmanager
 def process(
-    args: list[str], env: dict[str, str], base: str, ready: str
-) -> Iterator[subprocess.Popen[bytes]]:
-    """A server process in its own process group, stopped on exit."""
-    proc = subprocess.Popen(
-        args,
-        env=env,
+    command: list[str], env: dict[str, str], base: str, ready: str = "/health"
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
+    """A server run from the checkout, healthy once `ready` answers 200, stopped on exit."""
+    return running(
+        command,
+        env,
+        base,
         cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        path=ready,
+        start_timeout_s=START_TIMEOUT_S,
+        stop_timeout_s=STOP_TIMEOUT_S,
     )
-    try:
-        _wait(base, proc, ready)
-        yield proc
-    finally:
-        _stop(proc)
 
 
 def floor_server(target: str, port: int) -> list[str]:
@@ -257,14 +224,8 @@ def database(backend: str) -> Iterator[str | None]:
     if backend == "sqlite":
         yield None
         return
-    name = f"storekeeper_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(PG_ADMIN, "storekeeper_bench") as url:
+        yield url
 
 
 def server_env(
@@ -310,7 +271,6 @@ def storekeeper(
             [str(BIN / "storekeeper"), "serve", "--port", str(port), "--workers", str(WORKERS)],
             env,
             base,
-            "/health",
         ) as proc:
             body = {"username": "bencher", "password": "bench-password"}
             requests.post(f"{base}/register", json=body, timeout=10).raise_for_status()
@@ -431,7 +391,7 @@ def nginx(ports: list[int], workdir: Path) -> Iterator[str]:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = write_nginx_config(("127.0.0.1", port), [("127.0.0.1", p) for p in ports], workdir)
-    with process(command, dict(os.environ), base, "/health"):
+    with process(command, dict(os.environ), base):
         yield base
 
 
@@ -454,13 +414,13 @@ def behind_nginx(db_url: str, workdir: Path) -> Iterator[str]:
                 str(instance), db_url, PUBLIC_URL=nginx_base, TRUSTED_PROXIES="127.0.0.1"
             )
             command = [str(BIN / "storekeeper"), "serve", "--port", str(port), "--workers", "1"]
-            stack.enter_context(process(command, env, f"http://127.0.0.1:{port}", "/health"))
+            stack.enter_context(process(command, env, f"http://127.0.0.1:{port}"))
         nginx_dir = workdir / "nginx"
         nginx_dir.mkdir()
         command = write_nginx_config(
             ("127.0.0.1", nginx_port), [("127.0.0.1", port) for port in ports], nginx_dir
         )
-        stack.enter_context(process(command, dict(os.environ), nginx_base, "/health"))
+        stack.enter_context(process(command, dict(os.environ), nginx_base))
         yield nginx_base
 
 

@@ -30,6 +30,7 @@ from typing import Any
 import psycopg
 import requests
 
+from bench.load import call, create_item
 from bench.run import Mode, storekeeper, worker_rss_mb
 
 OUT = Path(__file__).with_name("results") / "soak"
@@ -49,11 +50,12 @@ class Stats:
     kills: int = 0
     memory: dict[int, list[float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    timeout_s: float = TIMEOUT_S
 
     def minute(self) -> int:
         return int((time.monotonic() - self.started) // 60)
 
-    def record(self, what: str, answer: requests.Response | None, seconds: float) -> None:
+    def answered(self, what: str, answer: requests.Response | None, seconds: float) -> None:
         with self.lock:
             if answer is None:
                 self.classes["connection cut"] += 1
@@ -65,24 +67,14 @@ class Stats:
             if answer.status_code >= 500 and answer.status_code != 503:
                 self.server_errors.append(f"{what}: {answer.status_code} {answer.text[:200]}")
 
+    def hung(self, what: str) -> None:
+        with self.lock:
+            self.classes["timed out"] += 1
+            self.server_errors.append(f"{what}: no answer in {self.timeout_s} s")
 
-def _call(
-    stats: Stats, session: requests.Session, method: str, url: str, **kwargs: Any
-) -> requests.Response | None:
-    started = time.monotonic()
-    try:
-        answer = session.request(method, url, timeout=TIMEOUT_S, **kwargs)
-    except requests.Timeout:
-        # Checked before ConnectionError, which ConnectTimeout also is: no answer in 30 s is
-        # a hang, and fails the run.
-        with stats.lock:
-            stats.classes["timed out"] += 1
-            stats.server_errors.append(f"{method} {url}: no answer in {TIMEOUT_S} s")
-        return None
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
-        answer = None  # its worker was killed mid-request: not acknowledged
-    stats.record(f"{method} {url}", answer, time.monotonic() - started)
-    return answer
+    def acknowledge(self, item: int) -> None:
+        with self.lock:
+            self.acknowledged.add(item)
 
 
 def reader(base: str, items: int, stop: threading.Event, stats: Stats) -> None:
@@ -95,7 +87,7 @@ def reader(base: str, items: int, stop: threading.Event, stats: Stats) -> None:
     ]
     with requests.Session() as session:
         while not stop.is_set():
-            _call(stats, session, "GET", base + random.choice(paths)())
+            call(stats, session, "GET", base + random.choice(paths)())
 
 
 def writer(base: str, token: str, stop: threading.Event, stats: Stats) -> None:
@@ -104,21 +96,13 @@ def writer(base: str, token: str, stop: threading.Event, stats: Stats) -> None:
         serial = 0
         while not stop.is_set():
             serial += 1
-            created = _call(
-                stats,
-                session,
-                "POST",
-                f"{base}/store/1/item",
-                json={"name": f"soak {serial} {random.random()}", "price": 19.99},
-            )
-            if created is None or created.status_code != 201:
+            body = {"name": f"soak {serial} {random.random()}", "price": 19.99}
+            item = create_item(stats, session, f"{base}/store/1/item", body)
+            if item is None:
                 continue
-            item = created.json()["id"]
-            with stats.lock:
-                stats.acknowledged.add(item)
-            read = _call(stats, session, "GET", f"{base}/item/{item}")
+            read = call(stats, session, "GET", f"{base}/item/{item}")
             if read is not None and read.status_code == 200:
-                _call(
+                call(
                     stats,
                     session,
                     "PATCH",
@@ -132,7 +116,7 @@ def logins(base: str, stop: threading.Event, stats: Stats) -> None:
     body = {"username": "bencher", "password": "bench-password"}
     with requests.Session() as session:
         while not stop.wait(7.0):  # under the default limit of 10 a minute per address
-            _call(stats, session, "POST", f"{base}/login", json=body)
+            call(stats, session, "POST", f"{base}/login", json=body)
 
 
 def _raw(base: str, payload: bytes, hold_s: float = 0.0) -> None:
@@ -152,7 +136,7 @@ def hostile(base: str, token: str, stop: threading.Event, stats: Stats) -> None:
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     head = f"POST /store HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
     attacks: list[Callable[[requests.Session], object]] = [
-        lambda s: _call(
+        lambda s: call(
             stats,
             s,
             "POST",
@@ -160,13 +144,13 @@ def hostile(base: str, token: str, stop: threading.Event, stats: Stats) -> None:
             data=b'{"name":"q","price":1,"quantity":1e400000}',
             headers=auth,
         ),
-        lambda s: _call(stats, s, "GET", f"{base}/store?q=%00"),
-        lambda s: _call(
+        lambda s: call(stats, s, "GET", f"{base}/store?q=%00"),
+        lambda s: call(
             stats, s, "POST", f"{base}/login", json={"username": "a\x00b", "password": "x" * 8}
         ),
-        lambda s: _call(stats, s, f"FOO{random.randint(1, 10**6)}", f"{base}/store"),
-        lambda s: _call(stats, s, "POST", f"{base}/store", data=b"x" * (2 << 20), headers=auth),
-        lambda s: _call(stats, s, "GET", f"{base}//store/1"),
+        lambda s: call(stats, s, f"FOO{random.randint(1, 10**6)}", f"{base}/store"),
+        lambda s: call(stats, s, "POST", f"{base}/store", data=b"x" * (2 << 20), headers=auth),
+        lambda s: call(stats, s, "GET", f"{base}//store/1"),
         lambda s: _raw(base, b"GET /health HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n"),
         lambda s: _raw(base, b"POST /store HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"),
         lambda s: _raw(base, b"GET /" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n"),

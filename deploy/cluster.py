@@ -15,33 +15,30 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
 import psycopg
-from psycopg import sql
+
+from deploy.databases import database_name, ensure_database
+from deploy.processes import Address, spawn, stop_all, wait_healthy, wait_listening
 
 SITE = Path(__file__).resolve().parent / "nginx" / "storekeeper.conf"
 BIN = Path(sys.executable).parent
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/storekeeper_cluster"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-START_TIMEOUT_S = 30.0
 # Ctrl-C must stop everything within 5 s: what has not exited by then is killed.
 STOP_DEADLINE_S = 4.0
 _UPSTREAM_SERVER = re.compile(
     r"^(?P<indent>[ \t]*)server\s+\S+:\d+(?P<options>[^;]*);[ \t]*\n", re.M
 )
 _LISTEN = re.compile(r"^(?P<indent>[ \t]*)listen\s+[^;]+;", re.M)
-Address = tuple[str, int]
 
 
 def nginx_binary() -> str:
@@ -96,36 +93,6 @@ def write_nginx_config(
     ]
 
 
-def wait_listening(address: Address, proc: subprocess.Popen[bytes], what: str) -> None:
-    """Return once `address` accepts connections; RuntimeError when `proc` exits first."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            socket.create_connection(address, timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{what} did not listen on {address[0]}:{address[1]}")
-
-
-def wait_healthy(base: str, proc: subprocess.Popen[bytes], what: str) -> None:
-    """Return once `base`/health answers 200; RuntimeError when `proc` exits first."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{base}/health", timeout=2) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{what} did not become healthy at {base}")
-
-
 def cluster_env(environ: Mapping[str, str], public_url: str) -> dict[str, str]:
     """The environment shared by every instance: the operator's STOREKEEPER_* where set, else
     the local PostgreSQL and Redis, one generated secret, nginx's address as the public URL
@@ -145,38 +112,6 @@ def cluster_env(environ: Mapping[str, str], public_url: str) -> dict[str, str]:
         if not env.get(name):
             env[name] = value
     return env
-
-
-def ensure_database(url: str) -> None:
-    """Create the PostgreSQL database named by `url` when it does not exist."""
-    if not url.startswith(("postgres://", "postgresql://", "postgresql+psycopg://")):
-        return
-    conninfo = psycopg.conninfo.conninfo_to_dict(
-        url.replace("postgresql+psycopg://", "postgresql://")
-    )
-    name = str(conninfo.get("dbname") or "")
-    if not name:
-        raise RuntimeError("STOREKEEPER_DATABASE_URL names no database")
-    admin = psycopg.conninfo.make_conninfo("", **{**conninfo, "dbname": "postgres"})
-    with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if found is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            print(f"cluster: created database {name}", file=sys.stderr)
-
-
-def stop_all(procs: Sequence[subprocess.Popen[bytes]], deadline_s: float = STOP_DEADLINE_S) -> None:
-    """SIGTERM every process group (requests in flight finish), SIGKILL at the deadline."""
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + deadline_s
-    for proc in procs:
-        try:
-            proc.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @dataclass(frozen=True)
@@ -201,7 +136,9 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
 def run(plan: Plan, environ: Mapping[str, str]) -> int:
     """Start the cluster, print its addresses and pids, and stop it on Ctrl-C or SIGTERM."""
     env = cluster_env(environ, f"http://{plan.host}:{plan.nginx_port}")
-    ensure_database(env["STOREKEEPER_DATABASE_URL"])
+    if ensure_database(env["STOREKEEPER_DATABASE_URL"]):
+        name = database_name(env["STOREKEEPER_DATABASE_URL"])
+        print(f"cluster: created database {name}", file=sys.stderr)
     subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
     workdir = Path(tempfile.mkdtemp(prefix="storekeeper-cluster-"))
     procs: list[subprocess.Popen[bytes]] = []
@@ -210,25 +147,19 @@ def run(plan: Plan, environ: Mapping[str, str]) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     try:
         for number, (host, port) in enumerate(plan.instance_addresses(), start=1):
-            command = [str(BIN / "storekeeper"), "serve", "--host", host, "--port", str(port)]
-            with (workdir / f"instance-{number}.log").open("wb") as log:
-                procs.append(
-                    subprocess.Popen(
-                        [*command, "--workers", str(plan.workers)],
-                        env=env,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,  # Ctrl-C reaches us; we stop them in order
-                    )
-                )
-            wait_healthy(f"http://{host}:{port}", procs[-1], f"instance {number}")
+            command: list[str | Path] = [BIN / "storekeeper", "serve", "--host", host]
+            command += ["--port", str(port), "--workers", str(plan.workers)]
+            log = workdir / f"instance-{number}.log"
+            # Each in its own process group: Ctrl-C reaches us alone, and we stop them in order.
+            procs.append(spawn(command, env, log))
+            wait_healthy(f"http://{host}:{port}", procs[-1], f"instance {number}", log)
             print(
                 f"instance {number}: http://{host}:{port} pid {procs[-1].pid} "
                 f"(metrics http://{host}:{port}/metrics)"
             )
         nginx = write_nginx_config((plan.host, plan.nginx_port), plan.instance_addresses(), workdir)
-        procs.append(subprocess.Popen(nginx, start_new_session=True))
-        wait_listening((plan.host, plan.nginx_port), procs[-1], "nginx")
+        procs.append(spawn(nginx, log=workdir / "nginx.log"))
+        wait_listening((plan.host, plan.nginx_port), procs[-1], "nginx", workdir / "nginx.log")
         print(f"nginx: http://{plan.host}:{plan.nginx_port} pid {procs[-1].pid}")
         print(f"logs in {workdir}; Ctrl-C stops everything", flush=True)
         while all(proc.poll() is None for proc in procs):
@@ -241,7 +172,7 @@ def run(plan: Plan, environ: Mapping[str, str]) -> int:
         # A second Ctrl-C must not cut the stop short and leave instances running.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_all(procs)
+        stop_all(procs, STOP_DEADLINE_S)
         print("cluster: stopped", file=sys.stderr)
 
 

@@ -7,9 +7,8 @@ another's data. Helpers live in tests/helpers.py.
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -19,17 +18,13 @@ from storekeeper.app import create_app
 from storekeeper.db import migrate
 from storekeeper.db.session import Database
 from tests.helpers import (
-    PG_ADMIN_URL,
     ProvisionedDatabase,
     User,
-    create_postgres,
-    drop_postgres,
     empty_database,
     make_admin,
     make_settings,
-    missing,
+    new_database,
     new_user,
-    postgres_available,
 )
 
 
@@ -39,21 +34,24 @@ def test_database(
 ) -> Iterator[ProvisionedDatabase]:
     """An empty, migrated database for the session, per backend."""
     backend: str = request.param
-    if backend == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "storekeeper.db"
-        db = ProvisionedDatabase(backend, f"sqlite:///{path}")
-        name = None
-    else:
-        if not postgres_available():
-            missing(f"PostgreSQL at {PG_ADMIN_URL}")
-        name = f"storekeeper_test_{os.getpid()}_{secrets.token_hex(4)}"
-        db = ProvisionedDatabase(backend, create_postgres(name))
-    database = Database(db.url)
-    migrate.upgrade(database.engine)
-    database.dispose()
-    yield db
-    if name is not None:
-        drop_postgres(name)
+    with new_database(backend, tmp_path_factory.mktemp(backend), "storekeeper_test") as url:
+        database = Database(url)
+        migrate.upgrade(database.engine)
+        database.dispose()
+        yield ProvisionedDatabase(backend, url)
+
+
+@pytest.fixture
+def scratch_database(test_database: ProvisionedDatabase, tmp_path: Path) -> Iterator[Database]:
+    """A new, empty database of the session's backend, for a test that builds a schema from
+    nothing (the session's database is left untouched); dropped afterwards.
+    """
+    with new_database(test_database.backend, tmp_path, "storekeeper_scratch") as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            database.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,12 +19,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text, update
 
+from deploy.databases import database_url, fresh_database
 from storekeeper.db.models import Base
 from storekeeper.db.models import User as UserRow
 from storekeeper.db.session import Database
 from storekeeper.domain.values import RateLimit
 from storekeeper.http.operations import Operation, operation_of
-from storekeeper.settings import Settings
+from storekeeper.settings import Settings, normalise_database_url
 
 PG_ADMIN_URL = os.environ.get(
     "STOREKEEPER_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -59,7 +62,26 @@ def require(available: bool, what: str) -> None:
 
 def postgres_url(name: str) -> str:
     """The libpq URL of database `name` on the test PostgreSQL server."""
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return database_url(PG_ADMIN_URL, name)
+
+
+def postgres_database(prefix: str = "storekeeper_e2e") -> AbstractContextManager[str]:
+    """A fresh database on the test PostgreSQL server; its libpq URL, dropped afterwards."""
+    return fresh_database(PG_ADMIN_URL, f"{prefix}_{os.getpid()}")
+
+
+@contextmanager
+def new_database(backend: str, folder: Path, prefix: str) -> Iterator[str]:
+    """The SQLAlchemy URL of a new, empty database of `backend`: a file in `folder`, or a
+    PostgreSQL database dropped afterwards (skipped, or failed in CI, when none answers).
+    """
+    if backend == "sqlite":
+        yield f"sqlite:///{folder}/{prefix}.db"
+        return
+    if not postgres_available():
+        missing(f"PostgreSQL at {PG_ADMIN_URL}")
+    with postgres_database(prefix) as url:
+        yield normalise_database_url(url)
 
 
 @dataclass
@@ -68,20 +90,6 @@ class ProvisionedDatabase:
 
     backend: str
     url: str
-
-
-def create_postgres(name: str) -> str:
-    """Create an empty PostgreSQL database; its SQLAlchemy URL."""
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return postgres_url(name).replace("postgresql://", "postgresql+psycopg://", 1)
-
-
-def drop_postgres(name: str) -> None:
-    """Drop a PostgreSQL database, closing its connections."""
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 # How a test leaves the session's database: every table of the models empty, and ids that

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from deploy.cluster import nginx_binary, wait_listening, write_nginx_config
+from deploy.cluster import nginx_binary, write_nginx_config
+from deploy.processes import free_port, spawn, stop, wait_listening
 from tests.cluster.helpers import Cluster, RedisServer, new_source, session_from
-from tests.e2e.live import BIN, free_port, postgres_database, server_env
-from tests.helpers import postgres_available, require
+from tests.e2e.live import BIN, server_env
+from tests.helpers import postgres_available, postgres_database, require
 
 INSTANCES = 2
 SECRET = "cluster-secret-" + "y" * 40
@@ -69,13 +70,12 @@ def cluster() -> Iterator[Cluster]:
             command = write_nginx_config(
                 ("127.0.0.1", nginx_port), [("127.0.0.1", port) for port in ports], folder
             )
-            nginx = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-            wait_listening(("127.0.0.1", nginx_port), nginx, "nginx")
+            nginx = spawn(command, log=folder / "nginx.log")
+            wait_listening(("127.0.0.1", nginx_port), nginx, "nginx", folder / "nginx.log")
             yield running
         finally:
             if nginx is not None:
-                nginx.terminate()
-                nginx.wait(10)
+                stop(nginx)
             running.close()
             redis_server.stop()
 

@@ -18,8 +18,8 @@ import redis
 import requests
 from requests.adapters import HTTPAdapter
 
-from deploy.cluster import wait_listening
-from tests.e2e.live import free_port, server_env, server_process
+from deploy.processes import free_port, spawn, stop, wait_listening
+from tests.e2e.live import server_env, server_process
 
 _sources = itertools.count(10)
 
@@ -66,16 +66,15 @@ class RedisServer:
         """Start it (no persistence: a restart forgets every count) and wait for PONG."""
         executable = shutil.which("redis-server")
         assert executable is not None
-        with (self.folder / "redis.log").open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    *(executable, "--port", str(self.port), "--bind", "127.0.0.1"),
-                    *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        wait_listening(("127.0.0.1", self.port), self.proc, "redis-server")
+        log = self.folder / "redis.log"
+        self.proc = spawn(
+            [
+                *(executable, "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
+            ],
+            log=log,
+        )
+        wait_listening(("127.0.0.1", self.port), self.proc, "redis-server", log)
         client = redis.Redis(port=self.port, socket_timeout=2)
         try:
             deadline = time.monotonic() + 10
@@ -87,9 +86,8 @@ class RedisServer:
 
     def stop(self) -> None:
         """Stop it and wait until it is gone."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
+        if self.proc is not None:
+            stop(self.proc)
         self.proc = None
 
 

@@ -5,9 +5,7 @@ port, and stops everything on Ctrl-C.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import re
 import secrets
 import shutil
@@ -15,23 +13,23 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
+import time
 from pathlib import Path
-from typing import IO
 
-import psycopg
 import pytest
 import requests
 
-from deploy.cluster import stop_all
-from tests.e2e.live import free_port, server_env
-from tests.helpers import PG_ADMIN_URL, postgres_available, postgres_url, require
+from deploy.databases import database_url, drop_database
+from deploy.processes import free_port, kill_groups, spawn, tail
+from tests.e2e.live import server_env
+from tests.helpers import PG_ADMIN_URL, postgres_available, require
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("make-cluster")]
 ROOT = Path(__file__).resolve().parents[2]
+_SHOWN = re.compile(r"instance \d+: |nginx: |logs in ")
 # Hang detectors, not speed claims: the 5 s that Ctrl-C promises is the tool's own deadline
-# (deploy.cluster.STOP_DEADLINE_S), after which it kills what is left; the last test here
-# shows that it does.
+# (deploy.cluster.STOP_DEADLINE_S), after which it kills what is left (deploy.processes.stop_all,
+# which tests/e2e/test_processes.py shows does).
 HANG_S = 60
 START_BOUND_S = 90
 
@@ -49,10 +47,17 @@ def _two_free_ports() -> int:
     raise RuntimeError("no two consecutive free ports")
 
 
-def _lines(stream: IO[str] | None, into: queue.Queue[str]) -> None:
-    assert stream is not None
-    for line in iter(stream.readline, ""):
-        into.put(line)
+def _shown(log: Path, tool: subprocess.Popen[bytes]) -> list[str]:
+    """The tool's lines naming what it started, once it has named its logs' folder."""
+    deadline = time.monotonic() + START_BOUND_S
+    while time.monotonic() < deadline:
+        # stderr shares the log: the migration's lines, "cluster: created database ...".
+        lines = [line for line in log.read_text().splitlines() if _SHOWN.match(line)]
+        if lines and lines[-1].startswith("logs in "):
+            return lines
+        assert tool.poll() is None, tail(log)
+        time.sleep(0.2)
+    raise AssertionError(f"make cluster did not start within {START_BOUND_S} s: {tail(log)}")
 
 
 def test_make_cluster_starts_instances_and_nginx_and_stops_on_ctrl_c(tmp_path: Path) -> None:
@@ -61,41 +66,29 @@ def test_make_cluster_starts_instances_and_nginx_and_stops_on_ctrl_c(tmp_path: P
     base_port, nginx_port = _two_free_ports(), free_port()
     env = server_env(
         str(tmp_path),
-        STOREKEEPER_DATABASE_URL=postgres_url(name),
+        STOREKEEPER_DATABASE_URL=database_url(PG_ADMIN_URL, name),
         # Nothing listens there: login is not exercised, and the machine's Redis stays alone.
         STOREKEEPER_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
     )
     command = [sys.executable, "-m", "deploy.cluster", "--instances", "2"]
     command += ["--base-port", str(base_port), "--port", str(nginx_port)]
-    with (tmp_path / "cluster.err").open("w") as err:
-        proc = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=err,
-            text=True,
-            start_new_session=True,
-        )
-    lines: queue.Queue[str] = queue.Queue()
-    reader = threading.Thread(target=_lines, args=(proc.stdout, lines), daemon=True)
-    reader.start()
+    log = tmp_path / "cluster.log"
+    proc = spawn(command, env, log, ROOT)
     pids: list[int] = []
     folders: list[Path] = []  # the tool keeps its logs; the test does not
     try:
-        shown: list[str] = []
-        while not shown or not shown[-1].startswith("nginx:"):
-            shown.append(lines.get(timeout=START_BOUND_S))
-            pids += [int(pid) for pid in re.findall(r" pid (\d+)", shown[-1])]
-        instances = [re.fullmatch(r"instance \d: (\S+) pid (\d+) .*\n", s) for s in shown[:2]]
-        nginx = re.fullmatch(r"nginx: (\S+) pid (\d+)\n", shown[2])
+        shown = _shown(log, proc)
+        pids += [int(pid) for line in shown for pid in re.findall(r" pid (\d+)", line)]
+        assert len(shown) == 4, shown
+        instances = [re.fullmatch(r"instance \d: (\S+) pid (\d+) .*", s) for s in shown[:2]]
+        nginx = re.fullmatch(r"nginx: (\S+) pid (\d+)", shown[2])
         assert all(instances) and nginx, shown
         assert [m[1] for m in instances if m] == [
             f"http://127.0.0.1:{base_port}",
             f"http://127.0.0.1:{base_port + 1}",
         ]
         assert nginx[1] == f"http://127.0.0.1:{nginx_port}"
-        logs = re.fullmatch(r"logs in (\S+); Ctrl-C stops everything\n", lines.get(timeout=10))
+        logs = re.fullmatch(r"logs in (\S+); Ctrl-C stops everything", shown[3])
         assert logs is not None
         folders.append(Path(logs[1]))
 
@@ -111,42 +104,8 @@ def test_make_cluster_starts_instances_and_nginx_and_stops_on_ctrl_c(tmp_path: P
                 os.kill(pid, 0)
     finally:
         # Whatever a failed run left behind: the tool and each process group it started.
-        for pid in (proc.pid, *pids):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
+        kill_groups(proc.pid, *pids)
         proc.wait()
-        reader.join(10)
-        assert proc.stdout is not None
-        proc.stdout.close()
         for folder in folders:
             shutil.rmtree(folder, ignore_errors=True)
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-_IGNORES_SIGTERM = """
-import signal, time
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-print("ready", flush=True)
-time.sleep(120)
-"""
-_SLEEPS = "import time; time.sleep(120)"
-
-
-def test_stop_all_kills_what_outlives_its_deadline() -> None:
-    stubborn = subprocess.Popen(
-        [sys.executable, "-c", _IGNORES_SIGTERM], stdout=subprocess.PIPE, start_new_session=True
-    )
-    polite = subprocess.Popen([sys.executable, "-c", _SLEEPS], start_new_session=True)
-    try:
-        assert stubborn.stdout is not None and stubborn.stdout.readline() == b"ready\n"
-        stop_all([stubborn, polite], deadline_s=0.5)
-        assert stubborn.returncode == -signal.SIGKILL
-        assert polite.returncode == -signal.SIGTERM
-    finally:
-        for proc in (stubborn, polite):
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        if stubborn.stdout is not None:
-            stubborn.stdout.close()
+        drop_database(PG_ADMIN_URL, name)

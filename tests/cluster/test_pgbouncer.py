@@ -21,17 +21,10 @@ import psycopg
 import pytest
 import requests
 
-from deploy.cluster import wait_listening
+from deploy.processes import free_port, spawn, stop, wait_listening
 from storekeeper.db.session import STATEMENT_TIMEOUT_MS
-from tests.e2e.live import (
-    BIN,
-    free_port,
-    login_token,
-    postgres_database,
-    server_env,
-    server_process,
-)
-from tests.helpers import PG_ADMIN_URL, postgres_available, require
+from tests.e2e.live import BIN, login_token, server_env, server_process
+from tests.helpers import PG_ADMIN_URL, postgres_available, postgres_database, require
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pgbouncer")]
 SHIPPED = Path(__file__).resolve().parents[2] / "deploy" / "pgbouncer" / "pgbouncer.ini"
@@ -93,13 +86,12 @@ def pgbouncer_url() -> Iterator[str]:
             user = pwd.getpwnam("postgres" if _exists("postgres") else "nobody")
             os.chown(folder, user.pw_uid, user.pw_gid)
             command[1:1] = ["-u", user.pw_name]
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        proc = spawn(command)
         try:
             wait_listening(("127.0.0.1", port), proc, "pgbouncer")
             yield f"postgresql://postgres@127.0.0.1:{port}/storekeeper"
         finally:
-            proc.terminate()
-            proc.wait(10)
+            stop(proc)
 
 
 def _exists(user: str) -> bool:

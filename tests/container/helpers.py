@@ -10,16 +10,13 @@ import re
 import secrets
 import shlex
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
-
+from deploy import processes
 from deploy.container import CONTAINERFILE, ROOT, podman
-from tests.e2e.live import free_port
 
 DEPLOY_MD = ROOT / "docs" / "deploy.md"
 # The image the tests build, one name per working tree: a rebuild removes the image its tag
@@ -64,7 +61,7 @@ class Deployment:
     image: str
     tmp: Path
     token: str = field(default_factory=lambda: secrets.token_hex(4))
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=processes.free_port)
     containers: list[str] = field(default_factory=list)
 
     @property
@@ -174,19 +171,27 @@ def logs(container: str) -> str:
     return (done.stdout + done.stderr)[-4000:]
 
 
+@dataclass(frozen=True)
+class Container:
+    """A container seen as deploy.processes watches a process: running, or its exit code."""
+
+    name: str
+
+    def poll(self) -> int | None:
+        """None while the container runs, else its exit code."""
+        if inspect(self.name, "{{.State.Running}}") == "true":
+            return None
+        return int(inspect(self.name, "{{.State.ExitCode}}"))
+
+
 def wait_healthy(base: str, container: str) -> None:
     """Wait until /health answers 200; RuntimeError with the logs if the container stops."""
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if inspect(container, "{{.State.Running}}") != "true":
-            raise RuntimeError(f"{container} stopped: {logs(container)}")
-        try:
-            if requests.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{container} did not become healthy: {logs(container)}")
+    try:
+        processes.wait_healthy(
+            base, Container(container), container, timeout_s=START_TIMEOUT_S, poll_s=0.2
+        )
+    except RuntimeError as stopped:
+        raise RuntimeError(f"{stopped}: {logs(container)}") from None
 
 
 def writable_layer(container: str) -> list[str]:

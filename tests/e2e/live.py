@@ -5,13 +5,9 @@
 from __future__ import annotations
 
 import os
-import secrets
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,20 +16,11 @@ from typing import Any, BinaryIO
 import psycopg
 import requests
 
+from deploy.processes import free_port, running
 from tests.e2e.tcp_proxy import TcpProxy
-from tests.helpers import PASSWORD, PG_ADMIN_URL, missing, postgres_available, postgres_url
+from tests.helpers import PASSWORD, PG_ADMIN_URL, missing, postgres_available, postgres_database
 
 BIN = Path(sys.executable).parent
-START_TIMEOUT_S = 30
-STOP_TIMEOUT_S = 10
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def server_env(instance: str, **extra: str) -> dict[str, str]:
@@ -64,19 +51,6 @@ def assert_one_line_refusal(answer: subprocess.CompletedProcess[str], *named: st
     assert len(lines) == 1 and lines[0].startswith("storekeeper: "), answer.stderr
     for words in named:
         assert words in lines[0]
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database URL, dropped afterwards."""
-    name = f"storekeeper_e2e_{os.getpid()}_{secrets.token_hex(4)}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield postgres_url(name)
-    finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @contextmanager
@@ -122,21 +96,11 @@ def server_process(
     `bin_dir` holds the `storekeeper` to run: this environment's by default.
     """
     port = free_port() if port is None else port
-    log = Path(instance) / "server.log"
-    with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [bin_dir / "storekeeper", "serve", "--port", str(port), "--workers", str(workers)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_healthy(base, proc, log)
-            yield base, proc
-        finally:
-            _stop(proc)
+    base = f"http://127.0.0.1:{port}"
+    command: list[str | Path] = [bin_dir / "storekeeper", "serve", "--port", str(port)]
+    command += ["--workers", str(workers)]
+    with running(command, env, base, log=Path(instance) / "server.log") as proc:
+        yield base, proc
 
 
 @contextmanager
@@ -147,26 +111,6 @@ def live_server(workers: int = 2, **settings: str) -> Iterator[str]:
         subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
         with server_process(instance, env, workers) as (base, _):
             yield base
-
-
-def wait_healthy(
-    base: str, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = START_TIMEOUT_S
-) -> None:
-    """Wait until `base` answers /health; RuntimeError with the log's tail if `proc` exits
-    first or `timeout_s` passes.
-    """
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
-        try:
-            # The listening socket exists before the workers do: a connection may wait.
-            if requests.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server did not become healthy: {log.read_text()[-2000:]}")
 
 
 def round_trip(base: str, username: str, store: str) -> tuple[dict[str, str], dict[str, Any]]:
@@ -213,16 +157,6 @@ def processes_running_from(folder: Path) -> list[str]:
         if str(folder) in command or Path(cwd).is_relative_to(folder):
             found.append(f"{entry.name}: {command}")
     return found
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(STOP_TIMEOUT_S)
 
 
 def login_token(

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from deploy.processes import free_port
 from storekeeper.db import migrate
 from storekeeper.db.session import Database
 from storekeeper.settings import PREFIX, VARIABLES
-from tests.e2e.live import assert_one_line_refusal, free_port, run
+from tests.e2e.live import assert_one_line_refusal, run
 from tests.helpers import postgres_available, postgres_url, require
 
 COMMANDS = [["serve"], ["db", "upgrade"], ["db", "check"], ["create-admin", "ada"]]

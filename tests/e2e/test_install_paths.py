@@ -16,20 +16,18 @@ import os
 import signal
 import subprocess
 import zipfile
-from contextlib import suppress
 from pathlib import Path
 
 import pytest
 import requests
 
+from deploy.processes import free_port, kill_groups, spawn, tail, wait_healthy
 from tests.e2e.live import (
     base_python,
-    free_port,
     processes_running_from,
     round_trip,
     server_env,
     server_process,
-    wait_healthy,
 )
 from tests.e2e.walkthrough import assert_walkthrough_ran, run_walkthrough
 
@@ -143,7 +141,7 @@ def test_the_wheel_with_only_the_runtime_lock_imports_everything_and_serves(
         assert requests.get(f"{base}/", timeout=10).status_code == 200  # the console's page
         round_trip(base, "wheel", "Wheel Shop")
     # server_process stopped it with SIGTERM (SIGKILL only if that hung): a graceful stop.
-    assert proc.returncode == 0, (instance / "server.log").read_text()[-2000:]
+    assert proc.returncode == 0, tail(instance / "server.log")
     assert "Traceback" not in (instance / "server.log").read_text()
 
 
@@ -166,37 +164,29 @@ def test_make_run_in_a_fresh_clone_serves_the_readme_and_stops_on_ctrl_c(
     # The committed HEAD: what a user clones. Uncommitted changes are not in it.
     _run(["git", "clone", "--quiet", ROOT, clone], tmp_path)
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     log = tmp_path / "make-run.log"
-    with log.open("wb") as out:
-        make = subprocess.Popen(
-            ["make", "run", f"PORT={port}", f"PYTHON={base_python()}"],
-            cwd=clone,
-            env=_user_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            # Its own process group, like a terminal's foreground job, for Ctrl-C below.
-            start_new_session=True,
-        )
+    command = ["make", "run", f"PORT={port}", f"PYTHON={base_python()}"]
+    # Its own process group, like a terminal's foreground job, for Ctrl-C below.
+    make = spawn(command, _user_env(), log, clone)
     try:
-        wait_healthy(f"http://127.0.0.1:{port}", make, log, timeout_s=INSTALL_TIMEOUT_S)
-        assert_walkthrough_ran(run_walkthrough(f"http://127.0.0.1:{port}"))
+        wait_healthy(base, make, "make run", log, timeout_s=INSTALL_TIMEOUT_S)
+        assert_walkthrough_ran(run_walkthrough(base))
 
         os.killpg(make.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         try:
             make.wait(HANG_S)
         except subprocess.TimeoutExpired:
-            pytest.fail(f"make run still runs {HANG_S} s after Ctrl-C: {log.read_text()[-2000:]}")
+            pytest.fail(f"make run still runs {HANG_S} s after Ctrl-C: {tail(log)}")
         # GNU make waits for the server to exit, then ends itself by the same signal (a
         # shell shows 130); the server has waited for its workers.
-        assert make.returncode == -signal.SIGINT, log.read_text()[-2000:]
+        assert make.returncode == -signal.SIGINT, tail(log)
         with pytest.raises(ProcessLookupError):
             os.killpg(make.pid, 0)
         assert processes_running_from(clone) == []
         assert "Traceback" not in log.read_text()
     finally:
-        with suppress(ProcessLookupError):
-            os.killpg(make.pid, signal.SIGKILL)
+        kill_groups(make.pid)
         make.wait()
 
 

@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from storekeeper.settings import PREFIX
-from tests.e2e.live import BIN, postgres_database, run, server_env, server_process
-from tests.helpers import missing, postgres_available
+from tests.e2e.live import BIN, run, server_env, server_process
+from tests.helpers import missing, postgres_available, postgres_database
 
 pytestmark = pytest.mark.slow
 PASSWORD = "correct horse battery"

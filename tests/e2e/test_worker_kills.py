@@ -23,6 +23,7 @@ import psycopg
 import pytest
 import requests
 
+from bench.load import call, create_item
 from tests.e2e.live import BIN, database_url, login_token, server_env, server_process
 
 KILLS = 20
@@ -44,6 +45,21 @@ class Ledger:
     poll_failures_in_a_row: int = 0
     worst_poll_streak: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    timeout_s: float = HANG_S
+
+    def answered(self, what: str, answer: requests.Response | None, seconds: float) -> None:
+        """Any 5xx is a bad answer; a cut connection (None) is only unacknowledged."""
+        if answer is not None and answer.status_code >= 500:
+            with self.lock:
+                self.bad_answers.append(f"{what}: {answer.status_code} {answer.text}")
+
+    def hung(self, what: str) -> None:
+        with self.lock:
+            self.bad_answers.append(f"{what}: no answer within {self.timeout_s} s")
+
+    def acknowledge(self, item: int) -> None:
+        with self.lock:
+            self.items.add(item)
 
 
 def _workers(arbiter: int) -> list[int]:
@@ -63,25 +79,6 @@ def _age_s(pid: int) -> float:
     return uptime - started / os.sysconf("SC_CLK_TCK")
 
 
-def _call(
-    ledger: Ledger, session: requests.Session, method: str, url: str, **kwargs: object
-) -> requests.Response | None:
-    """A request; None when the connection died with its worker (unacknowledged)."""
-    try:
-        answer = session.request(method, url, timeout=HANG_S, **kwargs)  # type: ignore[arg-type]
-    except requests.Timeout:
-        with ledger.lock:
-            ledger.bad_answers.append(f"{method} {url}: no answer within {HANG_S} s")
-        return None
-    except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
-        # Cut off with its worker, before or while the answer was sent: not acknowledged.
-        return None
-    if answer.status_code >= 500:
-        with ledger.lock:
-            ledger.bad_answers.append(f"{method} {url}: {answer.status_code} {answer.text}")
-    return answer
-
-
 def _writer(
     base: str, token: str, store: int, tag: int, n: int, stop: threading.Event, ledger: Ledger
 ) -> None:
@@ -91,19 +88,11 @@ def _writer(
         serial = 0
         while not stop.is_set():
             serial += 1
-            created = _call(
-                ledger,
-                session,
-                "POST",
-                f"{base}/store/{store}/item",
-                json={"name": f"w{n}-{serial}", "price": 1.25, "quantity": serial},
-            )
-            if created is None or created.status_code != 201:
+            body = {"name": f"w{n}-{serial}", "price": 1.25, "quantity": serial}
+            item = create_item(ledger, session, f"{base}/store/{store}/item", body)
+            if item is None:
                 continue
-            item = created.json()["id"]
-            with ledger.lock:
-                ledger.items.add(item)
-            linked = _call(ledger, session, "POST", f"{base}/item/{item}/tag/{tag}")
+            linked = call(ledger, session, "POST", f"{base}/item/{item}/tag/{tag}")
             if linked is not None and linked.status_code == 201:
                 with ledger.lock:
                     ledger.links.add((item, tag))
@@ -115,19 +104,19 @@ def _delete_a_store(
     base: str, session: requests.Session, n: int, serial: int, ledger: Ledger
 ) -> None:
     """Create a store with items, then delete it: a multi-row write that must be all or nothing."""
-    store = _call(ledger, session, "POST", f"{base}/store", json={"name": f"gone-{n}-{serial}"})
+    store = call(ledger, session, "POST", f"{base}/store", json={"name": f"gone-{n}-{serial}"})
     if store is None or store.status_code != 201:
         return
     store_id = store.json()["id"]
     for i in range(3):
-        _call(
+        call(
             ledger,
             session,
             "POST",
             f"{base}/store/{store_id}/item",
             json={"name": f"g{i}", "price": 2},
         )
-    deleted = _call(ledger, session, "DELETE", f"{base}/store/{store_id}")
+    deleted = call(ledger, session, "DELETE", f"{base}/store/{store_id}")
     if deleted is not None and deleted.status_code == 204:
         with ledger.lock:
             ledger.deleted_stores.add(store_id)

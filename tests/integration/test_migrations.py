@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -12,7 +9,7 @@ from sqlalchemy import inspect, text
 from storekeeper.db import migrate
 from storekeeper.db.models import Base
 from storekeeper.db.session import Database
-from tests.helpers import ProvisionedDatabase, create_postgres, drop_postgres
+from tests.helpers import ProvisionedDatabase
 
 
 def test_models_and_migrations_agree(test_database: ProvisionedDatabase) -> None:
@@ -23,33 +20,14 @@ def test_models_and_migrations_agree(test_database: ProvisionedDatabase) -> None
         database.dispose()
 
 
-@contextmanager
-def scratch(test_database: ProvisionedDatabase, tmp_path: Path) -> Iterator[Database]:
-    """A new empty database of the same backend, so the session's database is left untouched."""
-    name = f"storekeeper_scratch_{secrets.token_hex(4)}"
-    if test_database.backend == "sqlite":
-        url = f"sqlite:///{tmp_path}/scratch.db"
-    else:
-        url = create_postgres(name)
-    database = Database(url)
-    try:
-        yield database
-    finally:
-        database.dispose()
-        if test_database.backend == "postgresql":
-            drop_postgres(name)
-
-
-def test_migrations_go_down_and_up_again(
-    test_database: ProvisionedDatabase, tmp_path: Path
-) -> None:
-    with scratch(test_database, tmp_path) as database:
-        migrate.upgrade(database.engine)
-        assert set(Base.metadata.tables) <= set(inspect(database.engine).get_table_names())
-        migrate.downgrade(database.engine, "base")
-        assert set(inspect(database.engine).get_table_names()) <= {"alembic_version"}
-        migrate.upgrade(database.engine)
-        migrate.check(database.engine)
+def test_migrations_go_down_and_up_again(scratch_database: Database) -> None:
+    engine = scratch_database.engine
+    migrate.upgrade(engine)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    migrate.downgrade(engine, "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(engine)
+    migrate.check(engine)
 
 
 def test_sqlite_tables_keep_autoincrement_through_every_migration(tmp_path: Path) -> None:
@@ -74,21 +52,19 @@ def test_sqlite_tables_keep_autoincrement_through_every_migration(tmp_path: Path
         assert "AUTOINCREMENT" in schema[name], name
 
 
-def test_0004_gives_every_existing_user_a_stamp_of_their_own(
-    test_database: ProvisionedDatabase, tmp_path: Path
-) -> None:
-    with scratch(test_database, tmp_path) as database:
-        migrate.upgrade(database.engine, "0003")
-        with database.engine.begin() as conn:
-            for n in range(3):
-                conn.execute(
-                    text(
-                        "INSERT INTO users (username, username_key, password_hash, is_admin, "
-                        "created_at, updated_at) VALUES (:u, :u, 'h', false, :t, :t)"
-                    ),
-                    {"u": f"user{n}", "t": "2026-12-01 00:00:00"},
-                )
-        migrate.upgrade(database.engine)
-        with database.engine.connect() as conn:
-            stamps = [row[0] for row in conn.execute(text("SELECT credential_stamp FROM users"))]
-        assert len(stamps) == len(set(stamps)) == 3 and all(len(s) >= 22 for s in stamps)
+def test_0004_gives_every_existing_user_a_stamp_of_their_own(scratch_database: Database) -> None:
+    engine = scratch_database.engine
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        for n in range(3):
+            conn.execute(
+                text(
+                    "INSERT INTO users (username, username_key, password_hash, is_admin, "
+                    "created_at, updated_at) VALUES (:u, :u, 'h', false, :t, :t)"
+                ),
+                {"u": f"user{n}", "t": "2026-12-01 00:00:00"},
+            )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        stamps = [row[0] for row in conn.execute(text("SELECT credential_stamp FROM users"))]
+    assert len(stamps) == len(set(stamps)) == 3 and all(len(s) >= 22 for s in stamps)

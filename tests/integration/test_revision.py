@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,6 @@ from storekeeper import cli
 from storekeeper.db import migrate
 from storekeeper.db.models import Base, Id, UTCDateTime
 from storekeeper.db.session import Database
-from tests.helpers import ProvisionedDatabase, create_postgres, drop_postgres
 
 
 @pytest.fixture
@@ -53,7 +51,7 @@ def test_no_change_writes_nothing(migrations: Path) -> None:
 
 
 def test_a_new_table_becomes_a_numbered_portable_migration_that_runs(
-    new_table: Table, migrations: Path, test_database: ProvisionedDatabase, tmp_path: Path
+    new_table: Table, migrations: Path, scratch_database: Database
 ) -> None:
     path = migrate.revision("add trial notes", migrations)
     number = max(int(r) for r in migrate.head_revisions()) + 1
@@ -62,23 +60,13 @@ def test_a_new_table_becomes_a_numbered_portable_migration_that_runs(
     assert 'op.create_table(\n        "trial_notes",' in text  # and formatted by ruff
     assert "sa.DateTime(timezone=True)" in text
     assert "storekeeper" not in text  # a migration imports no app code
-    name = f"storekeeper_scratch_{secrets.token_hex(4)}"
-    if test_database.backend == "sqlite":
-        url = f"sqlite:///{tmp_path}/scratch.db"
-    else:
-        url = create_postgres(name)
-    database = Database(url)
-    try:
-        config = migrate.alembic_config(database.engine, migrations)
-        command.upgrade(config, "head")
-        assert "trial_notes" in inspect(database.engine).get_table_names()
-        command.check(config)  # the models, with the new table, agree with the migrations
-        command.downgrade(config, "-1")
-        assert "trial_notes" not in inspect(database.engine).get_table_names()
-    finally:
-        database.dispose()
-        if test_database.backend != "sqlite":
-            drop_postgres(name)
+    engine = scratch_database.engine
+    config = migrate.alembic_config(engine, migrations)
+    command.upgrade(config, "head")
+    assert "trial_notes" in inspect(engine).get_table_names()
+    command.check(config)  # the models, with the new table, agree with the migrations
+    command.downgrade(config, "-1")
+    assert "trial_notes" not in inspect(engine).get_table_names()
 
 
 def test_the_command_needs_a_message_and_refuses_an_empty_change(
