@@ -15,7 +15,7 @@ system-packages = @PATH="$$PATH:/usr/sbin"; for tool in $(1); do command -v $$to
 	[ -z "$$missing" ] || { sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2); }
 
-.PHONY: help run test lint typecheck install install-dev lock bench bench-smoke bench-long profile soak wrk deploy-tools browser screenshots cluster clean newman tutorial client-models
+.PHONY: help run test test-fast lint typecheck install install-dev lock bench bench-smoke bench-long profile soak wrk deploy-tools browser screenshots cluster clean newman tutorial client-models
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,12 @@ typecheck: install-dev ## mypy --strict
 
 test: lint typecheck deploy-tools browser newman wrk container-tools ## lint, type check and every test, on SQLite and PostgreSQL (when reachable), with coverage
 	$(BIN)/python -m pytest -n 2 --dist loadgroup --cov --cov-report=term:skip-covered
+
+# The quick loop while developing: no lint, no coverage, no system package, no live server.
+# Every PostgreSQL variant is deselected by its "[postgresql]" id (the test_database fixture's
+# parameter), so no test waits for or needs a database server; `make test` runs them all.
+test-fast: install-dev ## unit and API tests on SQLite only, no system packages: the quick loop (about 30 s)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q tests/unit tests/api -k "not postgresql"
 
 # newman runs the Postman collection (clients/postman) in tests/postman; node and npm are on the
 # machine, the package versions come from clients/postman/package-lock.json.

@@ -17,6 +17,7 @@ class Exchange:
     path: str
     status: int
     headers: httpx.Headers
+    query: str
 
 
 class Recorder(httpx.HTTPTransport):
@@ -31,7 +32,13 @@ class Recorder(httpx.HTTPTransport):
         """Send for real, then note it."""
         response = super().handle_request(request)
         self.seen.append(
-            Exchange(request.method, request.url.path, response.status_code, request.headers)
+            Exchange(
+                request.method,
+                request.url.path,
+                response.status_code,
+                request.headers,
+                request.url.query.decode(),
+            )
         )
         if self.on_response is not None:
             self.on_response(response)

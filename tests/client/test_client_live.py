@@ -90,6 +90,32 @@ def test_iterators_follow_the_link_header_across_pages(base_url: str) -> None:
         assert [s.id for s in sk.iter_stores(name=store.name)] == [store.id]
 
 
+def test_every_item_filter_goes_out_as_its_query_parameter(base_url: str) -> None:
+    recorder = Recorder()
+    with _client(base_url, recorder) as sk:
+        store = sk.create_store(unique("Filters"))
+        lamp = sk.create_store_item(store.id, "Red Lamp", Decimal("35.50"), quantity=2)
+        sk.create_store_item(store.id, "Red Lamp shade", Decimal("35.50"))  # out of stock
+        sk.create_store_item(store.id, "Red Chair", 80, quantity=1)  # too dear
+        tag = sk.create_tag(store.id, "lights")
+        sk.link_tag(lamp.id, tag.id)
+        found = sk.list_items(
+            store_id=store.id,
+            in_stock=True,
+            name="red lamp",
+            q="lamp",
+            tag=tag.id,
+            min_price=Decimal("35.5"),
+            max_price=40,
+        )
+        assert [i.id for i in found.items] == [lamp.id]
+        assert recorder.seen[-1].query == (
+            f"store_id={store.id}&in_stock=true&name=red+lamp&q=lamp&tag={tag.id}"
+            "&min_price=35.5&max_price=40"
+        )
+        assert [i.id for i in sk.iter_store_items(store.id, in_stock=True, q="shade")] == []
+
+
 def test_creates_carry_an_idempotency_key_and_a_retry_with_it_creates_nothing(
     base_url: str,
 ) -> None:

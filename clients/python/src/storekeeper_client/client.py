@@ -5,9 +5,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from decimal import Decimal
 from types import TracebackType
-from typing import Literal, TypeVar
+from typing import TypeVar, Unpack
 
 import httpx
 from pydantic import BaseModel
@@ -28,15 +27,23 @@ from storekeeper_client.models import (
 )
 from storekeeper_client.operations import operation
 from storekeeper_client.paging import Page, Versioned, next_url
+from storekeeper_client.queries import (
+    Amount,
+    ItemQuery,
+    StoreItemQuery,
+    StoreQuery,
+    TagQuery,
+    keyword_query,
+)
+
+# The sorts were declared in this module first: importers of them from here keep working.
+from storekeeper_client.queries import ItemSort as ItemSort
+from storekeeper_client.queries import StoreSort as StoreSort
+from storekeeper_client.queries import TagSort as TagSort
 from storekeeper_client.retry import RetryPolicy, RetryTransport
 from storekeeper_client.wire import JsonBody, decode, encode, query_value
 
 M = TypeVar("M", bound=BaseModel)
-Query = Mapping[str, "str | int | bool | Decimal | None"]
-StoreSort = Literal["id", "-id", "name", "-name", "created_at", "-created_at"]
-TagSort = StoreSort
-ItemSort = Literal["id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at"]
-Amount = Decimal | int
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 JSON = "application/json"
@@ -162,31 +169,17 @@ class Storekeeper:
     # Stores
 
     @operation("GET", "/store")
+    @keyword_query
     def list_stores(
-        self,
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        sort: StoreSort | None = None,
-        name: str | None = None,
-        q: str | None = None,
+        self, *, cursor: str | None = None, **query: Unpack[StoreQuery]
     ) -> Page[StoreSummaryOut]:
         """One page of stores; `name` matches exactly, `q` a part (both ignore case)."""
-        query = {"limit": limit, "cursor": cursor, "sort": sort, "name": name, "q": q}
-        return self._list("/store", query, StoreSummaryOut)
+        return self._list("/store", cursor, query, StoreSummaryOut)
 
-    def iter_stores(
-        self,
-        *,
-        limit: int | None = None,
-        sort: StoreSort | None = None,
-        name: str | None = None,
-        q: str | None = None,
-    ) -> Iterator[StoreSummaryOut]:
+    @keyword_query
+    def iter_stores(self, **query: Unpack[StoreQuery]) -> Iterator[StoreSummaryOut]:
         """Every store, page after page."""
-        return self.follow(
-            self.list_stores(limit=limit, sort=sort, name=name, q=q), StoreSummaryOut
-        )
+        return self.follow(self.list_stores(**query), StoreSummaryOut)
 
     @operation("POST", "/store")
     def create_store(self, name: str, *, idempotency_key: str | None = None) -> StoreOut:
@@ -216,61 +209,15 @@ class Storekeeper:
     # Items
 
     @operation("GET", "/item")
-    def list_items(
-        self,
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        sort: ItemSort | None = None,
-        store_id: int | None = None,
-        tag: int | None = None,
-        min_price: Amount | None = None,
-        max_price: Amount | None = None,
-        in_stock: bool | None = None,
-        name: str | None = None,
-        q: str | None = None,
-    ) -> Page[ItemOut]:
+    @keyword_query
+    def list_items(self, *, cursor: str | None = None, **query: Unpack[ItemQuery]) -> Page[ItemOut]:
         """One page of items of every store, filtered."""
-        query = {
-            "limit": limit,
-            "cursor": cursor,
-            "sort": sort,
-            "store_id": store_id,
-            "tag": tag,
-            "min_price": min_price,
-            "max_price": max_price,
-            "in_stock": in_stock,
-            "name": name,
-            "q": q,
-        }
-        return self._list("/item", query, ItemOut)
+        return self._list("/item", cursor, query, ItemOut)
 
-    def iter_items(
-        self,
-        *,
-        limit: int | None = None,
-        sort: ItemSort | None = None,
-        store_id: int | None = None,
-        tag: int | None = None,
-        min_price: Amount | None = None,
-        max_price: Amount | None = None,
-        in_stock: bool | None = None,
-        name: str | None = None,
-        q: str | None = None,
-    ) -> Iterator[ItemOut]:
+    @keyword_query
+    def iter_items(self, **query: Unpack[ItemQuery]) -> Iterator[ItemOut]:
         """Every item of every store that the filters select, page after page."""
-        first = self.list_items(
-            limit=limit,
-            sort=sort,
-            store_id=store_id,
-            tag=tag,
-            min_price=min_price,
-            max_price=max_price,
-            in_stock=in_stock,
-            name=name,
-            q=q,
-        )
-        return self.follow(first, ItemOut)
+        return self.follow(self.list_items(**query), ItemOut)
 
     @operation("POST", "/item")
     def create_item(
@@ -295,60 +242,17 @@ class Storekeeper:
         return ItemOut.model_validate(decode(answer.content))
 
     @operation("GET", "/store/{id}/item", id="store_id")
+    @keyword_query
     def list_store_items(
-        self,
-        store_id: int,
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        sort: ItemSort | None = None,
-        tag: int | None = None,
-        min_price: Amount | None = None,
-        max_price: Amount | None = None,
-        in_stock: bool | None = None,
-        name: str | None = None,
-        q: str | None = None,
+        self, store_id: int, *, cursor: str | None = None, **query: Unpack[StoreItemQuery]
     ) -> Page[ItemOut]:
         """One page of a store's items, filtered."""
-        query = {
-            "limit": limit,
-            "cursor": cursor,
-            "sort": sort,
-            "tag": tag,
-            "min_price": min_price,
-            "max_price": max_price,
-            "in_stock": in_stock,
-            "name": name,
-            "q": q,
-        }
-        return self._list(f"/store/{store_id}/item", query, ItemOut)
+        return self._list(f"/store/{store_id}/item", cursor, query, ItemOut)
 
-    def iter_store_items(
-        self,
-        store_id: int,
-        *,
-        limit: int | None = None,
-        sort: ItemSort | None = None,
-        tag: int | None = None,
-        min_price: Amount | None = None,
-        max_price: Amount | None = None,
-        in_stock: bool | None = None,
-        name: str | None = None,
-        q: str | None = None,
-    ) -> Iterator[ItemOut]:
+    @keyword_query
+    def iter_store_items(self, store_id: int, **query: Unpack[StoreItemQuery]) -> Iterator[ItemOut]:
         """Every item of a store that the filters select, page after page."""
-        first = self.list_store_items(
-            store_id,
-            limit=limit,
-            sort=sort,
-            tag=tag,
-            min_price=min_price,
-            max_price=max_price,
-            in_stock=in_stock,
-            name=name,
-            q=q,
-        )
-        return self.follow(first, ItemOut)
+        return self.follow(self.list_store_items(store_id, **query), ItemOut)
 
     @operation("POST", "/store/{id}/item", id="store_id")
     def create_store_item(
@@ -436,32 +340,17 @@ class Storekeeper:
     # Tags
 
     @operation("GET", "/store/{id}/tag", id="store_id")
+    @keyword_query
     def list_store_tags(
-        self,
-        store_id: int,
-        *,
-        limit: int | None = None,
-        cursor: str | None = None,
-        sort: TagSort | None = None,
-        name: str | None = None,
-        q: str | None = None,
+        self, store_id: int, *, cursor: str | None = None, **query: Unpack[TagQuery]
     ) -> Page[TagOut]:
         """One page of a store's tags."""
-        query = {"limit": limit, "cursor": cursor, "sort": sort, "name": name, "q": q}
-        return self._list(f"/store/{store_id}/tag", query, TagOut)
+        return self._list(f"/store/{store_id}/tag", cursor, query, TagOut)
 
-    def iter_store_tags(
-        self,
-        store_id: int,
-        *,
-        limit: int | None = None,
-        sort: TagSort | None = None,
-        name: str | None = None,
-        q: str | None = None,
-    ) -> Iterator[TagOut]:
+    @keyword_query
+    def iter_store_tags(self, store_id: int, **query: Unpack[TagQuery]) -> Iterator[TagOut]:
         """Every tag of a store, page after page."""
-        first = self.list_store_tags(store_id, limit=limit, sort=sort, name=name, q=q)
-        return self.follow(first, TagOut)
+        return self.follow(self.list_store_tags(store_id, **query), TagOut)
 
     @operation("POST", "/store/{id}/tag", id="store_id")
     def create_tag(self, store_id: int, name: str, *, idempotency_key: str | None = None) -> TagOut:
@@ -581,8 +470,11 @@ class Storekeeper:
         )
         return model.model_validate(decode(answer.content))
 
-    def _list(self, path: str, query: Query, model: type[M]) -> Page[M]:
-        params = {k: query_value(v) for k, v in query.items() if v is not None}
+    def _list(
+        self, path: str, cursor: str | None, query: Mapping[str, object], model: type[M]
+    ) -> Page[M]:
+        given = {"cursor": cursor, **query}
+        params = {k: query_value(v) for k, v in given.items() if v is not None}
         return self._page(self._send("GET", path, params=params), model)
 
     @staticmethod

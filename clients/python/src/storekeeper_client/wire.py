@@ -41,10 +41,12 @@ def decode(content: bytes) -> Any:
     return json.loads(content, parse_float=Decimal)
 
 
-def query_value(value: str | int | bool | Decimal) -> str:
-    """A query parameter as the API reads it (`true`, `19.99`)."""
+def query_value(value: object) -> str:
+    """A query parameter as the API reads it (`true`, `19.99`); a float is refused, as in bodies."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str):
+        return value
     if isinstance(value, Decimal | int):
         return number(value)
-    return value
+    raise TypeError(f"a query value is str, int, bool or Decimal, not {type(value).__name__}")

@@ -1,7 +1,7 @@
 // Shared pieces of every view: labelled fields, the API's errors next to them, dialogs,
 // busy buttons and messages.
 
-import { ApiError, NetworkError, SessionEnded } from "./api.js";
+import { ApiError, NetworkError, SessionEnded, newKey } from "./api.js";
 import { fill, h, uid } from "./dom.js";
 
 /** A labelled input with its hint and an error slot the API's messages go into. */
@@ -162,6 +162,36 @@ export async function busyButton(button, busyText, work) {
     button.removeAttribute("aria-disabled");
     delete button.dataset.busy;
   }
+}
+
+/**
+ * Make `form` an idempotent create. On submit, with `button` busy, `send(key)` makes the POST;
+ * then `created(answer)` runs. Any error of either goes to `failed` (by default shown on the
+ * form, as `showError` does).
+ */
+export function createOnSubmit(form, button, busyText, { send, created, failed = (error) => showError(form, error) }) {
+  // A new body is a new request; the same body sent again (a double submit, a retry after a
+  // dropped connection) is a retry of the same one, so it keeps its Idempotency-Key and the
+  // API replays the first answer instead of creating twice.
+  let key = null;
+  form.addEventListener("input", () => {
+    key = null;
+  });
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busyButton(button, busyText, async () => {
+      clearErrors(form);
+      key = key || newKey();
+      try {
+        const answer = await send(key);
+        // Created: the next submission is another create, even with the same text.
+        key = null;
+        await created(answer);
+      } catch (error) {
+        failed(error);
+      }
+    });
+  });
 }
 
 /** A modal confirmation; resolves true when confirmed. Cancel has the focus first. */

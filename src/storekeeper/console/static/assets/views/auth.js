@@ -2,7 +2,7 @@
 
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
-import { busyButton, clearErrors, field, problemSlot, seconds, showError } from "../ui.js";
+import { busyButton, clearErrors, createOnSubmit, field, problemSlot, seconds, showError } from "../ui.js";
 
 export async function signInView(ctx) {
   const button = h("button", { type: "submit" }, "Sign in");
@@ -68,7 +68,6 @@ function waitOut(form, button, wait, over) {
 }
 
 export async function registerView(ctx) {
-  let key = null;
   const button = h("button", { type: "submit" }, "Create account");
   const form = h("form", { "aria-label": "New account" },
     problemSlot(),
@@ -79,30 +78,21 @@ export async function registerView(ctx) {
     field("Password", "password", { type: "password", autocomplete: "new-password", hint: "8 to 128 characters" }),
     field("Email (optional)", "email", { type: "email", autocomplete: "email", hint: "Only you and admins see it" }),
     h("div", { class: "actions" }, button));
-  form.addEventListener("input", () => {
-    key = null;
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busyButton(button, "Creating…", async () => {
-      clearErrors(form);
+  createOnSubmit(form, button, "Creating…", {
+    send: (key) => {
       const els = form.elements;
-      key = key || api.newKey();
       const email = els.email.value.trim();
-      try {
-        await api.request("POST", "/register", {
-          body: api.jsonBody({ username: els.username.value, password: els.password.value, email: email || undefined }),
-          key,
-          auth: false,
-        });
-        key = null;
-        const user = await api.signIn(els.username.value, els.password.value);
-        ctx.go("/console/", { message: `Welcome, ${user.username}: your account is ready. Create your first store below.` });
-      } catch (error) {
-        const conflictField = /email/i.test(error.message) ? "email" : "username";
-        showError(form, error, { conflictField });
-      }
-    });
+      return api.request("POST", "/register", {
+        body: api.jsonBody({ username: els.username.value, password: els.password.value, email: email || undefined }),
+        key,
+        auth: false,
+      });
+    },
+    created: async () => {
+      const user = await api.signIn(form.elements.username.value, form.elements.password.value);
+      ctx.go("/console/", { message: `Welcome, ${user.username}: your account is ready. Create your first store below.` });
+    },
+    failed: (error) => showError(form, error, { conflictField: /email/i.test(error.message) ? "email" : "username" }),
   });
   return {
     title: "Create an account",

@@ -3,7 +3,8 @@
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import {
-  busyButton, isBusy, checkbox, clearErrors, confirmDialog, describe, field, money, problemSlot, select, showError,
+  busyButton, isBusy, checkbox, clearErrors, confirmDialog, createOnSubmit, describe, field, money, problemSlot, select,
+  showError,
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
 import { day, mayChange, ownerText, scrollTable } from "./common.js";
@@ -195,7 +196,6 @@ function filterForm(tags) {
 }
 
 function addItemForm(storeId, added) {
-  let key = null;
   const button = h("button", { type: "submit" }, "Add item");
   const done = h("p", { role: "status" });
   const form = h("form", { "aria-labelledby": "add-item-heading" },
@@ -208,35 +208,24 @@ function addItemForm(storeId, added) {
     field("Description", "description", { multiline: true, rows: "2" }),
     h("div", { class: "actions" }, button),
     done);
-  form.addEventListener("input", () => {
-    key = null;
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busyButton(button, "Adding…", async () => {
-      clearErrors(form);
-      fill(done);
+  createOnSubmit(form, button, "Adding…", {
+    send: (key) => {
       const els = form.elements;
-      // The same key for a retry of the same body: a double submit or a retry after a
-      // dropped connection creates one item.
-      key = key || api.newKey();
+      fill(done);
       const body = api.jsonBody({
         name: els.name.value,
         price: api.numberField(els.price.value),
         quantity: api.numberField(els.quantity.value),
         description: els.description.value || undefined,
       });
-      try {
-        const { data } = await api.request("POST", `/store/${storeId}/item`, { body, key });
-        key = null;
-        form.reset();
-        await added(data);
-        fill(done, `Added “${data.name}” at ${money(data.price)}.`);
-        els.name.focus();
-      } catch (error) {
-        showError(form, error);
-      }
-    });
+      return api.request("POST", `/store/${storeId}/item`, { body, key });
+    },
+    created: async ({ data }) => {
+      form.reset();
+      await added(data);
+      fill(done, `Added “${data.name}” at ${money(data.price)}.`);
+      form.elements.name.focus();
+    },
   });
   return form;
 }
@@ -298,31 +287,17 @@ function tagsSection(state, editable, items) {
 }
 
 function addTagForm(state, created) {
-  let key = null;
   const button = h("button", { type: "submit" }, "Create tag");
   const form = h("form", { "aria-labelledby": "add-tag-heading" },
     h("h3", { id: "add-tag-heading" }, "New tag"),
     problemSlot(),
     h("div", { class: "row" }, field("Tag name", "name", { autocomplete: "off" }), h("div", { class: "actions" }, button)));
-  form.addEventListener("input", () => {
-    key = null;
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busyButton(button, "Creating…", async () => {
-      clearErrors(form);
-      key = key || api.newKey();
-      try {
-        const { data } = await api.request("POST", `/store/${state.store.id}/tag`, {
-          body: api.jsonBody({ name: form.elements.name.value }), key,
-        });
-        key = null;
-        form.reset();
-        created(data);
-      } catch (error) {
-        showError(form, error);
-      }
-    });
+  createOnSubmit(form, button, "Creating…", {
+    send: (key) => api.request("POST", `/store/${state.store.id}/tag`, { body: api.jsonBody({ name: form.elements.name.value }), key }),
+    created: ({ data }) => {
+      form.reset();
+      created(data);
+    },
   });
   return form;
 }

@@ -2,7 +2,7 @@
 
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
-import { busyButton, clearErrors, describe, field, problemSlot, showError } from "../ui.js";
+import { busyButton, createOnSubmit, describe, field, problemSlot } from "../ui.js";
 import { day, ownerText, scrollTable } from "./common.js";
 
 const PAGE = 20;
@@ -98,7 +98,6 @@ function storeList({ mineOnly, q }) {
 }
 
 function createForm(ctx) {
-  let key = null;
   const button = h("button", { type: "submit" }, "Create store");
   const form = h(
     "form",
@@ -108,23 +107,9 @@ function createForm(ctx) {
     h("div", { class: "row" }, field("Store name", "name", { autocomplete: "off" }),
       h("div", { class: "actions" }, button)),
   );
-  // A new body is a new request; the same body sent again is a retry of the same one.
-  form.addEventListener("input", () => {
-    key = null;
-  });
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    busyButton(button, "Creating…", async () => {
-      clearErrors(form);
-      key = key || api.newKey();
-      try {
-        const { data } = await api.request("POST", "/store", { body: api.jsonBody({ name: form.elements.name.value }), key });
-        key = null;
-        ctx.go(`/console/store/${data.id}`, { message: `Store “${data.name}” created.` });
-      } catch (error) {
-        showError(form, error);
-      }
-    });
+  createOnSubmit(form, button, "Creating…", {
+    send: (key) => api.request("POST", "/store", { body: api.jsonBody({ name: form.elements.name.value }), key }),
+    created: ({ data }) => ctx.go(`/console/store/${data.id}`, { message: `Store “${data.name}” created.` }),
   });
   return form;
 }
