@@ -78,6 +78,10 @@ $(VENV)/.installed-tutorial: requirements-tutorial.lock
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements-tutorial.lock
 	@touch $@
 
+.PHONY: postman
+postman: install-dev ## rebuild clients/postman's collection JSON from clients/postman/collection.toml
+	$(BIN)/python -m tests.postman.build --write
+
 client-models: install-dev ## regenerate clients/python's models from the app's OpenAPI document
 	$(BIN)/python -m tests.client.codegen --write
 

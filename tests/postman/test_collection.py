@@ -13,10 +13,8 @@ import httpx
 import pytest
 
 from tests.e2e.live import database_url, live_server
+from tests.postman.build import COLLECTION, ENVIRONMENT, POSTMAN
 
-POSTMAN = Path(__file__).parents[2] / "clients/postman"
-COLLECTION = POSTMAN / "storekeeper.postman_collection.json"
-ENVIRONMENT = POSTMAN / "storekeeper.postman_environment.json"
 NEWMAN = POSTMAN / "node_modules/.bin/newman"
 METHODS = {"get", "put", "post", "patch", "delete"}
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("postman")]
