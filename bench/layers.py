@@ -7,8 +7,8 @@ the one under load are comparable line by line.
 - The **layer** is the kind of work: the innermost frame that belongs to a known library or
   to one of Storekeeper's cross-cutting modules decides (the standard library's helpers are
   skipped, so `contextlib` inside the unit of work counts as the unit of work).
-- The **phase** is the step of the request's life (app.py's docstring lists them): the
-  outermost Storekeeper hook or handler on the stack.
+- The **phase** is the step of the request's life (http/pipeline.py lists them): the
+  outermost step or handler on the stack.
 """
 
 from __future__ import annotations
@@ -41,13 +41,18 @@ _LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 _DRIVER_CALLS = {"do_execute", "do_execute_no_params", "do_executemany", "fetchall", "fetchone"}
 _PREPARED = ("storekeeper/db/prepared.py", "fetch_one")
 _DBAPI_METHODS = {"Cursor.execute", "Cursor.fetchone", "Cursor.fetchall", "Connection.execute"}
+# The steps of http/pipeline.py, by the function that does each. The first (outermost) frame
+# that matches names the phase: the pipeline's own `run` and `_use_case` match none, so a
+# frame below them decides.
 _PHASES: tuple[tuple[str, str, str], ...] = (
-    ("storekeeper/app.py", "_start", "1 request start"),
+    ("storekeeper/http/pipeline.py", "start", "1 request start"),
     ("storekeeper/http/identity.py", "verify_token", "2 token verification"),
-    ("storekeeper/http/idempotency.py", "begin", "3 idempotency claim"),
-    ("storekeeper/http/identity.py", "resolve_caller", "4 session check"),
-    ("storekeeper/http/idempotency.py", "finish", "6 idempotency finish"),
-    ("storekeeper/app.py", "_finish", "7 headers, metrics, access log"),
+    ("storekeeper/http/bodies.py", "body_bytes", "3 body read"),
+    ("storekeeper/http/identity.py", "authenticate", "4 session check"),
+    ("storekeeper/http/idempotency.py", "", "4 idempotency claim, 6 its answer stored"),
+    ("storekeeper/http/paging.py", "query_params", "5 parse"),
+    ("storekeeper/http/bodies.py", "parse_body", "5 parse"),
+    ("storekeeper/http/pipeline.py", "finish", "8 headers, metrics, access log"),
     ("storekeeper/http/problems.py", "", "errors"),
 )
 _HANDLERS = (
@@ -82,7 +87,7 @@ def phase(stack: Sequence[Frame]) -> str:
             if path.endswith(file) and (not hook or function == hook):
                 return name
         if path.endswith(_HANDLERS):
-            return "5 handler"
+            return "6 use case and shaping"
     if any(("flask/" in p or "werkzeug/" in p) for _, p in stack):
         return "Flask dispatch"
     return "server and outside the app"

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 from flask.testing import FlaskClient
 
-from storekeeper.http.openapi import TAGS
+from storekeeper.http.operations import TAGS
 
 
 def _document(client: FlaskClient) -> dict[str, Any]:
