@@ -123,7 +123,7 @@ def test_the_settings_serve_parsed_cross_the_exec_unchanged(tmp_path: Path) -> N
     fd = hand_over(settings)
     assert os.get_inheritable(fd)
     assert take_over(fd) == settings
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="Bad file descriptor"):
         os.fstat(fd)  # read once, then closed
 
 

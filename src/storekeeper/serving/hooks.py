@@ -69,7 +69,7 @@ def post_request(worker: Any, req: Any, environ: dict[str, Any], resp: Any) -> N
 def worker_int(worker: Any) -> None:
     """Say when gunicorn's quick exit (SIGQUIT) drops requests in flight."""
     if worker.in_flight:
-        log.warning("dropping requests still in flight at shutdown (pid %s)", worker.pid)
+        log.warning("dropping requests still in flight at a quick shutdown (pid %s)", worker.pid)
 
 
 def metrics_files(folder: Path) -> dict[str, Callable[..., None]]:

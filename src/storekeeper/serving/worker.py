@@ -88,7 +88,7 @@ class Worker(GeventWorker):  # type: ignore[misc]
             self._close_idle(servers)
             drop_at = give_up_at if self._drop_at is None else min(give_up_at, self._drop_at)
             if time.monotonic() >= drop_at:
-                log.warning("dropping requests still in flight at shutdown (pid %s)", self.pid)
+                log.warning("dropping requests still in flight after the grace (pid %s)", self.pid)
                 for server in servers:
                     server.stop(timeout=1)
                 return
