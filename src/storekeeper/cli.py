@@ -6,7 +6,6 @@ import argparse
 import getpass
 import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,8 +18,8 @@ from storekeeper.db.unit_of_work import SqlUnitsOfWork
 from storekeeper.domain import accounts
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.errors import Conflict, DomainError
-from storekeeper.metrics import MULTIPROC_ENV
 from storekeeper.security import Passwords
+from storekeeper.serving.handoff import hand_over
 from storekeeper.settings import (
     PREFIX,
     Command,
@@ -33,6 +32,8 @@ from storekeeper.settings import (
 )
 
 DEFAULT_WORKERS = 2
+# What each worker of `storekeeper serve` calls with the settings: create_app(settings).
+APP_FACTORY = "storekeeper.app:create_app"
 PUBLIC_URL_ENV = PREFIX + "PUBLIC_URL"
 WILDCARDS = ("0.0.0.0", "::", "[::]")  # noqa: S104 (recognised, not bound)
 
@@ -72,19 +73,16 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:  # noq
     """Run the production server (storekeeper.serving: gunicorn with gevent workers).
 
     This process becomes the server's arbiter (exec), so that each worker it forks imports
-    the application only after gevent has patched that worker. On SIGTERM it stops
-    accepting connections, lets requests in flight finish (at most 20 s) and exits 0; on
-    Ctrl-C (SIGINT) the same within 5 s; a worker that dies is replaced at once.
+    the application only after gevent has patched that worker; the settings parsed here
+    go with it (serving.handoff), and each worker builds the app from them. On SIGTERM it
+    stops accepting connections, lets requests in flight finish (at most 20 s) and exits
+    0; on Ctrl-C (SIGINT) the same within 5 s; a worker that dies is replaced at once.
     """
     if not _schema_current(settings):
         return _fail("the database schema is not up to date; run: storekeeper db upgrade")
-    # Every worker writes its metric samples here and /metrics adds up all of them; the
-    # server removes the folder when it exits. Set before any worker imports
-    # prometheus_client.
-    os.environ[MULTIPROC_ENV] = tempfile.mkdtemp(prefix="storekeeper-metrics-")
     if settings.public_url is None:
         # Links to further pages name the address served here, never the client's Host.
-        os.environ[PUBLIC_URL_ENV] = public_url_for(host, port)
+        settings = settings.with_overrides(public_url=public_url_for(host, port))
         if host in WILDCARDS:
             print(
                 f"storekeeper: links will name {host}; set {PUBLIC_URL_ENV} to the address "
@@ -93,8 +91,9 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> int:  # noq
             )
     print(f"storekeeper: serving on http://{host}:{port} with {workers} workers", file=sys.stderr)
     sys.stderr.flush()
+    command = server_command(host, port, workers, APP_FACTORY, settings_fd=hand_over(settings))
     # Never returns (RET503 above): this process becomes the server.
-    os.execv(sys.executable, [sys.executable, *server_command(host, port, workers)])  # noqa: S606
+    os.execv(sys.executable, [sys.executable, *command])  # noqa: S606
 
 
 def server_command(
@@ -103,13 +102,19 @@ def server_command(
     workers: int,
     target: str = "storekeeper.wsgi:make_app",
     factory: bool = True,
+    settings_fd: int | None = None,
 ) -> list[str]:
-    """The interpreter arguments that serve a WSGI app as Storekeeper is served (benchmarks too)."""
+    """The interpreter arguments that serve a WSGI app as Storekeeper is served (benchmarks too).
+
+    With `settings_fd` the target is called with the Settings handed over through that pipe.
+    """
+    handed = ["--settings-fd", str(settings_fd)] if settings_fd is not None else []
     return [
         "-m",
         "storekeeper.serving",
         target,
-        *(["--factory"] if factory else []),
+        *(["--factory"] if factory and settings_fd is None else []),
+        *handed,
         *("--host", host, "--port", str(port), "--workers", str(workers)),
     ]
 

@@ -1,8 +1,8 @@
 """Prometheus metrics: request counts and latencies by route, method and status; pool figures.
 
 Under `storekeeper serve` every worker process writes its samples to files in
-PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode, set up by the CLI before any
-worker starts), and /metrics aggregates all of them, so a scrape answered by any worker
+PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode, which the server sets up before
+any worker starts), and /metrics aggregates all of them, so a scrape answered by any worker
 counts the requests of every worker.
 """
 
@@ -23,7 +23,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+from storekeeper.settings import MULTIPROC_ENV
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 POOL_SAMPLE_S = 1.0
 _BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -22,6 +22,10 @@ _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 # default bind address of `storekeeper serve`. Never the request's Host header, which any
 # client (or a cache in front of us) can set to anything.
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+# prometheus_client's own variable, not a setting: the folder where every worker of
+# `storekeeper serve` writes its metric samples. The server hands it to its workers
+# (storekeeper.serving.application); metrics reads it to add up all of them.
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 Environment = Literal["development", "production"]
 Command = Literal["serve", "db", "create-admin"]

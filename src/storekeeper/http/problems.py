@@ -5,13 +5,12 @@ from __future__ import annotations
 import logging
 from http import HTTPStatus
 
-import orjson
 from flask import Flask, Response
 from werkzeug.exceptions import HTTPException
 
 from storekeeper.domain import errors
+from storekeeper.problem_details import PROBLEM_JSON, problem_body
 
-PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_S = "5"
 log = logging.getLogger("storekeeper.errors")
 
@@ -43,15 +42,9 @@ def problem(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """A problem+json response."""
-    body: dict[str, object] = {
-        "type": "about:blank",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-    }
-    if field_errors is not None:
-        body["errors"] = field_errors
-    response = Response(orjson.dumps(body) + b"\n", status=status, mimetype=PROBLEM_JSON)
+    response = Response(
+        problem_body(status, detail, field_errors), status=status, mimetype=PROBLEM_JSON
+    )
     for name, value in (headers or {}).items():
         response.headers[name] = value
     if status == 401:

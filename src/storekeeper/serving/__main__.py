@@ -2,6 +2,6 @@
 
 import sys
 
-from storekeeper.serving import main
+from storekeeper.serving.application import main
 
 sys.exit(main())
