@@ -119,7 +119,7 @@ def test_sort_choices_are_the_documents(document: dict[str, Any]) -> None:
 
 def test_each_list_has_an_iterator_taking_the_same_filters() -> None:
     lists = [name for name in operations_of(Storekeeper) if name.startswith("list_")]
-    assert len(lists) == 4
+    assert lists, "the client has list methods"
     for name in lists:
         listed = inspect.signature(getattr(Storekeeper, name)).parameters
         iterated = inspect.signature(
