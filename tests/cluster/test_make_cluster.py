@@ -6,6 +6,7 @@ port, and stops everything on Ctrl-C.
 from __future__ import annotations
 
 import os
+import random
 import re
 import secrets
 import shutil
@@ -35,12 +36,18 @@ START_BOUND_S = 90
 
 
 def _two_free_ports() -> int:
-    """A port P such that P and P + 1 are both free right now."""
-    for _ in range(50):
-        port = free_port()
+    """A port P such that P and P + 1 are both free right now.
+
+    Taken below the kernel's ephemeral range (32768 and up on Linux), where every other
+    test's free_port() and every outgoing connection get theirs: a P + 1 picked from inside
+    it was once handed to a parallel test between this check and the cluster's bind.
+    """
+    for _ in range(200):
+        port = random.randrange(20_000, 32_000)
         try:
-            with socket.socket() as probe:
-                probe.bind(("127.0.0.1", port + 1))
+            with socket.socket() as first, socket.socket() as second:
+                first.bind(("127.0.0.1", port))
+                second.bind(("127.0.0.1", port + 1))
         except OSError:
             continue
         return port
