@@ -40,8 +40,11 @@ install: $(VENV)/.installed ## install the app from the lock file
 
 install-dev: $(VENV)/.installed-dev ## install the app and the test tools from the lock file
 
-run: install ## set up and serve the API on http://127.0.0.1:8000 (SQLite by default)
+# The worker runs beside the server; Ctrl-C reaches both (one process group), and the trap
+# stops the worker however the server ended.
+run: install ## set up and serve the API and its background worker on http://127.0.0.1:8000 (SQLite by default)
 	$(BIN)/storekeeper db upgrade
+	STOREKEEPER_PUBLIC_URL=$${STOREKEEPER_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/storekeeper worker & worker=$$!; trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
 	$(BIN)/storekeeper serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install-dev ## ruff

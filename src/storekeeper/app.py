@@ -10,17 +10,13 @@ from flask import Flask, Response
 from flask_cors import CORS
 from werkzeug.routing import BaseConverter
 
-from storekeeper.db.accounts import AccountRepository
-from storekeeper.db.catalog import CatalogRepository
-from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.login_attempts import SqlAttemptLimiter
 from storekeeper.db.poolers import without_prepared_statements
+from storekeeper.db.repositories import REPOSITORIES
 from storekeeper.db.session import Database
-from storekeeper.db.unit_of_work import SqlUnitsOfWork, bind
-from storekeeper.domain.accounts import ACCOUNTS
-from storekeeper.domain.catalog import CATALOG
-from storekeeper.domain.ports import IDEMPOTENCY_KEYS, AttemptLimiter
-from storekeeper.http import console, items, ops, pipeline, problems, stores, tags, users
+from storekeeper.db.unit_of_work import SqlUnitsOfWork
+from storekeeper.domain.ports import AttemptLimiter
+from storekeeper.http import console, items, jobs, ops, pipeline, problems, stores, tags, users
 from storekeeper.http.bodies import MAX_BODY
 from storekeeper.http.context import SERVICES
 from storekeeper.logs import configure_logging
@@ -31,14 +27,8 @@ from storekeeper.security import Passwords, Tokens
 from storekeeper.services import Services
 from storekeeper.settings import Settings
 
-# Every repository a unit of work offers, each bound to its slot (domain/ports.py).
-REPOSITORIES = (
-    bind(CATALOG, CatalogRepository),
-    bind(ACCOUNTS, AccountRepository),
-    bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
-)
 # Every resource's endpoints.
-BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, ops.bp, console.bp)
+BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, jobs.bp, ops.bp, console.bp)
 
 # How long a login or registration may wait for its turn before it is a 503 (offload.Admission).
 SIGN_IN_WAIT_S = 10.0

@@ -1,4 +1,5 @@
-"""Command line: storekeeper serve | db upgrade | check | backup | restore | create-admin."""
+"""Command line: storekeeper serve | worker | jobs | db upgrade | check | backup | restore |
+create-admin."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
-from storekeeper.app import REPOSITORIES
 from storekeeper.db import backup, migrate
 from storekeeper.db.accounts import end_every_session
+from storekeeper.db.repositories import REPOSITORIES
 from storekeeper.db.session import Database, DatabaseUnavailable, connection_problem
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
 from storekeeper.domain import accounts
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.errors import Conflict, DomainError
+from storekeeper.domain.jobs import JOBS
 from storekeeper.security import Passwords
 from storekeeper.serving.handoff import hand_over
 from storekeeper.settings import (
@@ -117,6 +120,44 @@ def server_command(
         *handed,
         *("--host", host, "--port", str(port), "--workers", str(workers)),
     ]
+
+
+def worker_command(settings: Settings) -> int:
+    """Run the background worker once the schema is up to date."""
+    if not _schema_current(settings):
+        return _fail("the database schema is not up to date; run: storekeeper db upgrade")
+    from storekeeper.background.worker import run_worker  # the worker's imports only here
+
+    print(f"storekeeper: worker running {settings.worker_threads} threads", file=sys.stderr)
+    return run_worker(settings)
+
+
+def jobs_command(settings: Settings, action: str, ids: Sequence[int], limit: int) -> int:
+    """List the failed jobs, or queue failed jobs again (by id)."""
+    with _database(settings) as db:
+        units = SqlUnitsOfWork(db, REPOSITORIES)
+        if action == "list":
+            with units() as work:
+                failed = work[JOBS].failed(limit)
+            for job in failed:
+                finished = job.finished_at.isoformat() if job.finished_at else "-"
+                print(
+                    f"{job.id}\t{job.kind}\tattempts={job.attempts}\t{finished}\t"
+                    f"{job.last_error or ''}"
+                )
+            print(f"storekeeper: {len(failed)} failed jobs shown", file=sys.stderr)
+            return 0
+        if not ids:
+            return _fail("jobs retry needs the ids of the jobs to retry")
+        missing = []
+        with units(write=True) as work:
+            for job_id in ids:
+                if not work[JOBS].retry(job_id, datetime.now(UTC)):
+                    missing.append(job_id)
+        print(f"storekeeper: {len(ids) - len(missing)} jobs queued again", file=sys.stderr)
+        if missing:
+            return _fail(f"not failed jobs (or no such job): {', '.join(map(str, missing))}")
+        return 0
 
 
 def backup_command(settings: Settings, path: Path, force: bool) -> int:
@@ -282,6 +323,30 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT_WORKERS,
         help="worker processes, 1 to 64 (default: %(default)s)",
     )
+    sub.add_parser(
+        "worker",
+        help="run the background work: emails and every other job (make run starts it)",
+        description="Run the background worker: a relay hands the jobs requests recorded to the "
+        "queue, and worker threads run them, retrying failures with back-off. `storekeeper "
+        "serve` does none of this work. SIGTERM stops it once the jobs being run finish; "
+        "Ctrl-C (SIGINT) at once, and a job it cut short runs again once its lease ends.",
+        epilog=_epilog("worker"),
+        formatter_class=raw,
+    )
+    jobs = sub.add_parser(
+        "jobs",
+        help="list the failed jobs, or queue them again",
+        description="list: the jobs that failed for good (every retry spent), newest first, "
+        "with their last error. retry ID...: queue those failed jobs again, their attempts "
+        "counted afresh.",
+        epilog=_epilog("jobs"),
+        formatter_class=raw,
+    )
+    jobs.add_argument("action", choices=["list", "retry"], help="what to do")
+    jobs.add_argument("ids", nargs="*", type=int, help="retry: the ids of the jobs")
+    jobs.add_argument(
+        "--limit", type=int, default=100, help="list: at most this many (default: %(default)s)"
+    )
     db = sub.add_parser(
         "db",
         help="apply migrations (upgrade), check them (check), back up or restore SQLite, end "
@@ -343,6 +408,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not 1 <= args.workers <= 64:
                 return _fail("--workers must be between 1 and 64")
             return serve(settings, args.host, args.port, args.workers)
+        if args.command == "worker":
+            return worker_command(settings)
+        if args.command == "jobs":
+            return jobs_command(settings, args.action, args.ids, args.limit)
         if args.command == "db":
             if args.action in ("backup", "restore"):
                 if args.path is None:

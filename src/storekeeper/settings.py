@@ -28,9 +28,12 @@ DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 Environment = Literal["development", "production"]
-Command = Literal["serve", "db", "create-admin"]
-_ALL: frozenset[Command] = frozenset(("serve", "db", "create-admin"))
+Command = Literal["serve", "worker", "jobs", "db", "create-admin"]
+_ALL: frozenset[Command] = frozenset(("serve", "worker", "jobs", "db", "create-admin"))
 _SERVE: frozenset[Command] = frozenset(("serve",))
+_WORKER: frozenset[Command] = frozenset(("worker",))
+_BOTH: frozenset[Command] = frozenset(("serve", "worker"))
+DEFAULT_MAIL_FROM = "Storekeeper <storekeeper@localhost>"
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,12 @@ VARIABLES: tuple[Variable, ...] = (
         "10/hour in production, 1000/hour in development",
         "registrations per client address",
     ),
-    Variable("REDIS_URL", "unset", "share the login limiter between instances through Redis"),
+    Variable(
+        "REDIS_URL",
+        "unset",
+        "share the login limiter and the job queue between instances through Redis",
+        _BOTH,
+    ),
     Variable("TRUSTED_PROXIES", "unset", "proxies allowed to set X-Forwarded-For"),
     Variable("DB_POOL_SIZE", "8", "PostgreSQL connections per worker process"),
     Variable(
@@ -91,8 +99,30 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "PUBLIC_URL",
         "the address serve binds",
-        "the origin clients reach the API at (absolute links start with it)",
+        "the origin clients reach the API at (absolute links and emailed links start with it)",
+        _BOTH,
     ),
+    Variable(
+        "SMTP_URL",
+        "unset (mail is written to <instance>/mail/*.eml)",
+        "smtp://[user:password@]host[:port] (STARTTLS when offered) or smtps://...",
+        _WORKER,
+    ),
+    Variable("MAIL_FROM", DEFAULT_MAIL_FROM, "the sender of every email", _WORKER),
+    Variable("WORKER_THREADS", "2", "jobs a worker process runs at once", _WORKER),
+    Variable(
+        "JOB_LEASE",
+        "120",
+        "seconds a worker holds a job; a job whose worker died runs again after it",
+        _WORKER,
+    ),
+    Variable(
+        "JOB_RETRY_DELAY",
+        "10",
+        "seconds before a failed job's first retry; doubled for each retry after, up to an hour",
+        _WORKER,
+    ),
+    Variable("JOB_MAX_ATTEMPTS", "10", "tries before a job is failed for good", _WORKER),
     Variable(
         "ADMIN_PASSWORD",
         "unset (asked on the terminal)",
@@ -137,6 +167,12 @@ class Settings:
     # None when the operator set none (`storekeeper serve` may then derive it from its bind
     # address); public_origin is what the app uses either way.
     public_url: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = DEFAULT_MAIL_FROM
+    worker_threads: int = 2
+    job_lease_s: int = 120
+    job_retry_delay_s: int = 10
+    job_max_attempts: int = 10
 
     @property
     def public_origin(self) -> str:
@@ -363,4 +399,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_prepared_statements=_bool(env, "DB_PREPARED_STATEMENTS", True),
         cors_origins=_origins(env.get(PREFIX + "CORS_ORIGINS", "")),
         public_url=parse_public_url(public_url) if public_url.strip() else None,
+        smtp_url=(env.get(PREFIX + "SMTP_URL", "").strip() or None),
+        mail_from=(env.get(PREFIX + "MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM),
+        worker_threads=_int(env, "WORKER_THREADS", 2, 1, 64),
+        job_lease_s=_int(env, "JOB_LEASE", 120, 1, 24 * 3600),
+        job_retry_delay_s=_int(env, "JOB_RETRY_DELAY", 10, 1, 3600),
+        job_max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 10, 1, 100),
     )

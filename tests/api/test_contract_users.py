@@ -230,7 +230,7 @@ def test_user_me_and_user_by_id(client: FlaskClient, alice: User, bob: User, adm
     me = client.get("/user/me", headers=alice.headers)
     assert me.status_code == 200
     body = me.get_json()
-    assert set(body) == {"id", "username", "email", "is_admin", "created_at"}
+    assert set(body) == {"id", "username", "email", "email_verified", "is_admin", "created_at"}
     assert (body["id"], body["username"], body["email"], body["is_admin"]) == (
         alice.id,
         "alice",

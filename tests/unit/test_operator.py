@@ -102,10 +102,13 @@ def test_a_reset_sets_the_password_promotes_and_replaces_the_stamp() -> None:
 
 
 def test_actor_state_accepts_only_live_sessions_under_the_current_stamp() -> None:
-    assert ActorState(False, False, "now").accepts("now")
-    assert not ActorState(False, True, "now").accepts("now")
-    assert not ActorState(True, False, "now").accepts("before")
-    assert not ActorState(True, False, "now").accepts("")
+    assert ActorState(False, False, "now").accepts("now", "s1")
+    assert not ActorState(False, True, "now").accepts("now", "s1")
+    assert not ActorState(True, False, "now").accepts("before", "s1")
+    assert not ActorState(True, False, "now").accepts("", "s1")
+    kept = ActorState(False, False, "now", "s1", "before")
+    assert kept.accepts("before", "s1") and kept.accepts("now", "s2")
+    assert not kept.accepts("before", "s2")
 
 
 def test_credential_stamps_are_never_handed_out_twice() -> None:

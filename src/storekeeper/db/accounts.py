@@ -12,18 +12,21 @@ from storekeeper.db import models
 from storekeeper.db.constraints import execute
 from storekeeper.db.locks import lock_row
 from storekeeper.db.prepared import fetch_one
-from storekeeper.domain.accounts import new_credential_stamp
+from storekeeper.domain.accounts import UsedToken, new_credential_stamp
 from storekeeper.domain.model import ActorState, User
 from storekeeper.domain.values import name_key
 
 users: Table = cast(Table, models.User.__table__)
 revoked: Table = cast(Table, models.RevokedSession.__table__)
+tokens: Table = cast(Table, models.UserToken.__table__)
 stores: Table = cast(Table, models.Store.__table__)
 
 # Built once and run prepared (db/prepared.py): it runs on every request with a token.
 _ACTOR_STATE = select(
     users.c.is_admin,
     users.c.credential_stamp,
+    users.c.kept_session_id,
+    users.c.kept_stamp,
     exists().where(revoked.c.session_id == bindparam("session_id")).label("revoked"),
 ).where(users.c.id == bindparam("user_id"))
 
@@ -37,6 +40,7 @@ def _user(row: Any) -> User:
         row.created_at,
         row.password_hash,
         row.credential_stamp,
+        row.email_verified_at is not None,
     )
 
 
@@ -97,8 +101,107 @@ class AccountRepository:
         self.conn.execute(
             update(users)
             .where(users.c.id == user_id)
-            .values(password_hash=password_hash, credential_stamp=stamp, updated_at=models.utcnow())
+            .values(
+                password_hash=password_hash,
+                credential_stamp=stamp,
+                kept_session_id=None,
+                kept_stamp=None,
+                updated_at=models.utcnow(),
+            )
         )
+
+    def change_password(
+        self, user_id: int, password_hash: str, old_stamp: str, kept_session: str, kept_stamp: str
+    ) -> bool:
+        done = self.conn.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.credential_stamp == old_stamp)
+            .values(
+                password_hash=password_hash,
+                credential_stamp=new_credential_stamp(),
+                kept_session_id=kept_session,
+                kept_stamp=kept_stamp,
+                updated_at=models.utcnow(),
+            )
+        )
+        return bool(done.rowcount)
+
+    def set_email(self, user_id: int, email: str | None) -> None:
+        execute(
+            self.conn,
+            update(users)
+            .where(users.c.id == user_id)
+            .values(
+                email=email,
+                email_key=None if email is None else name_key(email),
+                email_verified_at=None,
+                updated_at=models.utcnow(),
+            ),
+        )
+
+    def user_by_verified_email(self, email: str) -> User | None:
+        row = self.conn.execute(
+            select(users).where(
+                users.c.email_key == name_key(email), users.c.email_verified_at.is_not(None)
+            )
+        ).first()
+        return None if row is None else _user(row)
+
+    def add_token(
+        self, user_id: int, purpose: str, digest: str, email: str | None, expires_at: datetime
+    ) -> None:
+        now = models.utcnow()
+        # Purging here keeps the table as small as the set of live tokens.
+        self.conn.execute(delete(tokens).where(tokens.c.expires_at < now))
+        self.conn.execute(
+            insert(tokens).values(
+                user_id=user_id,
+                purpose=purpose,
+                token_hash=digest,
+                email_key=None if email is None else name_key(email),
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+
+    def use_token(self, purpose: str, digest: str, user_id: int | None) -> UsedToken | None:
+        now = models.utcnow()
+        usable = [
+            tokens.c.token_hash == digest,
+            tokens.c.purpose == purpose,
+            tokens.c.used_at.is_(None),
+            tokens.c.expires_at > now,
+        ]
+        if user_id is not None:
+            usable.append(tokens.c.user_id == user_id)
+        # One conditional update: of two uses at once, exactly one matches.
+        row = self.conn.execute(
+            update(tokens)
+            .where(*usable)
+            .values(used_at=now)
+            .returning(tokens.c.user_id, tokens.c.email_key)
+        ).first()
+        if row is None:
+            return None
+        # One link used ends the others of its kind (an older reset email, say).
+        self.conn.execute(
+            update(tokens)
+            .where(
+                tokens.c.user_id == row.user_id,
+                tokens.c.purpose == purpose,
+                tokens.c.used_at.is_(None),
+            )
+            .values(used_at=now)
+        )
+        return UsedToken(int(row.user_id), row.email_key)
+
+    def verify_email(self, user_id: int, email: str) -> bool:
+        done = self.conn.execute(
+            update(users)
+            .where(users.c.id == user_id, users.c.email_key == name_key(email))
+            .values(email_verified_at=models.utcnow())
+        )
+        return bool(done.rowcount)
 
     def set_admin(self, user_id: int, is_admin: bool) -> None:
         self.conn.execute(
@@ -133,7 +236,13 @@ class AccountRepository:
         row = fetch_one(self.conn, _ACTOR_STATE, user_id=user_id, session_id=session_id)
         if row is None:
             return None
-        return ActorState(bool(row["is_admin"]), bool(row["revoked"]), row["credential_stamp"])
+        return ActorState(
+            bool(row["is_admin"]),
+            bool(row["revoked"]),
+            row["credential_stamp"],
+            row["kept_session_id"],
+            row["kept_stamp"],
+        )
 
 
 def end_every_session(conn: Connection) -> int:
@@ -147,7 +256,7 @@ def end_every_session(conn: Connection) -> int:
         conn.execute(
             update(users)
             .where(users.c.id == bindparam("user_id"))
-            .values(credential_stamp=bindparam("stamp")),
+            .values(credential_stamp=bindparam("stamp"), kept_session_id=None, kept_stamp=None),
             [{"user_id": i, "stamp": new_credential_stamp()} for i in ids],
         )
     return len(ids)

@@ -117,6 +117,76 @@ class User(Base):
     # changed: a change of credentials (a password reset, a restore) ends every session at
     # once, and sessions are not stored, so there is no list of them to revoke.
     credential_stamp: Mapped[str] = mapped_column(String(64))
+    # A password change ends every session but the one that made it: that session keeps the
+    # stamp its tokens carry (domain/model.py ActorState), until the next change of credentials.
+    kept_session_id: Mapped[str | None] = mapped_column(String(64))
+    kept_stamp: Mapped[str | None] = mapped_column(String(64))
+    # Set when the address's verification link was used; cleared when the address changes.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class UserToken(Base):
+    """A single-use token emailed to a user (address verification, password reset).
+
+    Only a hash is kept: the token itself exists in the email alone, and a token is used by one
+    conditional update, so two uses at once cannot both succeed.
+    """
+
+    __tablename__ = "user_tokens"
+    __table_args__ = (
+        CheckConstraint("purpose IN ('verify_email', 'password_reset')", name="purpose"),
+        UniqueConstraint("token_hash"),
+        Index("ix_user_tokens_user_id_purpose", "user_id", "purpose"),
+        Index("ix_user_tokens_expires_at", "expires_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    # The address the token was sent to: a verification link proves this address only.
+    email_key: Mapped[str | None] = mapped_column(Key)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Job(Base):
+    """Work a request decided, written in its transaction: the outbox and the job's record.
+
+    The queue only carries a job's id; this row says whether it still has to run, who runs it
+    now (a lease), how often it failed and when to try again (domain/jobs.py).
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint("status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+        Index("ix_jobs_status_run_after", "status", "run_after"),
+        Index("ix_jobs_user_id", "user_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    # The task's input (JSON). Never a secret: tokens are made by the task itself.
+    payload: Mapped[str] = mapped_column(Text)
+    # Who started it (GET /job/{id}); kept when the user is deleted, as history.
+    user_id: Mapped[int | None] = mapped_column(Id)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Not to be run before this (a retry's back-off).
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When it was last handed to the queue: the sweep hands again what was lost on the way.
+    handed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # While running: the runner's claim ends then, and another runner may take the job.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    result: Mapped[str | None] = mapped_column(Text)
+    # The last failure's one-line reason, for an operator (`storekeeper jobs`).
+    last_error: Mapped[str | None] = mapped_column(Text)
 
 
 class RevokedSession(Base):

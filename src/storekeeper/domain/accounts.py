@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from storekeeper.domain.errors import (
     TooManyAttempts,
     Unauthenticated,
 )
+from storekeeper.domain.jobs import JOBS, JobRepository
 from storekeeper.domain.model import Actor, ActorState, Session, User
 from storekeeper.domain.ports import (
     AttemptLimiter,
@@ -40,11 +42,29 @@ class AccountRepository(Protocol):
     def email_taken(self, email: str) -> bool: ...
     def set_password_hash(self, user_id: int, password_hash: str, stamp: str) -> None: ...
     def set_credentials(self, user_id: int, password_hash: str, stamp: str) -> None: ...
+    def change_password(
+        self, user_id: int, password_hash: str, old_stamp: str, kept_session: str, kept_stamp: str
+    ) -> bool: ...
+    def set_email(self, user_id: int, email: str | None) -> None: ...
+    def user_by_verified_email(self, email: str) -> User | None: ...
+    def add_token(
+        self, user_id: int, purpose: str, digest: str, email: str | None, expires_at: datetime
+    ) -> None: ...
+    def use_token(self, purpose: str, digest: str, user_id: int | None) -> UsedToken | None: ...
+    def verify_email(self, user_id: int, email: str) -> bool: ...
     def set_admin(self, user_id: int, is_admin: bool) -> None: ...
     def owns_stores(self, user_id: int) -> bool: ...
     def delete_user(self, user_id: int) -> None: ...
     def revoke_session(self, session_id: str, user_id: int, expires_at: datetime) -> None: ...
     def actor_state(self, user_id: int, session_id: str) -> ActorState | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UsedToken:
+    """Whose a just-used emailed token was, and the address it was sent to."""
+
+    user_id: int
+    email: str | None
 
 
 ACCOUNTS: Slot[AccountRepository] = Slot("accounts")
@@ -102,11 +122,22 @@ def hash_new_account(
     return NewAccount(username, email, hasher.hash(password))
 
 
-def add_account(repo: AccountRepository, account: NewAccount, is_admin: bool = False) -> User:
-    """Create a checked account; usernames and emails are unique case-insensitively."""
+def add_account(
+    repo: AccountRepository,
+    account: NewAccount,
+    is_admin: bool = False,
+    jobs: JobRepository | None = None,
+) -> User:
+    """Create a checked account; usernames and emails are unique case-insensitively.
+
+    With `jobs`, an account with an email address gets the welcome email, which asks to
+    verify it (sent by the worker once this transaction has committed).
+    """
     user_id = repo.add_user(
         account.username, account.email, account.password_hash, is_admin, new_credential_stamp()
     )
+    if jobs is not None and account.email is not None:
+        jobs.add(WELCOME, {"user_id": user_id, "email": account.email}, user_id)
     user = repo.get_user(user_id)
     assert user is not None
     return user
@@ -168,7 +199,7 @@ def authenticate(
     because the state is read here.
     """
     state = repo.actor_state(user_id, session_id)
-    if state is None or not state.accepts(stamp):
+    if state is None or not state.accepts(stamp, session_id):
         raise Unauthenticated(f"The {token_kind} token has been revoked.")
     return Actor(user_id, state.is_admin)
 
@@ -268,3 +299,166 @@ def ensure_admin(
     reset = repo.get_user(user.id)
     assert reset is not None
     return AdminOutcome(reset, False)
+
+
+# Account emails: the kinds of job that send them (background/account_mail.py runs them).
+# (Names of things, not passwords: S105 is off for them.)
+WELCOME = "email.welcome"
+VERIFY_EMAIL = "email.verify"
+EMAIL_CHANGED = "email.changed"
+PASSWORD_CHANGED = "email.password_changed"  # noqa: S105
+PASSWORD_RESET = "email.password_reset"  # noqa: S105
+PASSWORD_RESET_DONE = "email.password_reset_done"  # noqa: S105
+# Emailed tokens: what they are for, how long they live (API.md, Accounts).
+VERIFY = "verify_email"
+RESET = "password_reset"
+VERIFY_TTL = timedelta(hours=48)
+RESET_TTL = timedelta(minutes=30)
+BAD_TOKEN = "is invalid, used or expired"  # noqa: S105
+WRONG_PASSWORD = "is wrong"  # noqa: S105
+RESET_PER_EMAIL = RateLimit(5, 3600)
+RESET_PER_ADDRESS = RateLimit(20, 3600)
+
+
+def new_emailed_token() -> tuple[str, str]:
+    """A token for a link (256 random bits, URL-safe) and the digest that is stored instead.
+
+    A fast hash is enough: the token is random and long, so nothing can be guessed from its
+    digest, and a stolen table of digests opens no account.
+    """
+    token = secrets.token_urlsafe(32)
+    return token, token_digest(token)
+
+
+def token_digest(token: str) -> str:
+    """The stored form of an emailed token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_emailed_token(
+    repo: AccountRepository, user_id: int, purpose: str, email: str | None, now: datetime
+) -> str:
+    """Record a new single-use token for a user; the token itself goes into the email only."""
+    token, digest = new_emailed_token()
+    ttl = VERIFY_TTL if purpose == VERIFY else RESET_TTL
+    repo.add_token(user_id, purpose, digest, email, now + ttl)
+    return token
+
+
+def change_email(
+    repo: AccountRepository,
+    jobs: JobRepository,
+    actor: Actor,
+    email: str | None,
+    guard: Callable[[], None] | None = None,
+) -> User:
+    """Change (or remove) the caller's address; the new one is unverified until its link is used.
+
+    The new address gets a verification email and the old one a notice. The same address
+    again sends a fresh verification email while it is unverified, and changes nothing.
+    """
+    user = repo.get_user(actor.user_id)
+    if user is None:
+        raise NotFound("No user with this id.")
+    if guard is not None:
+        guard()
+    same = email is not None and user.email is not None and name_key(email) == name_key(user.email)
+    if same and user.email_verified:
+        return user
+    if not same:
+        if email is not None and repo.email_taken(email):
+            raise Conflict(EMAIL_TAKEN)
+        repo.set_email(user.id, email)
+        if user.email is not None:
+            jobs.add(
+                EMAIL_CHANGED,
+                {"user_id": user.id, "old_email": user.email, "new_email": email},
+                user.id,
+            )
+    if email is not None:
+        jobs.add(VERIFY_EMAIL, {"user_id": user.id, "email": email}, user.id)
+    changed = repo.get_user(user.id)
+    assert changed is not None
+    return changed
+
+
+def verify_email(repo: AccountRepository, actor: Actor, token: str) -> None:
+    """Use an address's verification token: the caller's, single use, for their address now."""
+    used = repo.use_token(VERIFY, token_digest(token), actor.user_id)
+    if used is None or used.email is None or not repo.verify_email(actor.user_id, used.email):
+        raise Invalid.field("token", BAD_TOKEN)
+
+
+def check_password_attempts(limiter: AttemptLimiter, limit: RateLimit, username: str) -> None:
+    """Refuse a password check while the username's failed logins are over their ceiling."""
+    wait = limiter.hit([], [_failures(username, limit)])
+    if wait is not None:
+        raise TooManyAttempts("Too many failed password attempts; retry later.", wait)
+
+
+def change_password(
+    units: UnitsOfWork,
+    hasher: PasswordHasher,
+    limiter: AttemptLimiter,
+    limit: RateLimit,
+    caller: Actor,
+    session: tuple[str, str],
+    current: str,
+    new: str,
+) -> None:
+    """Change the caller's password, knowing the current one; every other session ends.
+
+    `session` is the caller's (session id, stamp): it goes on. A wrong current password
+    counts as a failed login of the username. Hashes are made outside any transaction.
+    """
+    with units() as work:
+        user = work[ACCOUNTS].get_user(caller.user_id)
+    if user is None:
+        raise NotFound("No user with this id.")
+    check_password_attempts(limiter, limit, user.username)
+    if not hasher.verify(user.password_hash, current):
+        count_failed_login(limiter, limit, user.username)
+        raise Invalid.field("current_password", WRONG_PASSWORD)
+    password_hash = hasher.hash(new)
+    session_id, stamp = session
+    with units(write=True) as work:
+        repo = work[ACCOUNTS]
+        # Only over the credentials just checked: a reset meanwhile wins.
+        if not repo.change_password(
+            user.id, password_hash, user.credential_stamp, session_id, stamp
+        ):
+            raise Conflict("The password was changed meanwhile; sign in again.")
+        work[JOBS].add(PASSWORD_CHANGED, {"user_id": user.id}, user.id)
+
+
+def request_password_reset(
+    limiter: AttemptLimiter, jobs: JobRepository, email: str, client: str
+) -> None:
+    """Queue a reset email for the account with this verified address, if there is one.
+
+    The request does the same work whether or not there is: the worker looks the address up,
+    so neither the answer nor its timing tells which addresses have accounts.
+    """
+    wait = limiter.hit(
+        [
+            Counter(f"reset:email:{name_key(email)}", RESET_PER_EMAIL),
+            Counter(f"reset:addr:{client}", RESET_PER_ADDRESS),
+        ]
+    )
+    if wait is not None:
+        raise TooManyAttempts("Too many password reset requests; retry later.", wait)
+    jobs.add(PASSWORD_RESET, {"email": email}, None)
+
+
+def confirm_password_reset(
+    units: UnitsOfWork, hasher: PasswordHasher, token: str, new: str
+) -> None:
+    """Set a new password with an emailed reset token: single use; every session ends."""
+    password_hash = hasher.hash(new)
+    with units(write=True) as work:
+        repo = work[ACCOUNTS]
+        used = repo.use_token(RESET, token_digest(token), None)
+        if used is None:
+            raise Invalid.field("token", BAD_TOKEN)
+        repo.set_credentials(used.user_id, password_hash, new_credential_stamp())
+        work[JOBS].add(PASSWORD_RESET_DONE, {"user_id": used.user_id}, used.user_id)

@@ -180,6 +180,7 @@ class User:
     password_hash: str = field(repr=False, default="")
     # Names the user's current credentials in their tokens (domain/accounts.py).
     credential_stamp: str = field(repr=False, default="")
+    email_verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,10 +191,22 @@ class ActorState:
     revoked: bool
     # The user's credential stamp now: replaced by every change of credentials.
     stamp: str
+    # The session a password change kept, and the stamp its tokens carry.
+    kept_session: str | None = None
+    kept_stamp: str | None = field(repr=False, default=None)
 
-    def accepts(self, stamp: str) -> bool:
+    def accepts(self, stamp: str, session_id: str) -> bool:
         """Whether a token of this session, issued under this stamp, is still good."""
-        return not self.revoked and hmac.compare_digest(self.stamp, stamp)
+        if self.revoked:
+            return False
+        if hmac.compare_digest(self.stamp, stamp):
+            return True
+        return (
+            self.kept_session is not None
+            and self.kept_stamp is not None
+            and hmac.compare_digest(self.kept_session, session_id)
+            and hmac.compare_digest(self.kept_stamp, stamp)
+        )
 
 
 @dataclass(frozen=True, slots=True)

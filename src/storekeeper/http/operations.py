@@ -37,6 +37,12 @@ TAGS = (
     ("Items", "What a store sells: exact prices, quantities, descriptions."),
     ("Tags", "Labels of one store, and the links between its items and its tags."),
     ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
+    (
+        "Accounts",
+        "An account's own care: its email address and its verification, password change and "
+        "reset by email.",
+    ),
+    ("Jobs", "Background work a request started (emails, later imports), and how it went."),
     ("Operations", "Health, readiness, metrics and this document."),
 )
 # What the pipeline can hand a handler, besides the path's parameters.

@@ -21,6 +21,8 @@ from pydantic import BaseModel, PlainSerializer
 
 Convert = Callable[[Any], Any]
 _PLAIN = (int, str, bool, float, datetime, type(None))
+# A JSON object kept as such (a job's result, read back from JSON): written as it is.
+_JSON_OBJECT = dict[str, Any]
 
 
 def _same(value: Any) -> Any:
@@ -42,11 +44,13 @@ def _converter(annotation: Any, metadata: Sequence[Any]) -> Convert:
         (inner,) = get_args(annotation)
         each = _converter(inner, ())
         return _same if each is _same else (lambda values: [each(v) for v in values])
-    if origin in (Union, types.UnionType) and all(a in _PLAIN for a in get_args(annotation)):
+    if origin in (Union, types.UnionType) and all(
+        a in _PLAIN or a == _JSON_OBJECT for a in get_args(annotation)
+    ):
         return _same
     if origin is Literal and all(isinstance(a, str | int) for a in get_args(annotation)):
         return _same
-    if annotation in _PLAIN:
+    if annotation in _PLAIN or annotation == _JSON_OBJECT:
         return _same
     raise TypeError(f"no fast rendering for a field of type {annotation!r}")
 

@@ -1,0 +1,1 @@
+"""Background work: the queue, the worker process, and the jobs it runs."""

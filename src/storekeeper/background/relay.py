@@ -1,0 +1,57 @@
+"""The outbox's relay: hands committed jobs to the queue, and again any the queue lost."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from storekeeper.background.runner import utcnow
+from storekeeper.domain.jobs import JOBS
+from storekeeper.domain.ports import UnitsOfWork
+
+log = logging.getLogger("storekeeper.worker")
+# How often the outbox is read for jobs to hand over: a registration's email leaves this long
+# after its commit at most. One indexed query, whether or not there is work.
+POLL_S = 0.25
+BATCH = 200
+# After a failure to reach the database or the queue, wait this long before the next try.
+PAUSE_S = 2.0
+
+
+class Relay:
+    """Hands due jobs to the queue, in the transaction that marks them handed.
+
+    A job handed twice (two relays, a retry of a lost one) runs once: the claim decides
+    (domain/jobs.py). A job the queue lost (a worker killed holding it) is due again once
+    `grace` has passed, or its lease has ended.
+    """
+
+    def __init__(
+        self, units: UnitsOfWork, enqueue: Callable[[int], object], grace: timedelta
+    ) -> None:
+        self.units = units
+        self.enqueue = enqueue
+        self.grace = grace
+
+    def hand_over(self) -> int:
+        """One pass: hand every due job (up to a batch); how many were handed."""
+        with self.units(write=True) as work:
+            due = work[JOBS].take_due(utcnow(), self.grace, BATCH)
+            # Inside the transaction: when the queue cannot take them, none is marked handed.
+            for job_id in due:
+                self.enqueue(job_id)
+        return len(due)
+
+    def run(self, stop: threading.Event) -> None:
+        """Hand jobs over until `stop` is set; a failure pauses, never ends the loop."""
+        while not stop.is_set():
+            try:
+                handed = self.hand_over()
+            except Exception:
+                log.exception("relay: cannot hand jobs to the queue; retrying")
+                stop.wait(PAUSE_S)
+                continue
+            if handed < BATCH:
+                stop.wait(POLL_S)

@@ -1,0 +1,20 @@
+"""Every repository a unit of work offers, each bound to its slot (domain/ports.py)."""
+
+from __future__ import annotations
+
+from storekeeper.db.accounts import AccountRepository
+from storekeeper.db.catalog import CatalogRepository
+from storekeeper.db.idempotency import IdempotencyRepository
+from storekeeper.db.jobs import JobRepository
+from storekeeper.db.unit_of_work import bind
+from storekeeper.domain.accounts import ACCOUNTS
+from storekeeper.domain.catalog import CATALOG
+from storekeeper.domain.jobs import JOBS
+from storekeeper.domain.ports import IDEMPOTENCY_KEYS
+
+REPOSITORIES = (
+    bind(CATALOG, CatalogRepository),
+    bind(ACCOUNTS, AccountRepository),
+    bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
+    bind(JOBS, JobRepository),
+)
