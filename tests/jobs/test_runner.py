@@ -132,9 +132,13 @@ def test_the_relay_hands_each_job_once_and_again_only_when_lost(units: SqlUnitsO
 
 
 def test_a_job_recorded_in_a_rolled_back_transaction_never_exists(units: SqlUnitsOfWork) -> None:
-    with pytest.raises(RuntimeError), units(write=True) as work:
-        work[JOBS].add("test.echo", {}, None)
-        raise RuntimeError("the request's change failed")
+    def failing_request() -> None:
+        with units(write=True) as work:
+            work[JOBS].add("test.echo", {}, None)
+            raise RuntimeError("the request's change failed")
+
+    with pytest.raises(RuntimeError):
+        failing_request()
     with units(write=True) as work:
         assert work[JOBS].take_due(datetime.now(UTC), timedelta(seconds=60), 10) == []
         assert work[JOBS].counts() == {}
