@@ -260,3 +260,18 @@ def test_a_job_is_seen_by_its_starter_and_admins_only(
     assert_problem(client.get(f"/job/{job_id}", headers=bob.headers), 403)
     assert_problem(client.get(f"/job/{job_id}"), 401)
     assert_problem(client.get(f"/job/{job_id + 1}", headers=alice.headers), 404)
+
+
+def test_metrics_count_jobs_by_kind_and_status_and_their_latency(
+    client: FlaskClient, app: Flask, mail_dir: Path
+) -> None:
+    _register(client, "ada", "ada@example.com")
+    _register(client, "bea", "bea@example.com")
+    before = client.get("/metrics").get_data(as_text=True)
+    assert 'storekeeper_jobs{kind="email.welcome",status="queued"} 2.0' in before
+    assert "storekeeper_job_queue_wait_seconds " in before
+    run_jobs(app, mail_dir)
+    after = client.get("/metrics").get_data(as_text=True)
+    assert 'storekeeper_jobs{kind="email.welcome",status="succeeded"} 2.0' in after
+    assert 'storekeeper_job_latency_seconds{kind="email.welcome",quantile="0.99"}' in after
+    assert "storekeeper_job_queue_wait_seconds 0.0" in after
