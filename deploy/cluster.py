@@ -1,4 +1,5 @@
-"""`make cluster`: N Storekeeper instances behind nginx, sharing one PostgreSQL and one Redis.
+"""`make cluster`: N Storekeeper instances and their background workers behind nginx, sharing one
+PostgreSQL and one Redis.
 
 Operator tooling to run the deployment of docs/deploy.md on one machine: the database is
 created when missing and migrated once, before any instance starts (migrations are a
@@ -157,6 +158,12 @@ def run(plan: Plan, environ: Mapping[str, str]) -> int:
                 f"instance {number}: http://{host}:{port} pid {procs[-1].pid} "
                 f"(metrics http://{host}:{port}/metrics)"
             )
+        for number in range(1, plan.instances + 1):
+            # One background worker beside each instance, as on a host of a deployment; they
+            # share the queue (Redis here) and the jobs table, so any of them runs any job.
+            log = workdir / f"worker-{number}.log"
+            procs.append(spawn([BIN / "storekeeper", "worker"], env, log))
+            print(f"worker {number}: pid {procs[-1].pid} (log {log})")
         nginx = write_nginx_config((plan.host, plan.nginx_port), plan.instance_addresses(), workdir)
         procs.append(spawn(nginx, log=workdir / "nginx.log"))
         wait_listening((plan.host, plan.nginx_port), procs[-1], "nginx", workdir / "nginx.log")

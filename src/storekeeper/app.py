@@ -79,15 +79,16 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         database = Database(settings.database_url, settings.db_pool_size)
         if not settings.db_prepared_statements:
             without_prepared_statements(database.engine)
+    units = SqlUnitsOfWork(database, REPOSITORIES)
     return Services(
         settings=settings,
-        units=SqlUnitsOfWork(database, REPOSITORIES),
+        units=units,
         database=database,
         tokens=Tokens(settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl),
         passwords=Passwords(run=off_the_loop()),
         limiter=_limiter(settings, database),
         sign_ins=Admission(slots=2 * CPU_THREADS, wait_s=SIGN_IN_WAIT_S),
-        metrics=Metrics(database.engine),
+        metrics=Metrics(database.engine, units),
     )
 
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics: request counts and latencies by route, method and status; pool figures.
+"""Prometheus metrics: request counts and latencies by route, method and status; pool figures;
+the background jobs.
 
 Under `storekeeper serve` every worker process writes its samples to files in
 PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode, which the server sets up before
@@ -8,8 +9,12 @@ counts the requests of every worker.
 
 from __future__ import annotations
 
+import logging
 import os
+import statistics
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -19,11 +24,21 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
+from storekeeper.domain.jobs import JOBS
+from storekeeper.domain.ports import UnitsOfWork
 from storekeeper.settings import MULTIPROC_ENV
+
+log = logging.getLogger("storekeeper.metrics")
+# Job latencies are summarised over this window, from at most this many jobs.
+LATENCY_WINDOW = timedelta(minutes=15)
+LATENCY_SAMPLE = 10_000
+QUANTILES = (0.5, 0.9, 0.99)
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 POOL_SAMPLE_S = 1.0
@@ -36,11 +51,67 @@ OTHER_METHOD = "other"
 UNMATCHED_ROUTE = "unmatched"
 
 
+class JobMetrics(Collector):
+    """The queue's figures, read from the jobs table at each scrape.
+
+    Every worker process and instance writes that table, so whichever server answers the
+    scrape reports the work of all of them, and nothing is counted twice.
+    """
+
+    def __init__(self, units: UnitsOfWork) -> None:
+        self.units = units
+
+    def collect(self) -> Iterator[Metric]:
+        now = datetime.now(UTC)
+        try:
+            with self.units() as work:
+                repo = work[JOBS]
+                counts = repo.counts()
+                oldest = repo.oldest_due(now)
+                latencies = repo.latencies(now - LATENCY_WINDOW, LATENCY_SAMPLE)
+        except Exception:
+            log.warning("job metrics unavailable: the database did not answer")
+            return
+        jobs = GaugeMetricFamily(
+            "storekeeper_jobs",
+            "Background jobs by kind and status (failed: every retry spent).",
+            labels=["kind", "status"],
+        )
+        for (kind, status), count in sorted(counts.items()):
+            jobs.add_metric([kind, status], count)
+        yield jobs
+        yield GaugeMetricFamily(
+            "storekeeper_job_queue_wait_seconds",
+            "How long the longest-waiting due job has waited to run (0: none waits).",
+            value=0.0 if oldest is None else max(0.0, (now - oldest).total_seconds()),
+        )
+        latency = GaugeMetricFamily(
+            "storekeeper_job_latency_seconds",
+            "From a job's recording to its success, over the last 15 minutes, by quantile.",
+            labels=["kind", "quantile"],
+        )
+        by_kind: dict[str, list[float]] = {}
+        for kind, seconds in latencies:
+            by_kind.setdefault(kind, []).append(seconds)
+        for kind, values in sorted(by_kind.items()):
+            for q in QUANTILES:
+                latency.add_metric([kind, str(q)], _quantile(values, q))
+        yield latency
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return cuts[round(q * 100) - 1]
+
+
 class Metrics:
     """The application's metrics, in a registry of its own (one per app)."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, units: UnitsOfWork) -> None:
         self._engine = engine
+        self.jobs = JobMetrics(units)
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
         self._pool_seen = 0.0
         self.registry = CollectorRegistry()
@@ -69,6 +140,7 @@ class Metrics:
             multiprocess_mode="livesum",
             registry=self.registry,
         )
+        self.registry.register(self.jobs)
 
     def observe(self, method: str, route: str | None, status: int, seconds: float) -> None:
         """Count one answered request; `route` is the matched route template, None when none."""
@@ -104,5 +176,6 @@ class Metrics:
         if os.environ.get(MULTIPROC_ENV):
             registry = CollectorRegistry()
             MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            registry.register(self.jobs)
             return generate_latest(registry)
         return generate_latest(self.registry)

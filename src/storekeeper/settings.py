@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from storekeeper.domain.values import RateLimit
+from storekeeper.mail.settings import parse_smtp_url
 
 PREFIX = "STOREKEEPER_"
 MIN_SECRET_BYTES = 32
@@ -351,6 +352,17 @@ def public_url_for(host: str, port: int, scheme: str = "http") -> str:
     return parse_public_url(f"{scheme}://{shown}:{port}")
 
 
+def _smtp_url(raw: str) -> str | None:
+    """The SMTP URL, checked now so that a typo stops the worker at start, not at a send."""
+    if not raw.strip():
+        return None
+    try:
+        parse_smtp_url(raw.strip())
+    except ValueError as exc:  # its message names the variable, never the password
+        raise SettingsError(str(exc)) from None
+    return raw.strip()
+
+
 def admin_password(env: Mapping[str, str] | None = None) -> str | None:
     """STOREKEEPER_ADMIN_PASSWORD, or None when it is unset or empty."""
     env = os.environ if env is None else env
@@ -399,7 +411,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_prepared_statements=_bool(env, "DB_PREPARED_STATEMENTS", True),
         cors_origins=_origins(env.get(PREFIX + "CORS_ORIGINS", "")),
         public_url=parse_public_url(public_url) if public_url.strip() else None,
-        smtp_url=(env.get(PREFIX + "SMTP_URL", "").strip() or None),
+        smtp_url=_smtp_url(env.get(PREFIX + "SMTP_URL", "")),
         mail_from=(env.get(PREFIX + "MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM),
         worker_threads=_int(env, "WORKER_THREADS", 2, 1, 64),
         job_lease_s=_int(env, "JOB_LEASE", 120, 1, 24 * 3600),

@@ -2,18 +2,21 @@
 deployment already has (docs/architecture.md, "Background work: the queue").
 
 SQLite by default, in a file of its own beside the app's database so that queue traffic never
-waits for the app's write lock; PostgreSQL when the app's database is PostgreSQL; Redis when
-STOREKEEPER_REDIS_URL is set. The same task code runs on each. Only job ids travel: the job's
-row (domain/jobs.py) holds its input and decides whether it runs.
+waits for the app's write lock; PostgreSQL (huey's own storage on psycopg 3, waking workers by
+LISTEN/NOTIFY) when the app's database is PostgreSQL; Redis when STOREKEEPER_REDIS_URL is set.
+The same task code runs on each. Only job ids travel: the job's row (domain/jobs.py) holds its
+input and decides whether it runs.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import orjson
-from huey import Huey, RedisHuey, SqliteHuey
+import psycopg
+from huey import Huey, PostgresHuey, RedisHuey, SqliteHuey
 from huey.registry import Message
 from huey.serializer import Serializer
 from sqlalchemy.engine import make_url
@@ -21,6 +24,9 @@ from sqlalchemy.engine import make_url
 from storekeeper.settings import Settings
 
 NAME = "storekeeper"
+# huey's tables in the app's PostgreSQL database: huey_kv, huey_task, huey_schedule, ...
+TABLE_PREFIX = "huey"
+SCHEMA_TRIES = 3
 
 
 class JsonMessages(Serializer):  # type: ignore[misc]
@@ -54,19 +60,26 @@ def make_huey(settings: Settings) -> Huey:
         return RedisHuey(NAME, url=settings.redis_url, **options)
     url = make_url(settings.database_url)
     if url.get_backend_name() == "postgresql":
-        # Imported here: peewee is needed only on this engine.
-        from huey.contrib.sql_huey import SqlHuey
-        from playhouse.postgres_ext import Psycopg3Database
-
-        database = Psycopg3Database(
-            url.database,
-            host=url.host,
-            port=url.port,
-            user=url.username,
-            password=url.password,
-            **dict(url.query),
+        dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        huey = PostgresHuey(
+            NAME, dsn=dsn, table_prefix=TABLE_PREFIX, create_tables=False, **options
         )
-        return SqlHuey(NAME, database=database, **options)
+        _create_tables(huey)
+        return huey
     path = queue_file(settings)
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return SqliteHuey(NAME, filename=str(path), **options)
+
+
+def _create_tables(huey: Huey) -> None:
+    """Create huey's tables if missing. Workers starting together may race on the same
+    CREATE TABLE IF NOT EXISTS (PostgreSQL checks, then creates): the loser tries again."""
+    for attempt in range(1, SCHEMA_TRIES + 1):
+        try:
+            huey.storage.initialize_schema()
+            return
+        except psycopg.errors.UniqueViolation:
+            if attempt == SCHEMA_TRIES:
+                raise
+            huey.storage.close()
+            time.sleep(0.2 * attempt)

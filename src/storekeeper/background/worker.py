@@ -23,7 +23,8 @@ from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
 from storekeeper.domain.jobs import RetryPolicy
 from storekeeper.logs import configure_logging
-from storekeeper.mail.transport import MailSettings, mailer_for
+from storekeeper.mail.settings import MailSettings
+from storekeeper.mail.transport import mailer_for
 from storekeeper.settings import Settings
 
 log = logging.getLogger("storekeeper.worker")

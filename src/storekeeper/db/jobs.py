@@ -149,6 +149,27 @@ class JobRepository:
         )
         return bool(done.rowcount)
 
+    def latencies(self, since: datetime, limit: int) -> list[tuple[str, float]]:
+        """(kind, seconds from recorded to done) of jobs that succeeded since then, newest first."""
+        query = (
+            select(jobs.c.kind, jobs.c.created_at, jobs.c.finished_at)
+            .where(jobs.c.status == "succeeded", jobs.c.finished_at >= since)
+            .order_by(jobs.c.finished_at.desc())
+            .limit(limit)
+        )
+        return [
+            (row.kind, (row.finished_at - row.created_at).total_seconds())
+            for row in self.conn.execute(query)
+        ]
+
+    def oldest_due(self, now: datetime) -> datetime | None:
+        """When the longest-waiting due job was recorded (or last made due)."""
+        query = select(func.min(jobs.c.run_after)).where(
+            jobs.c.status == "queued", jobs.c.run_after <= now
+        )
+        value = self.conn.execute(query).scalar()
+        return models.utc_datetime(value)
+
     def counts(self) -> dict[tuple[str, JobStatus], int]:
         query = select(jobs.c.kind, jobs.c.status, func.count()).group_by(
             jobs.c.kind, jobs.c.status

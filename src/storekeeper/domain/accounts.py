@@ -432,12 +432,13 @@ def change_password(
 
 
 def request_password_reset(
-    limiter: AttemptLimiter, jobs: JobRepository, email: str, client: str
+    limiter: AttemptLimiter, units: UnitsOfWork, email: str, client: str
 ) -> None:
     """Queue a reset email for the account with this verified address, if there is one.
 
     The request does the same work whether or not there is: the worker looks the address up,
-    so neither the answer nor its timing tells which addresses have accounts.
+    so neither the answer nor its timing tells which addresses have accounts. The limits are
+    counted first, outside the job's transaction (the limiter may write to the database).
     """
     wait = limiter.hit(
         [
@@ -447,7 +448,8 @@ def request_password_reset(
     )
     if wait is not None:
         raise TooManyAttempts("Too many password reset requests; retry later.", wait)
-    jobs.add(PASSWORD_RESET, {"email": email}, None)
+    with units(write=True) as work:
+        work[JOBS].add(PASSWORD_RESET, {"email": email}, None)
 
 
 def confirm_password_reset(

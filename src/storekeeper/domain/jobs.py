@@ -85,6 +85,14 @@ class JobRepository(Protocol):
         """How many jobs of each kind are in each status."""
         ...
 
+    def latencies(self, since: datetime, limit: int) -> list[tuple[str, float]]:
+        """(kind, seconds from recorded to done) of the jobs that succeeded since `since`."""
+        ...
+
+    def oldest_due(self, now: datetime) -> datetime | None:
+        """When the longest-waiting due job became due; None when none waits."""
+        ...
+
 
 JOBS: Slot[JobRepository] = Slot("jobs")
 

@@ -402,13 +402,14 @@ RESET_ACCEPTED = {"detail": "If an account has this verified address, a reset li
 
 @bp.post("/password-reset")
 @operation("Accounts", status=202, response=AcceptedOut, body=PasswordResetIn, errors=(429,))
-def request_password_reset(body: PasswordResetIn, work: Work) -> Response:
+def request_password_reset(body: PasswordResetIn) -> Response:
     """Email a single-use password reset link (30 minutes) to an account's verified address.
 
     The answer, and its timing, are the same whether or not an account has the address. 5
     requests an hour per address, 20 per client: 429 with `Retry-After`.
     """
-    accounts.request_password_reset(services().limiter, work[JOBS], body.email, _client())
+    found = services()
+    accounts.request_password_reset(found.limiter, found.units, body.email, _client())
     return respond(AcceptedOut, RESET_ACCEPTED, 202)
 
 
