@@ -74,13 +74,8 @@ def test_the_collection_and_environment_are_what_postman_and_insomnia_import() -
 
 
 def test_newman_runs_the_collection_green_twice_against_one_server(
-    base_url: str, tmp_path: Path, request: pytest.FixtureRequest
+    base_url: str, tmp_path: Path
 ) -> None:
-    if request.node.callspec.params["base_url"] == "sqlite":
-        # POST /password-reset counts the attempt inside the request's write transaction: on
-        # SQLite the two wait for each other until the write lock times out (503). Reported;
-        # strict, so this goes once the server is fixed.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="password reset 503 on SQLite"))
     assert NEWMAN.exists(), "newman is missing: run `make newman`"
     for run in range(2):
         report = tmp_path / f"run{run}.json"
