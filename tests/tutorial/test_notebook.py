@@ -48,3 +48,4 @@ def test_every_cell_runs_against_a_live_server_and_again(
             assert "- verified: False" in printed
             assert "the old password logs in: 401" in printed
             assert "the httpx session has ended: 401" in printed
+            assert printed.count("HTTP/1.1 202 ") == 2  # a reset link asked for, for any address
