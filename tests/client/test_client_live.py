@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from storekeeper_client import (
+    NO_RETRIES,
     ChangedSinceRead,
     Conflict,
     Forbidden,
@@ -194,3 +195,51 @@ def test_logout_ends_the_session_for_every_later_request(base_url: str) -> None:
             thief.resume(session)
             with pytest.raises(Unauthorized):
                 thief.create_store(unique("Stolen"))
+
+
+def test_the_account_changes_its_email_and_password(base_url: str) -> None:
+    with _client(base_url) as sk:
+        me = sk.get_me()
+        address = f"{me.value.username}@example.com"
+        changed = sk.update_me(email=address, if_match=me.etag)
+        assert (changed.email, changed.email_verified) == (address, False)
+        assert sk.update_me(email=address).email_verified is False  # sends the link again
+        with pytest.raises(ChangedSinceRead):
+            sk.update_me(email=None, if_match=me.etag)
+        assert sk.update_me().email == address  # nothing given, nothing changed
+        assert sk.update_me(email=None).email is None
+        with pytest.raises(ValidationFailed) as bad_token:
+            sk.verify_email("not-a-token-we-were-sent")
+        assert set(bad_token.value.errors) == {"token"}
+
+        with pytest.raises(ValidationFailed) as wrong:
+            sk.change_password("not the password", "staple paper clip")
+        assert set(wrong.value.errors) == {"current_password"}
+        with Storekeeper(base_url) as elsewhere:
+            elsewhere.login(me.value.username, PASSWORD)
+            sk.change_password(PASSWORD, "staple paper clip")
+            with pytest.raises(Unauthorized):  # every other session ended
+                elsewhere.get_me()
+            with pytest.raises(Unauthorized):
+                elsewhere.login(me.value.username, PASSWORD)
+            elsewhere.login(me.value.username, "staple paper clip")
+        assert sk.get_me().value.id == me.value.id  # this session goes on
+        sk.refresh()
+
+
+def test_a_reset_with_a_bad_token_and_a_job_nobody_started_are_refused(base_url: str) -> None:
+    with Storekeeper(base_url) as anonymous:
+        with pytest.raises(ValidationFailed) as bad_token:
+            anonymous.confirm_password_reset("not-a-token-we-were-sent", "staple paper clip")
+        assert set(bad_token.value.errors) == {"token"}
+    with _client(base_url) as sk, pytest.raises(NotFound):
+        sk.get_job(10**12)
+
+
+def test_a_password_reset_request_is_accepted_the_same_for_any_address(base_url: str) -> None:
+    with Storekeeper(base_url, retry=NO_RETRIES) as sk:
+        username = unique("reset")
+        sk.register(username, PASSWORD, email=f"{username}@example.com")
+        known = sk.request_password_reset(f"{username}@example.com")
+        unknown = sk.request_password_reset(f"nobody-{username}@example.com")
+        assert known == unknown and known.detail

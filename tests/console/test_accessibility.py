@@ -41,6 +41,9 @@ def pages(catalogue: dict[str, int]) -> list[str]:
         "/console/signin",
         "/console/register",
         "/console/account",
+        "/console/forgot",
+        "/console/reset#token=from-an-email",
+        "/console/verify#token=from-an-email",
         f"/console/store/{catalogue['store']}",
         f"/console/item/{catalogue['item']}",
         "/console/no/such/page",
@@ -72,6 +75,7 @@ def test_every_page_as_the_owner(
     new_console: Callable[..., Console], catalogue: dict[str, int], viewport: dict[str, int]
 ) -> None:
     console = new_console(viewport)
+    console.expect_statuses(422)  # the verification page's made-up token
     console.sign_in("viewer")
     for path in pages(catalogue):
         console.open(path)

@@ -83,11 +83,20 @@ def test_screens_of_the_console(
     page.get_by_role("heading", name="Edit").scroll_into_view_if_needed()
     shoot("conflict")
 
+    server.call("PATCH", "/user/me", server.token("ada"), json={"email": "ada@example.com"})
+    console.open("/console/account")
+    shoot("account", full=True)
+    console.open("/console/forgot")
+    shoot("forgot")
+
     phone = new_console(PHONE)
     phone.open(f"/console/store/{store}")
     phone.settled()
     phone.page.screenshot(path=shots / "phone.png", animations="disabled")
 
-    names = ("landing", "stores", "store", "errors", "delete-store", "item", "conflict", "phone")
+    names = (
+        *("landing", "stores", "store", "errors", "delete-store", "item", "conflict"),
+        *("account", "forgot", "phone"),
+    )
     for name in names:
         assert (shots / f"{name}.png").read_bytes().startswith(PNG), name

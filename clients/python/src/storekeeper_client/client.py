@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import enum
 import time
 import uuid
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import TypeVar, Unpack
+from typing import Final, Literal, TypeVar, Unpack
 
 import httpx
 from pydantic import BaseModel
@@ -14,9 +15,11 @@ from pydantic import BaseModel
 from storekeeper_client.auth import Session, TokenAuth
 from storekeeper_client.errors import StorekeeperError, problem_from
 from storekeeper_client.models import (
+    AcceptedOut,
     AccessTokenOut,
     Health,
     ItemOut,
+    JobOut,
     StoreOut,
     StoreSummaryOut,
     TagDetailOut,
@@ -44,6 +47,14 @@ from storekeeper_client.retry import RetryPolicy, RetryTransport
 from storekeeper_client.wire import JsonBody, decode, encode, query_value
 
 M = TypeVar("M", bound=BaseModel)
+
+
+class _Unset(enum.Enum):
+    UNSET = "unset"
+
+
+# "Not given", where None means something (`update_me(email=None)` removes the address).
+UNSET: Final = _Unset.UNSET
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 JSON = "application/json"
@@ -165,6 +176,58 @@ class Storekeeper:
     def delete_user(self, user_id: int, *, if_match: str | None = None) -> None:
         """Delete an account (yourself, or anyone as an admin); refused while it owns stores."""
         self._send("DELETE", f"/user/{user_id}", if_match=if_match)
+
+    # The account's own care: its email address and password
+
+    @operation("PATCH", "/user/me")
+    def update_me(
+        self, *, email: str | Literal[_Unset.UNSET] | None = UNSET, if_match: str | None = None
+    ) -> UserOut:
+        """Change your email address (None removes it); the new one is unverified until the
+        link emailed to it is used. The current, unverified address again sends a new link."""
+        body = {} if email is UNSET else {"email": email}
+        answer = self._send(
+            "PATCH", "/user/me", content=encode(body), content_type=MERGE_PATCH, if_match=if_match
+        )
+        return UserOut.model_validate(decode(answer.content))
+
+    @operation("POST", "/user/me/email/verify")
+    def verify_email(self, token: str, *, idempotency_key: str | None = None) -> None:
+        """Verify your address with the token of the link emailed to it (single use, 48 h)."""
+        self._create("/user/me/email/verify", {"token": token}, idempotency_key)
+
+    @operation("PUT", "/user/me/password")
+    def change_password(self, current_password: str, new_password: str) -> None:
+        """Change your password: every other session of yours ends, this one goes on."""
+        body = encode({"current_password": current_password, "new_password": new_password})
+        self._send("PUT", "/user/me/password", content=body, content_type=JSON)
+
+    @operation("POST", "/password-reset")
+    def request_password_reset(
+        self, email: str, *, idempotency_key: str | None = None
+    ) -> AcceptedOut:
+        """Ask for a reset link by email; the answer is the same whether or not an account
+        has this verified address (TooManyRequests past 5 an hour for one address)."""
+        answer = self._create(
+            "/password-reset", {"email": email}, idempotency_key, authorized=False
+        )
+        return AcceptedOut.model_validate(decode(answer.content))
+
+    @operation("POST", "/password-reset/confirm")
+    def confirm_password_reset(
+        self, token: str, new_password: str, *, idempotency_key: str | None = None
+    ) -> None:
+        """Set a new password with the token of a reset email; every session of that account
+        ends, and nobody is logged in by it (call `login`)."""
+        body = {"token": token, "new_password": new_password}
+        self._create("/password-reset/confirm", body, idempotency_key, authorized=False)
+
+    # Background jobs
+
+    @operation("GET", "/job/{id}", id="job_id")
+    def get_job(self, job_id: int, *, cached: Versioned[JobOut] | None = None) -> Versioned[JobOut]:
+        """A job you started (any job, as an admin): its status and, once done, its result."""
+        return self._read(f"/job/{job_id}", JobOut, cached)
 
     # Stores
 

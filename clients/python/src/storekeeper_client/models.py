@@ -5,9 +5,17 @@ Do not edit: `make client-models` writes this file (tests/client/codegen.py)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
+
+
+class AcceptedOut(BaseModel):
+    """
+    A request taken: what it leads to happens in the background.
+    """
+
+    detail: Annotated[str, Field(title="Detail")]
 
 
 class AccessTokenOut(BaseModel):
@@ -37,6 +45,20 @@ class ItemBriefOut(BaseModel):
     name: Annotated[str, Field(title="Name")]
     price: Annotated[Decimal, Field(ge=0, le=999999999.99, title="Price")]
     quantity: Annotated[int, Field(title="Quantity")]
+
+
+class JobOut(BaseModel):
+    """
+    A job: queued, running, succeeded or failed (after its retries), with its result.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    kind: Annotated[str, Field(title="Kind")]
+    status: Annotated[Literal["queued", "running", "succeeded", "failed"], Field(title="Status")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    started_at: Annotated[AwareDatetime | None, Field(title="Started At")]
+    finished_at: Annotated[AwareDatetime | None, Field(title="Finished At")]
+    result: Annotated[dict[str, Any] | None, Field(title="Result")]
 
 
 class Problem(BaseModel):
@@ -135,6 +157,7 @@ class UserOut(BaseModel):
     id: Annotated[int, Field(title="Id")]
     username: Annotated[str, Field(title="Username")]
     email: Annotated[str | None, Field(title="Email")]
+    email_verified: Annotated[bool, Field(title="Email Verified")]
     is_admin: Annotated[bool, Field(title="Is Admin")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
 

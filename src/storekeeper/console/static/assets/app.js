@@ -7,6 +7,7 @@ import { accountView } from "./views/account.js";
 import { registerView, signInView } from "./views/auth.js";
 import { itemView } from "./views/item.js";
 import { notFoundView } from "./views/notfound.js";
+import { forgotView, resetView, verifyView } from "./views/recovery.js";
 import { storeView } from "./views/store.js";
 import { storesView } from "./views/stores.js";
 
@@ -15,6 +16,9 @@ const ROUTES = [
   [/^\/console\/signin$/, signInView],
   [/^\/console\/register$/, registerView],
   [/^\/console\/account$/, accountView],
+  [/^\/console\/forgot$/, forgotView],
+  [/^\/console\/reset$/, resetView],
+  [/^\/console\/verify$/, verifyView],
   [/^\/console\/store\/([1-9][0-9]*)$/, storeView],
   [/^\/console\/item\/([1-9][0-9]*)$/, itemView],
 ];
@@ -168,6 +172,8 @@ async function start() {
   api.bus.addEventListener("busy", onBusy);
   document.addEventListener("click", onClick);
   window.addEventListener("popstate", () => render(true));
+  // (A link that differs only in its fragment, an emailed link opened in a tab already on its
+  // page, is a popstate too.)
   renderNav();
   try {
     await api.restore();

@@ -52,6 +52,48 @@ export function checkbox(label, name, checked = false) {
   );
 }
 
+/**
+ * A "Show passwords" checkbox: it turns every password field of its form into plain text and
+ * back, so a new password can be checked by eye instead of typed twice.
+ */
+export function showPasswords() {
+  const box = checkbox("Show passwords", "show_passwords");
+  box.querySelector("input").addEventListener("change", (event) => {
+    const form = event.currentTarget.form;
+    for (const control of form.querySelectorAll("input[data-secret]")) {
+      control.type = event.currentTarget.checked ? "text" : "password";
+    }
+  });
+  return box;
+}
+
+/** A password input that `showPasswords` can reveal. */
+export function passwordField(label, name, { autocomplete = "new-password", hint } = {}) {
+  return field(label, name, { type: "password", autocomplete, hint, "data-secret": true });
+}
+
+/**
+ * A 429: say in the form's problem slot when to try again (`what` is the sentence's start, as
+ * "Too many sign-in attempts"), counting down, with the button refused until then.
+ */
+export function waitOut(form, button, wait, what, over = () => {}) {
+  const slot = form.querySelector(".problem");
+  button.setAttribute("aria-disabled", "true");
+  const until = Date.now() + wait * 1000;
+  const say = () => {
+    const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+    if (left === 0) {
+      fill(slot, h("p", {}, "You can try again now."));
+      button.removeAttribute("aria-disabled");
+      over();
+      return;
+    }
+    fill(slot, h("p", {}, `${what}. Try again in ${seconds(left)}.`));
+    setTimeout(say, 1000);
+  };
+  say();
+}
+
 /** The slot at the top of a form where a refusal that names no field of it is shown. */
 export function problemSlot() {
   return h("div", { class: "problem", role: "alert" });
@@ -66,6 +108,9 @@ const FIELD_NAMES = {
   username: "Username",
   password: "Password",
   email: "Email",
+  token: "Link",
+  current_password: "Current password",
+  new_password: "New password",
   q: "Search",
   min_price: "Minimum price",
   max_price: "Maximum price",

@@ -1,8 +1,8 @@
 // Signing in and creating an account.
 
 import * as api from "../api.js";
-import { fill, h } from "../dom.js";
-import { busyButton, clearErrors, createOnSubmit, field, problemSlot, seconds, showError } from "../ui.js";
+import { h } from "../dom.js";
+import { busyButton, clearErrors, createOnSubmit, field, problemSlot, showError, waitOut } from "../ui.js";
 
 export async function signInView(ctx) {
   const button = h("button", { type: "submit" }, "Sign in");
@@ -29,7 +29,7 @@ export async function signInView(ctx) {
     });
     if (error instanceof api.ApiError && error.status === 429) {
       waiting = true;
-      waitOut(form, button, error.retryAfter ?? 60, () => {
+      waitOut(form, button, error.retryAfter ?? 60, "Too many sign-in attempts", () => {
         waiting = false;
       });
     } else if (error) {
@@ -43,28 +43,10 @@ export async function signInView(ctx) {
       h("h1", {}, "Sign in"),
       user ? h("p", {}, `You are signed in as ${user.username}. Signing in again starts a new session.`) : null,
       form,
+      h("p", {}, h("a", { href: "/console/forgot" }, "Forgot your password?")),
       h("p", {}, "No account yet? ", h("a", { href: "/console/register" }, "Create an account"), "."),
     ],
   };
-}
-
-/** A 429: say when to try again, counting down, and refuse to send before then. */
-function waitOut(form, button, wait, over) {
-  const slot = form.querySelector(".problem");
-  button.setAttribute("aria-disabled", "true");
-  const until = Date.now() + wait * 1000;
-  const say = () => {
-    const left = Math.max(0, Math.ceil((until - Date.now()) / 1000));
-    if (left === 0) {
-      fill(slot, h("p", {}, "You can try again now."));
-      button.removeAttribute("aria-disabled");
-      over();
-      return;
-    }
-    fill(slot, h("p", {}, `Too many sign-in attempts. Try again in ${seconds(left)}.`));
-    setTimeout(say, 1000);
-  };
-  say();
 }
 
 export async function registerView(ctx) {
