@@ -126,6 +126,10 @@ def worker_command(settings: Settings) -> int:
     """Run the background worker once the schema is up to date."""
     if not _schema_current(settings):
         return _fail("the database schema is not up to date; run: storekeeper db upgrade")
+    if settings.public_url is None and settings.env == "production":
+        # Every emailed link starts with it; a guess (the default bind address) would send
+        # users links that lead nowhere.
+        return _fail(f"{PUBLIC_URL_ENV} is required in production: emailed links start with it")
     from storekeeper.background.worker import run_worker  # the worker's imports only here
 
     print(f"storekeeper: worker running {settings.worker_threads} threads", file=sys.stderr)
@@ -134,6 +138,8 @@ def worker_command(settings: Settings) -> int:
 
 def jobs_command(settings: Settings, action: str, ids: Sequence[int], limit: int) -> int:
     """List the failed jobs, or queue failed jobs again (by id)."""
+    if action == "retry" and not ids:
+        return _fail("jobs retry needs the ids of the jobs to retry")
     with _database(settings) as db:
         units = SqlUnitsOfWork(db, REPOSITORIES)
         if action == "list":
@@ -147,8 +153,6 @@ def jobs_command(settings: Settings, action: str, ids: Sequence[int], limit: int
                 )
             print(f"storekeeper: {len(failed)} failed jobs shown", file=sys.stderr)
             return 0
-        if not ids:
-            return _fail("jobs retry needs the ids of the jobs to retry")
         missing = []
         with units(write=True) as work:
             for job_id in ids:

@@ -57,6 +57,7 @@ def test_a_missing_database_is_one_line_naming_it(
         (["db", "restore"], "db restore needs the PATH of the backup file"),
         (["db", "upgrade", "backup.db"], "db upgrade takes no PATH"),
         (["db", "check", "--force"], "db check takes no PATH"),
+        (["jobs", "retry"], "jobs retry needs the ids"),
     ],
     ids=" ".join,
 )
@@ -73,6 +74,24 @@ def test_serve_refuses_a_schema_that_is_not_up_to_date(tmp_path: Path) -> None:
         "schema is not up to date",
         "run: storekeeper db upgrade",
     )
+
+
+def test_the_worker_refuses_a_schema_that_is_not_up_to_date(tmp_path: Path) -> None:
+    assert_one_line_refusal(run(["worker"], tmp_path), "schema is not up to date")
+
+
+def test_the_worker_in_production_needs_the_public_url_its_links_start_with(
+    tmp_path: Path,
+) -> None:
+    production = {PREFIX + "ENV": "production", PREFIX + "SECRET_KEY": "s" * 48}
+    assert run(["db", "upgrade"], tmp_path, **production).returncode == 0
+    assert_one_line_refusal(run(["worker"], tmp_path, **production), PREFIX + "PUBLIC_URL")
+
+
+def test_a_bad_smtp_url_stops_the_worker_without_showing_its_password(tmp_path: Path) -> None:
+    answer = run(["worker"], tmp_path, **{PREFIX + "SMTP_URL": "http://ann:hunter2-secret@mail"})
+    assert_one_line_refusal(answer, PREFIX + "SMTP_URL")
+    assert "hunter2-secret" not in answer.stderr
 
 
 def test_a_sqlite_folder_that_cannot_be_made_is_one_line_naming_it(tmp_path: Path) -> None:
