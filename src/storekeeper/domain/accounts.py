@@ -158,9 +158,11 @@ def register(
 
 def check_register_rate(limiter: AttemptLimiter, limit: RateLimit, client: str) -> None:
     """Count a registration against its address; refuse one over the limit."""
-    wait = limiter.hit([Counter(f"register:addr:{client}", limit)])
-    if wait is not None:
-        raise TooManyAttempts("Too many registrations from this address; retry later.", wait)
+    _count(
+        limiter,
+        "Too many registrations from this address",
+        [Counter(f"register:addr:{client}", limit)],
+    )
 
 
 def login(
@@ -208,14 +210,25 @@ def check_login_rate(limiter: AttemptLimiter, limit: RateLimit, username: str, c
     """Before a password is checked: count the attempt against its address, and refuse it
     while the address, or the username's failures from every address, are over their limits.
     """
-    wait = limiter.hit([Counter(f"login:addr:{client}", limit)], [_failures(username, limit)])
-    if wait is not None:
-        raise TooManyAttempts("Too many login attempts; retry later.", wait)
+    counted = [Counter(f"login:addr:{client}", limit)]
+    _count(limiter, "Too many login attempts", counted, [_failures(username, limit)])
 
 
 def count_failed_login(limiter: AttemptLimiter, limit: RateLimit, username: str) -> None:
     """A wrong password or unknown username counts against the username's ceiling."""
     limiter.add([_failures(username, limit)])
+
+
+def _count(
+    limiter: AttemptLimiter,
+    refusal: str,
+    counted: list[Counter],
+    watched: list[Counter] | None = None,
+) -> None:
+    """Count an attempt; TooManyAttempts (with the wait) when a counter is full."""
+    wait = limiter.hit(counted, watched or [])
+    if wait is not None:
+        raise TooManyAttempts(f"{refusal}; retry later.", wait)
 
 
 def _failures(username: str, limit: RateLimit) -> Counter:
@@ -391,9 +404,7 @@ def verify_email(repo: AccountRepository, actor: Actor, token: str) -> None:
 
 def check_password_attempts(limiter: AttemptLimiter, limit: RateLimit, username: str) -> None:
     """Refuse a password check while the username's failed logins are over their ceiling."""
-    wait = limiter.hit([], [_failures(username, limit)])
-    if wait is not None:
-        raise TooManyAttempts("Too many failed password attempts; retry later.", wait)
+    _count(limiter, "Too many failed password attempts", [], [_failures(username, limit)])
 
 
 def change_password(
@@ -440,14 +451,11 @@ def request_password_reset(
     so neither the answer nor its timing tells which addresses have accounts. The limits are
     counted first, outside the job's transaction (the limiter may write to the database).
     """
-    wait = limiter.hit(
-        [
-            Counter(f"reset:email:{name_key(email)}", RESET_PER_EMAIL),
-            Counter(f"reset:addr:{client}", RESET_PER_ADDRESS),
-        ]
-    )
-    if wait is not None:
-        raise TooManyAttempts("Too many password reset requests; retry later.", wait)
+    counted = [
+        Counter(f"reset:email:{name_key(email)}", RESET_PER_EMAIL),
+        Counter(f"reset:addr:{client}", RESET_PER_ADDRESS),
+    ]
+    _count(limiter, "Too many password reset requests", counted)
     with units(write=True) as work:
         work[JOBS].add(PASSWORD_RESET, {"email": email}, None)
 
