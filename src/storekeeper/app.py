@@ -16,7 +16,18 @@ from storekeeper.db.repositories import REPOSITORIES
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
 from storekeeper.domain.ports import AttemptLimiter
-from storekeeper.http import console, items, jobs, ops, pipeline, problems, stores, tags, users
+from storekeeper.http import (
+    accounts,
+    console,
+    items,
+    jobs,
+    ops,
+    pipeline,
+    problems,
+    stores,
+    tags,
+    users,
+)
 from storekeeper.http.bodies import MAX_BODY
 from storekeeper.http.context import SERVICES
 from storekeeper.logs import configure_logging
@@ -28,7 +39,7 @@ from storekeeper.services import Services
 from storekeeper.settings import Settings
 
 # Every resource's endpoints.
-BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, jobs.bp, ops.bp, console.bp)
+BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, accounts.bp, jobs.bp, ops.bp, console.bp)
 
 # How long a login or registration may wait for its turn before it is a 503 (offload.Admission).
 SIGN_IN_WAIT_S = 10.0
