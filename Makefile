@@ -41,10 +41,14 @@ install: $(VENV)/.installed ## install the app from the lock file
 install-dev: $(VENV)/.installed-dev ## install the app and the test tools from the lock file
 
 # The worker runs beside the server; Ctrl-C reaches both (one process group), and the trap
-# stops the worker however the server ended.
+# stops the worker however the server ended. A job started with & ignores SIGINT, so a worker
+# still starting (before it installs its own handler) would miss a Ctrl-C; and dash (/bin/sh)
+# killed by an untrapped SIGINT or SIGTERM skips its EXIT trap: trapping both makes it exit
+# through that trap once the server has stopped, and the worker is stopped either way.
 run: install ## set up and serve the API and its background worker on http://127.0.0.1:8000 (SQLite by default)
 	$(BIN)/storekeeper db upgrade
-	STOREKEEPER_PUBLIC_URL=$${STOREKEEPER_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/storekeeper worker & worker=$$!; trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; \
+	STOREKEEPER_PUBLIC_URL=$${STOREKEEPER_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/storekeeper worker & worker=$$!; \
+	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(BIN)/storekeeper serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
 
 lint: install-dev ## ruff
