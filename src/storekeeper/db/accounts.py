@@ -164,14 +164,13 @@ class AccountRepository:
             )
         )
 
+    def token_usable(self, purpose: str, digest: str) -> bool:
+        query = select(exists().where(*_usable(purpose, digest, models.utcnow())))
+        return bool(self.conn.execute(query).scalar())
+
     def use_token(self, purpose: str, digest: str, user_id: int | None) -> UsedToken | None:
         now = models.utcnow()
-        usable = [
-            tokens.c.token_hash == digest,
-            tokens.c.purpose == purpose,
-            tokens.c.used_at.is_(None),
-            tokens.c.expires_at > now,
-        ]
+        usable = _usable(purpose, digest, now)
         if user_id is not None:
             usable.append(tokens.c.user_id == user_id)
         # One conditional update: of two uses at once, exactly one matches.
@@ -243,6 +242,16 @@ class AccountRepository:
             row["kept_session_id"],
             row["kept_stamp"],
         )
+
+
+def _usable(purpose: str, digest: str, now: datetime) -> list[Any]:
+    """The conditions of an emailed token that may still be used."""
+    return [
+        tokens.c.token_hash == digest,
+        tokens.c.purpose == purpose,
+        tokens.c.used_at.is_(None),
+        tokens.c.expires_at > now,
+    ]
 
 
 def end_every_session(conn: Connection) -> int:

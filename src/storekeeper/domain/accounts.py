@@ -51,6 +51,7 @@ class AccountRepository(Protocol):
         self, user_id: int, purpose: str, digest: str, email: str | None, expires_at: datetime
     ) -> None: ...
     def use_token(self, purpose: str, digest: str, user_id: int | None) -> UsedToken | None: ...
+    def token_usable(self, purpose: str, digest: str) -> bool: ...
     def verify_email(self, user_id: int, email: str) -> bool: ...
     def set_admin(self, user_id: int, is_admin: bool) -> None: ...
     def owns_stores(self, user_id: int) -> bool: ...
@@ -463,11 +464,19 @@ def request_password_reset(
 def confirm_password_reset(
     units: UnitsOfWork, hasher: PasswordHasher, token: str, new: str
 ) -> None:
-    """Set a new password with an emailed reset token: single use; every session ends."""
+    """Set a new password with an emailed reset token: single use; every session ends.
+
+    A token that cannot be used is refused before the hash is made, so made-up tokens cost
+    no hashing; the use itself is decided after it, by one conditional update.
+    """
+    digest = token_digest(token)
+    with units() as work:
+        if not work[ACCOUNTS].token_usable(RESET, digest):
+            raise Invalid.field("token", BAD_TOKEN)
     password_hash = hasher.hash(new)
     with units(write=True) as work:
         repo = work[ACCOUNTS]
-        used = repo.use_token(RESET, token_digest(token), None)
+        used = repo.use_token(RESET, digest, None)
         if used is None:
             raise Invalid.field("token", BAD_TOKEN)
         repo.set_credentials(used.user_id, password_hash, new_credential_stamp())
