@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select
 
 from storekeeper.db.models import Base
 from storekeeper.db.session import Database
 from tests.helpers import auth, empty_database, item, new_user, register, store, tag
+from tests.jobs.inbox import run_jobs
 
 
 def _rows(database: Database) -> dict[str, int]:
@@ -26,7 +30,7 @@ def test_every_table_is_one_the_models_declare(database: Database) -> None:
 
 
 def test_every_row_goes_and_ids_start_from_one_again(
-    client: FlaskClient, database: Database
+    client: FlaskClient, app: Flask, database: Database, tmp_path: Path
 ) -> None:
     for round_ in range(2):
         user = new_user(client, "alice")
@@ -41,6 +45,12 @@ def test_every_row_goes_and_ids_start_from_one_again(
         assert kept.status_code == 201
         wrong = client.post("/login", json={"username": "alice", "password": "not the one"})
         assert wrong.status_code == 401
+        # A job, and the token its email carries.
+        emailed = client.patch(
+            "/user/me", json={"email": "alice@example.com"}, headers=user.headers
+        )
+        assert emailed.status_code == 200
+        assert run_jobs(app, tmp_path / "mail") == ["succeeded"]
         assert client.post("/logout", headers=auth(user.tokens["access_token"])).status_code == 204
         # Ids as a fresh database hands them out, in the second round too.
         assert (user.id, shop["id"], chair["id"], wood["id"]) == (1, 1, 1, 1), round_
