@@ -26,7 +26,7 @@ def run_jobs(app: Flask, mail_dir: Path) -> list[str]:
     mail = AccountMail(found.units, FileMailer(mail_dir), found.settings.public_origin, SENDER)
     runner = Runner(found.units, mail.handlers(), RetryPolicy(max_attempts=1))
     with found.units(write=True) as work:
-        due = work[JOBS].take_due(datetime.now(UTC), timedelta(seconds=60), 1000)
+        due = work[JOBS].due(datetime.now(UTC), timedelta(seconds=60), 1000)
     return [runner.run(job_id) for job_id in due]
 
 

@@ -124,11 +124,11 @@ def test_the_relay_hands_each_job_once_and_again_only_when_lost(units: SqlUnitsO
     assert relay.hand_over() == 0  # handed already, within the grace
     assert handed == [first, second]
     # The queue lost `first` (a worker killed holding it): after the grace it is due again.
+    later = datetime.now(UTC) + timedelta(seconds=61)
     with units(write=True) as work:
-        assert work[JOBS].take_due(datetime.now(UTC) + timedelta(seconds=61), relay.grace, 10) == [
-            first,
-            second,
-        ]
+        assert work[JOBS].due(later, relay.grace, 10) == [first, second]
+        assert work[JOBS].take([first, second], later, relay.grace) == [first, second]
+        assert work[JOBS].take([first, second], later, relay.grace) == []  # another relay
 
 
 def test_a_job_recorded_in_a_rolled_back_transaction_never_exists(units: SqlUnitsOfWork) -> None:
@@ -140,7 +140,7 @@ def test_a_job_recorded_in_a_rolled_back_transaction_never_exists(units: SqlUnit
     with pytest.raises(RuntimeError):
         failing_request()
     with units(write=True) as work:
-        assert work[JOBS].take_due(datetime.now(UTC), timedelta(seconds=60), 10) == []
+        assert work[JOBS].due(datetime.now(UTC), timedelta(seconds=60), 10) == []
         assert work[JOBS].counts() == {}
 
 

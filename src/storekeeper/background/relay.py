@@ -37,10 +37,15 @@ class Relay:
 
     def hand_over(self) -> int:
         """One pass: hand every due job (up to a batch); how many were handed."""
+        # Read first: an idle pass must not take SQLite's write lock four times a second.
+        with self.units() as work:
+            due = work[JOBS].due(utcnow(), self.grace, BATCH)
+        if not due:
+            return 0
         with self.units(write=True) as work:
-            due = work[JOBS].take_due(utcnow(), self.grace, BATCH)
+            taken = work[JOBS].take(due, utcnow(), self.grace)
             # Inside the transaction: when the queue cannot take them, none is marked handed.
-            for job_id in due:
+            for job_id in taken:
                 self.enqueue(job_id)
         return len(due)
 

@@ -32,6 +32,24 @@ def _job(row: Any) -> Job:
     )
 
 
+def _due(now: datetime, grace: timedelta) -> Any:
+    """Jobs to hand to the queue: not handed yet, a retry whose time has come, or handed
+    longer ago than the queue needs to start one (lost on the way: a worker died holding it);
+    or running under a lease that ended (its runner died)."""
+    return or_(
+        and_(
+            jobs.c.status == "queued",
+            jobs.c.run_after <= now,
+            or_(
+                jobs.c.handed_at.is_(None),
+                jobs.c.handed_at < jobs.c.run_after,
+                jobs.c.handed_at < now - grace,
+            ),
+        ),
+        and_(jobs.c.status == "running", jobs.c.lease_until < now),
+    )
+
+
 class JobRepository:
     """Jobs in one transaction."""
 
@@ -106,29 +124,17 @@ class JobRepository:
             .values(lease_until=None, last_error=error, **values)
         )
 
-    def take_due(self, now: datetime, grace: timedelta, limit: int) -> list[int]:
-        # Not handed yet, a retry whose time has come, or handed longer ago than the queue
-        # needs to start it (lost on the way: a worker died holding it); or running under a
-        # lease that ended (its runner died).
-        due = or_(
-            and_(
-                jobs.c.status == "queued",
-                jobs.c.run_after <= now,
-                or_(
-                    jobs.c.handed_at.is_(None),
-                    jobs.c.handed_at < jobs.c.run_after,
-                    jobs.c.handed_at < now - grace,
-                ),
-            ),
-            and_(jobs.c.status == "running", jobs.c.lease_until < now),
-        )
-        chosen = select(jobs.c.id).where(due).order_by(jobs.c.run_after, jobs.c.id).limit(limit)
-        ids = [int(row[0]) for row in self.conn.execute(chosen)]
-        if not ids:
-            return []
+    def due(self, now: datetime, grace: timedelta, limit: int) -> list[int]:
+        chosen = select(jobs.c.id).where(_due(now, grace)).order_by(jobs.c.run_after, jobs.c.id)
+        return [int(row[0]) for row in self.conn.execute(chosen.limit(limit))]
+
+    def take(self, job_ids: list[int], now: datetime, grace: timedelta) -> list[int]:
         # The condition again in the update: of two relays at once, one takes each job.
         taken = self.conn.execute(
-            update(jobs).where(jobs.c.id.in_(ids), due).values(handed_at=now).returning(jobs.c.id)
+            update(jobs)
+            .where(jobs.c.id.in_(job_ids), _due(now, grace))
+            .values(handed_at=now)
+            .returning(jobs.c.id)
         )
         return sorted(int(row[0]) for row in taken)
 

@@ -67,10 +67,14 @@ class JobRepository(Protocol):
         """Record a failed attempt: queued again at `retry_at`, or failed for good (None)."""
         ...
 
-    def take_due(self, now: datetime, grace: timedelta, limit: int) -> list[int]:
-        """Mark as handed, and return, the jobs to hand to the queue now: new ones, retries
-        whose time came, and any the queue lost (handed over `grace` ago and still queued, or
-        running under an ended lease)."""
+    def due(self, now: datetime, grace: timedelta, limit: int) -> list[int]:
+        """The jobs to hand to the queue now: new ones, retries whose time came, and any the
+        queue lost (handed over `grace` ago and still queued, or running under an ended
+        lease)."""
+        ...
+
+    def take(self, job_ids: list[int], now: datetime, grace: timedelta) -> list[int]:
+        """Mark as handed those of these jobs still due; the ones marked."""
         ...
 
     def failed(self, limit: int) -> list[Job]:
