@@ -7,9 +7,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
-from storekeeper.background.relay import Relay
+from storekeeper.background.relay import RETENTION, Relay
 from storekeeper.background.runner import Runner
+from storekeeper.db import models
 from storekeeper.db.repositories import REPOSITORIES
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
@@ -151,3 +153,26 @@ def test_back_off_doubles_with_jitter_up_to_its_ceiling() -> None:
     assert policy.delay(3, lambda: 1.0) == timedelta(seconds=40)
     assert policy.delay(30, lambda: 1.0) == timedelta(seconds=3600)
     assert policy.next_try(policy.max_attempts, datetime.now(UTC)) is None
+
+
+def test_succeeded_jobs_are_purged_after_their_retention_and_failed_ones_stay(
+    units: SqlUnitsOfWork,
+) -> None:
+    done, old, dead = _add(units), _add(units), _add(units)
+    runner = Runner(units, {"test.echo": lambda job: None}, POLICY)
+    assert runner.run(done) == runner.run(old) == "succeeded"
+    with units(write=True) as work:
+        assert work[JOBS].claim(dead, datetime.now(UTC), datetime.now(UTC)) is not None
+        work[JOBS].fail(dead, 1, "gave up", datetime.now(UTC) - timedelta(days=90), None)
+    with units(write=True) as work:  # `old` finished long ago
+        conn = work[JOBS].conn  # type: ignore[attr-defined]
+        conn.execute(
+            update(models.Job)
+            .where(models.Job.id == old)
+            .values(finished_at=datetime.now(UTC) - RETENTION - timedelta(days=1))
+        )
+    relay = Relay(units, lambda job_id: None, grace=timedelta(seconds=60))
+    assert relay.purge() == 1
+    with units() as work:
+        assert work[JOBS].get(old) is None
+        assert work[JOBS].get(done) is not None and work[JOBS].get(dead) is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -18,6 +19,12 @@ POLL_S = 0.25
 BATCH = 200
 # After a failure to reach the database or the queue, wait this long before the next try.
 PAUSE_S = 2.0
+# Succeeded jobs are kept this long (GET /job/{id}, the latency metrics), then deleted, a
+# batch at a time, once an hour: the table holds a month of work, not all of it. Failed jobs
+# stay until an operator retries them.
+RETENTION = timedelta(days=30)
+PURGE_EVERY_S = 3600.0
+PURGE_BATCH = 1000
 
 
 class Relay:
@@ -49,10 +56,24 @@ class Relay:
                 self.enqueue(job_id)
         return len(due)
 
+    def purge(self) -> int:
+        """Delete succeeded jobs past their retention, a batch at a time; how many went."""
+        gone = 0
+        while True:
+            with self.units(write=True) as work:
+                deleted = work[JOBS].purge(utcnow() - RETENTION, PURGE_BATCH)
+            gone += deleted
+            if deleted < PURGE_BATCH:
+                return gone
+
     def run(self, stop: threading.Event) -> None:
         """Hand jobs over until `stop` is set; a failure pauses, never ends the loop."""
+        next_purge = time.monotonic()
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_purge:
+                    next_purge = time.monotonic() + PURGE_EVERY_S
+                    self.purge()
                 handed = self.hand_over()
             except Exception:
                 log.exception("relay: cannot hand jobs to the queue; retrying")

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, and_, func, insert, or_, select, update
+from sqlalchemy import Table, and_, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from storekeeper.db import models
@@ -175,6 +175,14 @@ class JobRepository:
         )
         value = self.conn.execute(query).scalar()
         return models.utc_datetime(value)
+
+    def purge(self, finished_before: datetime, limit: int) -> int:
+        chosen = (
+            select(jobs.c.id)
+            .where(jobs.c.status == "succeeded", jobs.c.finished_at < finished_before)
+            .limit(limit)
+        )
+        return int(self.conn.execute(delete(jobs).where(jobs.c.id.in_(chosen))).rowcount)
 
     def counts(self) -> dict[tuple[str, JobStatus], int]:
         query = select(jobs.c.kind, jobs.c.status, func.count()).group_by(

@@ -89,6 +89,10 @@ class JobRepository(Protocol):
         """How many jobs of each kind are in each status."""
         ...
 
+    def purge(self, finished_before: datetime, limit: int) -> int:
+        """Delete up to `limit` jobs that succeeded before then; how many were deleted."""
+        ...
+
     def latencies(self, since: datetime, limit: int) -> list[tuple[str, float]]:
         """(kind, seconds from recorded to done) of the jobs that succeeded since `since`."""
         ...
