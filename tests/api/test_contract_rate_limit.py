@@ -261,3 +261,22 @@ def test_a_trusted_proxy_seen_as_an_ipv4_mapped_ipv6_peer_is_still_trusted(
     same.append(attempt(limited, "p2", "::ffff:10.0.1.7"))
     same.append(attempt(limited, "p3", "10.0.1.7"))
     assert same == [401, 401, 401, 429]
+
+
+def test_wrong_current_passwords_count_in_the_usernames_login_ceiling(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    limited = limited_client(test_database, database, tmp_path)
+    register(limited, "target")
+    login = limited.post("/login", json={"username": "target", "password": PASSWORD})
+    headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    ceiling = 3 * accounts.USERNAME_CEILING
+
+    def change(current: str) -> int:
+        body = {"current_password": current, "new_password": "a new password here"}
+        return limited.put("/user/me/password", json=body, headers=headers).status_code
+
+    assert [change("not the password") for _ in range(ceiling)] == [422] * ceiling
+    # The ceiling is full: the right password waits too, here and at /login.
+    assert change(PASSWORD) == 429
+    assert attempt(limited, "target", "10.9.9.9") == 429
