@@ -239,6 +239,20 @@ def test_reset_requests_are_limited_per_address(client: FlaskClient) -> None:
     assert client.post("/password-reset", json={"email": "bea@example.com"}).status_code == 202
 
 
+def test_reset_requests_are_limited_per_client(client: FlaskClient) -> None:
+    asked = [
+        client.post("/password-reset", json={"email": f"user{n}@example.com"}).status_code
+        for n in range(21)
+    ]
+    assert asked == [202] * 20 + [429]
+    other = client.post(
+        "/password-reset",
+        json={"email": "user0@example.com"},
+        environ_base={"REMOTE_ADDR": "10.1.2.3"},
+    )
+    assert other.status_code == 202
+
+
 def test_a_job_is_seen_by_its_starter_and_admins_only(
     client: FlaskClient, app: Flask, database: Database, alice: User, bob: User, admin: User
 ) -> None:
