@@ -94,6 +94,39 @@ export function waitOut(form, button, wait, what, over = () => {}) {
   say();
 }
 
+/**
+ * Submissions a server may limit (sign-in, a reset request, a password change): `send` runs
+ * while the button says `busy`; a 429 holds the form for its Retry-After with `limited` as
+ * the reason, another refusal is shown on the form (`errors`: showError's options), and
+ * success calls `done`.
+ */
+export function onLimitedSubmit(form, button, { busy, limited, send, done = () => {}, errors }) {
+  let waiting = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (waiting) return;
+    const error = await busyButton(button, busy, async () => {
+      clearErrors(form);
+      try {
+        await send();
+        return null;
+      } catch (failure) {
+        return failure;
+      }
+    });
+    if (error instanceof ApiError && error.status === 429) {
+      waiting = true;
+      waitOut(form, button, error.retryAfter ?? 60, limited, () => {
+        waiting = false;
+      });
+    } else if (error) {
+      showError(form, error, errors);
+    } else {
+      done();
+    }
+  });
+}
+
 /** The slot at the top of a form where a refusal that names no field of it is shown. */
 export function problemSlot() {
   return h("div", { class: "problem", role: "alert" });

@@ -4,8 +4,8 @@
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import {
-  busyButton, clearErrors, confirmDialog, describe, field, isBusy, passwordField, problemSlot, showError,
-  showPasswords, waitOut,
+  busyButton, clearErrors, confirmDialog, describe, field, isBusy, onLimitedSubmit, passwordField, problemSlot,
+  showError, showPasswords,
 } from "../ui.js";
 import { day } from "./common.js";
 
@@ -136,34 +136,20 @@ function passwordForm() {
     showPasswords(),
     h("div", { class: "actions" }, button),
     said);
-  let waiting = false;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (waiting) return;
-    fill(said);
-    const error = await busyButton(button, "Changing…", async () => {
-      clearErrors(form);
-      try {
-        const els = form.elements;
-        const body = api.jsonBody({ current_password: els.current_password.value, new_password: els.new_password.value });
-        await api.request("PUT", "/user/me/password", { body });
-        return null;
-      } catch (failure) {
-        return failure;
-      }
-    });
-    if (error instanceof api.ApiError && error.status === 429) {
-      waiting = true;
-      waitOut(form, button, error.retryAfter ?? 60, "Too many wrong passwords", () => {
-        waiting = false;
-      });
-    } else if (error) {
-      showError(form, error);
-    } else {
+  onLimitedSubmit(form, button, {
+    busy: "Changing…",
+    limited: "Too many wrong passwords",
+    send: async () => {
+      fill(said);
+      const els = form.elements;
+      const body = api.jsonBody({ current_password: els.current_password.value, new_password: els.new_password.value });
+      await api.request("PUT", "/user/me/password", { body });
+    },
+    done: () => {
       form.reset();
       for (const control of form.querySelectorAll("input[data-secret]")) control.type = "password";
       fill(said, "Your password is changed. Every other session of your account was signed out; this one goes on.");
-    }
+    },
   });
   return form;
 }

@@ -2,7 +2,7 @@
 
 import * as api from "../api.js";
 import { h } from "../dom.js";
-import { busyButton, clearErrors, createOnSubmit, field, problemSlot, showError, waitOut } from "../ui.js";
+import { createOnSubmit, field, onLimitedSubmit, problemSlot, showError } from "../ui.js";
 
 export async function signInView(ctx) {
   const button = h("button", { type: "submit" }, "Sign in");
@@ -11,30 +11,16 @@ export async function signInView(ctx) {
     field("Username", "username", { autocomplete: "username", autocapitalize: "none", spellcheck: "false" }),
     field("Password", "password", { type: "password", autocomplete: "current-password" }),
     h("div", { class: "actions" }, button));
-  let waiting = false;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (waiting) return;
-    const error = await busyButton(button, "Signing in…", async () => {
-      clearErrors(form);
-      try {
-        const user = await api.signIn(form.elements.username.value, form.elements.password.value);
-        const back = ctx.returnTo();
-        ctx.setReturnTo(null);
-        ctx.go(back || "/console/", { message: `Signed in as ${user.username}.` });
-        return null;
-      } catch (failure) {
-        return failure;
-      }
-    });
-    if (error instanceof api.ApiError && error.status === 429) {
-      waiting = true;
-      waitOut(form, button, error.retryAfter ?? 60, "Too many sign-in attempts", () => {
-        waiting = false;
-      });
-    } else if (error) {
-      showError(form, error, { conflictField: "username" });
-    }
+  onLimitedSubmit(form, button, {
+    busy: "Signing in…",
+    limited: "Too many sign-in attempts",
+    errors: { conflictField: "username" },
+    send: async () => {
+      const user = await api.signIn(form.elements.username.value, form.elements.password.value);
+      const back = ctx.returnTo();
+      ctx.setReturnTo(null);
+      ctx.go(back || "/console/", { message: `Signed in as ${user.username}.` });
+    },
   });
   const user = api.me();
   return {

@@ -8,7 +8,9 @@
 
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
-import { busyButton, clearErrors, field, flash, passwordField, problemSlot, showError, showPasswords, waitOut } from "../ui.js";
+import {
+  busyButton, clearErrors, field, flash, onLimitedSubmit, passwordField, problemSlot, showError, showPasswords,
+} from "../ui.js";
 
 const RESET_KEY = "storekeeper.reset-token";
 const VERIFY_KEY = "storekeeper.verify-token";
@@ -43,34 +45,19 @@ export async function forgotView() {
     field("Email", "email", { type: "email", autocomplete: "email", autocapitalize: "none", spellcheck: "false" }),
     h("div", { class: "actions" }, button));
   const said = h("div", { role: "status" });
-  let waiting = false;
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    if (waiting) return;
-    fill(said);
-    const error = await busyButton(button, "Sending…", async () => {
-      clearErrors(form);
-      try {
-        const body = api.jsonBody({ email: form.elements.email.value.trim() });
-        await api.request("POST", "/password-reset", { body, auth: false });
-        return null;
-      } catch (failure) {
-        return failure;
-      }
-    });
-    if (error instanceof api.ApiError && error.status === 429) {
-      waiting = true;
-      waitOut(form, button, error.retryAfter ?? 60, "Too many reset requests for now", () => {
-        waiting = false;
-      });
-    } else if (error) {
-      showError(form, error, { conflictField: "email" });
-    } else {
-      // The same words whatever the address: nobody learns here which addresses have accounts.
-      fill(said, h("p", { class: "note" },
-        "If an account has this verified address, an email with a link to choose a new password is on its way. " +
-        "The link works once, for 30 minutes."));
-    }
+  onLimitedSubmit(form, button, {
+    busy: "Sending…",
+    limited: "Too many reset requests for now",
+    errors: { conflictField: "email" },
+    send: async () => {
+      fill(said);
+      const body = api.jsonBody({ email: form.elements.email.value.trim() });
+      await api.request("POST", "/password-reset", { body, auth: false });
+    },
+    // The same words whatever the address: nobody learns here which addresses have accounts.
+    done: () => fill(said, h("p", { class: "note" },
+      "If an account has this verified address, an email with a link to choose a new password is on its way. " +
+      "The link works once, for 30 minutes.")),
   });
   return {
     title: "Forgot your password?",
