@@ -193,6 +193,7 @@ def test_a_password_reset_answers_alike_for_any_address_and_its_link_works_once(
         for email in ("ADA@example.com", "bea@example.com", "nobody@example.com")
     ]
     assert {a.status_code for a in answers} == {202}
+    assert {a.headers["Cache-Control"] for a in answers} == {"private, no-store"}
     assert len({a.data for a in answers}) == 1
     before = len(messages(mail_dir))
     run_jobs(app, mail_dir)
