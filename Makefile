@@ -98,8 +98,9 @@ wrk: ## install the wrk load generator from the system packages when it is missi
 # nginx and PgBouncer for tests/cluster. Debian keeps them in /usr/sbin, which a user's PATH
 # may lack. On a machine with systemd, the packages start their own services (nginx on port 80,
 # PgBouncer on 6432); the tests run their own copies on free ports.
-deploy-tools: ## install nginx and PgBouncer from the system packages when missing
-	$(call system-packages,nginx pgbouncer,nginx pgbouncer)
+# openssl makes the self-signed certificate of the mail tests' STARTTLS and smtps servers.
+deploy-tools: ## install nginx, PgBouncer and openssl from the system packages when missing
+	$(call system-packages,nginx pgbouncer openssl,nginx pgbouncer openssl)
 
 # podman, runc and debootstrap for the container test (tests/container) and `make container`.
 # No registry is reachable here, so the base image is debootstrapped from the machine's Debian
