@@ -165,9 +165,7 @@ def test_pages_hold_while_rows_are_added(
     assert walk(client, second_path) == [4, 7, 10]
 
 
-def test_tampered_or_borrowed_cursor_is_a_422(
-    client: FlaskClient, catalog: dict[str, int]
-) -> None:
+def test_tampered_or_borrowed_cursor_is_a_422(client: FlaskClient, catalog: dict[str, int]) -> None:
     first = client.get("/item?search=chai&limit=1")
     path = next_path(first)
     assert path is not None

@@ -40,7 +40,9 @@ VECTOR_COLUMN = "search_vector"
 VECTOR_INDEX = "ix_items_search_vector"
 
 _fts = table(FTS_TABLE, sql_column("rowid", Integer))
-_FTS_MATCH: ColumnElement[Any] = sql_column(FTS_TABLE)  # `items_fts MATCH ...` names the table itself
+_FTS_MATCH: ColumnElement[Any] = sql_column(
+    FTS_TABLE
+)  # `items_fts MATCH ...` names the table itself
 
 
 def is_search_object(name: str | None, kind: str) -> bool:
