@@ -78,7 +78,11 @@ class ItemSearch:
     def _tsquery(self, word: str, weights: str = "") -> ColumnElement[Any]:
         folded = func.storekeeper_search_fold(literal(word))
         term = func.quote_literal(folded).concat(f":*{weights}")
-        return func.to_tsquery(cast(literal("simple"), REGCONFIG), term)
+        # A scalar subquery, so PostgreSQL makes the tsquery once per statement (an InitPlan)
+        # even in the generic plan of a prepared statement (psycopg prepares a statement run
+        # five times), where the word is a parameter: as a plain expression it would then be
+        # folded again for every row, and the GIN index could not be used.
+        return select(func.to_tsquery(cast(literal("simple"), REGCONFIG), term)).scalar_subquery()
 
     def _vector_has(self, query: ColumnElement[Any]) -> ColumnElement[bool]:
         vector = literal_column(f"{self._items.name}.{VECTOR_COLUMN}", TSVECTOR)
