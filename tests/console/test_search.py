@@ -11,8 +11,9 @@ from tests.console.harness import Console, Server
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console-search")]
 
 
-def seed(server: Server, username: str) -> dict[str, int]:
-    """Two stores with items to find, made through the API; the stores' ids by name."""
+def seed(server: Server, username: str, suffix: str = "") -> dict[str, int]:
+    """Two stores with items to find, made through the API; the stores' ids by name (the
+    suffix left out: each test's stores need names of their own on the module's server)."""
     server.register(username)
     token = server.token(username)
     stores: dict[str, int] = {}
@@ -25,7 +26,8 @@ def seed(server: Server, username: str) -> dict[str, int]:
         "Garden Yard": [("Garden chair", "Folding, café style.")],
     }
     for store, items in rows.items():
-        stores[store] = server.call("POST", "/store", token, json={"name": store})["id"]
+        made = server.call("POST", "/store", token, json={"name": store + suffix})
+        stores[store] = made["id"]
         for name, description in items:
             server.call(
                 "POST",
@@ -76,7 +78,7 @@ def test_search_items_of_every_store_and_reload_keeps_the_results(
 def test_a_store_list_filtered_by_words_keeps_them_in_its_address(
     console: Console, server: Server
 ) -> None:
-    stores = seed(server, "searcher2")
+    stores = seed(server, "searcher2", " 2")
     console.open(f"/console/store/{stores['Furniture Hall']}")
     form = console.page.get_by_role("search", name="Find items")
     form.get_by_role("searchbox", name="Search words").fill("oak chair")
