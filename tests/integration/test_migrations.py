@@ -124,3 +124,23 @@ def test_0007_indexes_existing_items_and_goes_down_cleanly(scratch_database: Dat
     assert "search_vector" not in {c["name"] for c in inspect(engine).get_columns("items")}
     migrate.upgrade(engine)
     migrate.check(engine)
+
+
+def test_sqlite_search_triggers_survive_every_migration(tmp_path: Path) -> None:
+    """A batch migration that rebuilds `items` (copy, drop, rename) drops its triggers with
+    the old table, and the search index would silently stop following the items."""
+    database = Database(f"sqlite:///{tmp_path}/fresh.db")
+    try:
+        migrate.upgrade(database.engine)
+        with database.engine.connect() as conn:
+            triggers = set(
+                conn.execute(
+                    text(
+                        "SELECT name FROM sqlite_master "
+                        "WHERE type = 'trigger' AND tbl_name = 'items'"
+                    )
+                ).scalars()
+            )
+    finally:
+        database.dispose()
+    assert {"items_fts_insert", "items_fts_update", "items_fts_delete"} <= triggers
