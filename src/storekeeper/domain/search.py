@@ -57,8 +57,9 @@ def parse_search(text: str) -> SearchTerms:
     words: list[str] = []
     seen: set[str] = set()
     for word in _WORD.findall(unicodedata.normalize("NFKC", text)):
-        if word.casefold() not in seen:
-            seen.add(word.casefold())
+        # lower, not casefold: casefold makes "ß" "ss", two words to both engines.
+        if word.lower() not in seen:
+            seen.add(word.lower())
             words.append(word)
     if not words:
         raise Invalid.field("search", "must contain at least one letter or digit")
