@@ -10,7 +10,6 @@ from pydantic import Field, model_validator
 
 from storekeeper.domain import catalog
 from storekeeper.domain.catalog import CATALOG
-from storekeeper.domain.errors import Invalid
 from storekeeper.domain.model import Actor, Item, ItemChanges, ItemFields, ItemQuery
 from storekeeper.domain.ports import Work
 from storekeeper.domain.search import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, parse_search
@@ -208,8 +207,6 @@ def _guard(work: Work, item_id: int, conditions: Preconditions | None) -> catalo
 
 
 def _query(params: StoreItemListParams, store_id: int | None) -> ItemQuery:
-    if params.sort == "relevance" and params.search is None:
-        raise Invalid.field("sort", "relevance needs a search")
     return ItemQuery(
         page_request(params),
         store_id=store_id,
