@@ -95,3 +95,7 @@ def test_a_store_list_filtered_by_words_keeps_them_in_its_address(
     console.open(f"/console/store/{stores['Furniture Hall']}?search=lamp&in_stock=false")
     expect(names).to_have_text(["Lamp"])
     expect(form.get_by_role("checkbox", name="In stock only")).not_to_be_checked()
+    # A shared link with words and no sort ranks by them.
+    console.open(f"/console/store/{stores['Furniture Hall']}?search=chair")
+    expect(names).to_have_text(["Oak chair", "Oak table"])
+    expect(form.get_by_role("combobox", name="Sort by")).to_have_value("relevance")

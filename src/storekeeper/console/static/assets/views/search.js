@@ -84,6 +84,8 @@ export function filtersFromAddress(form, query) {
     if (control.type === "checkbox") control.checked = value === "true";
     else control.value = value;
   }
+  // A link with words and no sort ranks them, as the API does.
+  if (query.get("search") && query.get("sort") === null && form.elements.sort) form.elements.sort.value = "relevance";
   return any;
 }
 
