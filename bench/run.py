@@ -332,6 +332,11 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
             ("GET /item?limit=50", "/item?limit=50", None, ()),
             (f"GET /item?limit=50 ({mode.deep_page} deep)", deep, None, ()),
             ("GET /item?q=...&sort=-price", "/item?q=item%201&sort=-price&limit=50", None, ()),
+            # Full-text search ranked by relevance (docs/performance.md): a narrow search
+            # (every item has "item", store 3's items "3", a few of them a word from "45"),
+            # and a broad one whose ~20 % of the items are all scored to rank them.
+            ("GET /item?search=item 3-45", "/item?search=item+3-45&limit=50", None, ()),
+            ("GET /item?search=item 3", "/item?search=item+3&limit=50", None, ()),
             (
                 "GET /item/{id} If-None-Match (304)",
                 "/item/1",
@@ -508,6 +513,15 @@ def long_runs(
             )
         )
         found.append(measure("GET /item?limit=50 (1M items)", backend, big, "/item?limit=50", mode))
+        found.append(
+            measure(
+                "GET /item?search=item 3-4567 (1M items)",
+                backend,
+                big,
+                "/item?search=item+3-4567&limit=50",
+                mode,
+            )
+        )
     samples = []
     for minute in range(10):
         wrk(base, "/", 60, "mixed.lua", (token, str(items)))

@@ -83,6 +83,8 @@ def reader(base: str, items: int, stop: threading.Event, stats: Stats) -> None:
         lambda: f"/store/{random.randint(1, 5)}",
         lambda: "/item?limit=50",
         lambda: f"/item?q=item {random.randint(1, 99)}&sort=-price",
+        # Full-text search while the writers add "soak <n> ..." items: the index keeps up.
+        lambda: f"/item?search=soak {random.randint(1, 99)}",
         lambda: f"/store/{random.randint(1, 5)}/item?in_stock=true",
     ]
     with requests.Session() as session:

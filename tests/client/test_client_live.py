@@ -117,6 +117,23 @@ def test_every_item_filter_goes_out_as_its_query_parameter(base_url: str) -> Non
         assert [i.id for i in sk.iter_store_items(store.id, in_stock=True, q="shade")] == []
 
 
+def test_search_items_follows_pages_in_order_of_relevance(base_url: str) -> None:
+    recorder = Recorder()
+    with _client(base_url, recorder) as sk:
+        store = sk.create_store(unique("Search"))
+        word = "zq" + secrets.token_hex(5)  # a word no other test's item has
+        described = sk.create_store_item(store.id, "Lamp", 5, description=f"{word} inside")
+        named = sk.create_store_item(store.id, f"{word.upper()} chair", 9)
+        both = sk.create_store_item(store.id, f"{word} shelf", 7, description=word, quantity=1)
+        found = [i.id for i in sk.search_items(word[:-1], limit=1)]
+        assert found == [both.id, named.id, described.id]
+        assert recorder.calls("GET", "/item") == [200, 200, 200]
+        assert [i.id for i in sk.search_items(word, store.id, in_stock=True)] == [both.id]
+        assert [i.id for i in sk.search_items(f"{word} chai", store_id=store.id)] == [named.id]
+        with pytest.raises(ValidationFailed):
+            list(sk.search_items("!!!"))
+
+
 def test_creates_carry_an_idempotency_key_and_a_retry_with_it_creates_nothing(
     base_url: str,
 ) -> None:

@@ -46,6 +46,8 @@ from schemathesis.core.failures import Failure
 from schemathesis.core.parameters import ParameterLocation
 from schemathesis.openapi.checks import RejectedPositiveData
 
+from storekeeper.domain.errors import Invalid
+from storekeeper.domain.search import parse_search
 from storekeeper.domain.values import CLIENT_ID_MAX
 
 Case = AnyCase[Any]
@@ -405,6 +407,17 @@ def _reference_fails(case: Case, name: str, message: str) -> bool:
         return True
     if (name, message) == ("current_password", "is wrong"):
         return body.get("current_password") != history().password
+    if name == "search":
+        # Rules the document says in words only: a letter or digit at least, at most 32
+        # different words. The generator's text is checked by the rule itself.
+        try:
+            parse_search(str(case.query.get("search", "")))
+        except Invalid:
+            return True
+        return False
+    if (name, message) == ("sort", "relevance needs a search"):
+        # A dependency between two parameters, which a document of parameters cannot state.
+        return case.query.get("sort") == "relevance" and case.query.get("search") is None
     if (name, message) == ("tag_id", "the tag belongs to another store than the item"):
         tag = _exists(f"/tag/{_path_id(case, 'tag_id')}")
         item = _exists(f"/item/{_path_id(case)}")

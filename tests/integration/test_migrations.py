@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import inspect, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, select, text
 
 from storekeeper.db import migrate
+from storekeeper.db.catalog import items as items_table
 from storekeeper.db.models import Base
+from storekeeper.db.search import ItemSearch
 from storekeeper.db.session import Database
+from storekeeper.domain.search import parse_search
 from tests.helpers import ProvisionedDatabase
 
 
@@ -68,3 +73,74 @@ def test_0004_gives_every_existing_user_a_stamp_of_their_own(scratch_database: D
     with engine.connect() as conn:
         stamps = [row[0] for row in conn.execute(text("SELECT credential_stamp FROM users"))]
     assert len(stamps) == len(set(stamps)) == 3 and all(len(s) >= 22 for s in stamps)
+
+
+def _before(revision: str, engine: Any) -> str:
+    """The revision a migration follows (the lead may re-chain 0007 after others)."""
+    script = ScriptDirectory.from_config(migrate.alembic_config(engine))
+    down = script.get_revision(revision).down_revision
+    assert isinstance(down, str)
+    return down
+
+
+def test_0007_indexes_existing_items_and_goes_down_cleanly(scratch_database: Database) -> None:
+    engine = scratch_database.engine
+    before = _before("0007", engine)
+    migrate.upgrade(engine, before)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
+                "created_at, updated_at, credential_stamp) "
+                "VALUES (1, 'ann', 'ann', 'h', false, :t, :t, 's')"
+            ),
+            {"t": "2026-12-01 00:00:00"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO stores (id, name, name_key, owner_id, item_count, created_at, "
+                "updated_at) VALUES (1, 'Shop', 'shop', 1, 1, :t, :t)"
+            ),
+            {"t": "2026-12-01 00:00:00"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO items (id, store_id, name, name_key, price_cents, quantity, "
+                "description, created_at, updated_at) "
+                "VALUES (1, 1, 'Crème chair', 'crème chair', 100, 0, 'Oak.', :t, :t)"
+            ),
+            {"t": "2026-12-01 00:00:00"},
+        )
+    migrate.upgrade(engine, "0007")
+    search = ItemSearch(engine.dialect.name, items_table, parse_search("creme OA"))
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(items_table.c.id, search.score()).where(search.condition())
+        ).all()
+    assert [tuple(row) for row in found] == [(1, 3)]  # "creme" in the name, "oa" in the text
+    migrate.downgrade(engine, before)
+    names = set(inspect(engine).get_table_names())
+    assert not {name for name in names if name.startswith("items_fts")}
+    assert "search_vector" not in {c["name"] for c in inspect(engine).get_columns("items")}
+    migrate.upgrade(engine)
+    migrate.check(engine)
+
+
+def test_sqlite_search_triggers_survive_every_migration(tmp_path: Path) -> None:
+    """A batch migration that rebuilds `items` (copy, drop, rename) drops its triggers with
+    the old table, and the search index would silently stop following the items."""
+    database = Database(f"sqlite:///{tmp_path}/fresh.db")
+    try:
+        migrate.upgrade(database.engine)
+        with database.engine.connect() as conn:
+            triggers = set(
+                conn.execute(
+                    text(
+                        "SELECT name FROM sqlite_master "
+                        "WHERE type = 'trigger' AND tbl_name = 'items'"
+                    )
+                ).scalars()
+            )
+    finally:
+        database.dispose()
+    assert {"items_fts_insert", "items_fts_update", "items_fts_delete"} <= triggers

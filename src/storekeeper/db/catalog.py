@@ -29,6 +29,7 @@ from storekeeper.db.filters import name_filters
 from storekeeper.db.locks import lock_row
 from storekeeper.db.paging import Sorts, keyset, page_of
 from storekeeper.db.prepared import fetch_one
+from storekeeper.db.search import ItemSearch
 from storekeeper.domain.model import (
     Item,
     ItemBrief,
@@ -258,10 +259,20 @@ class CatalogRepository:
         if query.in_stock is not None:
             conditions.append(items.c.quantity > 0 if query.in_stock else items.c.quantity == 0)
         stmt = item_query(self._dialect)
+        sorts = ITEM_SORTS
+        if query.search is not None:
+            search = ItemSearch(self._dialect, items, query.search)
+            conditions.append(search.condition())
+            if query.page.sort == "relevance":
+                # Highest score first, then by id: ascending on the negated score keeps the
+                # one direction keyset() pages in, so (rank, id) is a total order.
+                rank = (-search.score()).label("search_rank")
+                stmt = stmt.add_columns(rank)
+                sorts = {**ITEM_SORTS, "relevance": rank}
         if conditions:
             stmt = stmt.where(and_(*conditions))
-        stmt = keyset(stmt, ITEM_SORTS, items.c.id, query.page)
-        rows, after = page_of(self._read(stmt).all(), ITEM_SORTS, query.page)
+        stmt = keyset(stmt, sorts, items.c.id, query.page)
+        rows, after = page_of(self._read(stmt).all(), sorts, query.page)
         return Page([self._item(r._mapping) for r in rows], after)
 
     def get_item(self, item_id: int) -> Item | None:

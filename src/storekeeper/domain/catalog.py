@@ -166,6 +166,9 @@ def delete_store(
 
 def list_items(repo: CatalogRepository, query: ItemQuery, in_store: bool = False) -> Page[Item]:
     """A page of items; for a store's own list, the store must exist."""
+    if query.page.sort == "relevance" and query.search is None:
+        # Relevance is a search's score: without one every item would tie.
+        raise Invalid.field("sort", "relevance needs a search")
     if in_store and query.store_id is not None:
         require_store(repo, query.store_id)
     return repo.list_items(query)

@@ -8,11 +8,13 @@ from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
 
+from storekeeper.domain.search import SearchTerms
 from storekeeper.domain.values import Money
 
 T = TypeVar("T")
 StoreSort = Literal["id", "name", "created_at"]
-ItemSort = Literal["id", "name", "price", "created_at"]
+# "relevance" only with a search (domain/search.py), and only highest first.
+ItemSort = Literal["id", "name", "price", "created_at", "relevance"]
 TagSort = StoreSort
 
 
@@ -148,6 +150,7 @@ class ItemQuery:
     in_stock: bool | None = None
     name: str | None = None
     q: str | None = None
+    search: SearchTerms | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal, Self
 
 from flask import Blueprint, Response
+from pydantic import Field, model_validator
 
 from storekeeper.domain import catalog
 from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.model import Actor, Item, ItemChanges, ItemFields, ItemQuery
 from storekeeper.domain.ports import Work
+from storekeeper.domain.search import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, parse_search
 from storekeeper.domain.values import CLIENT_ID_MAX
 from storekeeper.http.bodies import guard, respond
 from storekeeper.http.conditional import Preconditions
@@ -18,6 +20,7 @@ from storekeeper.http.operations import operation
 from storekeeper.http.paging import page_request, respond_page
 from storekeeper.http.schemas import (
     CREATED_AT,
+    NO_NUL,
     UPDATED_AT,
     Description,
     InModel,
@@ -138,18 +141,53 @@ class ItemOut(OutModel):
     updated_at: datetime
 
 
+SEARCH_RULE = (
+    "Full-text search over name and description: the words of the text (runs of letters and "
+    "digits; everything else, quotes and operators included, only separates words) must each "
+    'start a word of the item\'s name or description (`chai` finds "Chairs", `hair` does '
+    "not), case and accents ignored. Ranked by relevance: for each word, 2 when it starts a "
+    "word of the name, 1 when it starts a word of the description; equal scores by id. "
+    "With `search`, `sort` defaults to `relevance`. A text with no letter or digit, or with "
+    f"more than {SEARCH_MAX_WORDS} different words: 422 on `search`."
+)
+SearchText = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=SEARCH_MAX_CHARS,
+        json_schema_extra=NO_NUL,
+        description=SEARCH_RULE,
+    ),
+]
+ItemSortParam = Literal[
+    "id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at", "relevance"
+]
+SORT_RULE = (
+    "A leading `-` sorts descending. `relevance` (most relevant first, then by id) needs "
+    "`search` and is its default; without `search` it is a 422. `-relevance` is not offered "
+    "(least relevant first answers no question): 422."
+)
+
+
 class StoreItemListParams(ListParams):
     """Paging, sorting and filters of one store's items."""
 
-    sort: Literal["id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at"] = (
-        "id"
-    )
+    sort: Annotated[ItemSortParam, Field(description=SORT_RULE)] = "id"
+    search: SearchText | None = None
     tag: QueryId | None = None
     min_price: QueryPrice | None = None
     max_price: QueryPrice | None = None
     in_stock: QueryBool | None = None
     name: QueryText | None = None
     q: QueryText | None = None
+
+    @model_validator(mode="after")
+    def _relevance_by_default(self) -> Self:
+        # Set here, not left to the handler, so the cursor's scope (http/paging.py) names the
+        # sort the page was really sorted by.
+        if self.search is not None and "sort" not in self.model_fields_set:
+            self.sort = "relevance"
+        return self
 
 
 class ItemListParams(StoreItemListParams):
@@ -178,6 +216,7 @@ def _query(params: StoreItemListParams, store_id: int | None) -> ItemQuery:
         in_stock=params.in_stock,
         name=params.name,
         q=params.q,
+        search=None if params.search is None else parse_search(params.search),
     )
 
 

@@ -102,8 +102,11 @@ def decode_cursor(params: ListParams) -> tuple[Any, int] | None:
         raise _bad_cursor()
     try:
         value, last_id = orjson.loads(payload)
-        if getattr(params, "sort", "id").lstrip("-") == "created_at":
+        sort = getattr(params, "sort", "id").lstrip("-")
+        if sort == "created_at":
             datetime.fromisoformat(value)
+        if sort == "relevance" and type(value) is not int:  # an exact integer rank
+            raise ValueError("not a rank")
         return value, int(last_id)
     except (ValueError, TypeError):  # signed by us, so only a changed format lands here
         raise _bad_cursor() from None

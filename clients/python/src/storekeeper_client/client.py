@@ -33,6 +33,7 @@ from storekeeper_client.paging import Page, Versioned, next_url
 from storekeeper_client.queries import (
     Amount,
     ItemQuery,
+    SearchFilters,
     StoreItemQuery,
     StoreQuery,
     TagQuery,
@@ -281,6 +282,17 @@ class Storekeeper:
     def iter_items(self, **query: Unpack[ItemQuery]) -> Iterator[ItemOut]:
         """Every item of every store that the filters select, page after page."""
         return self.follow(self.list_items(**query), ItemOut)
+
+    @keyword_query
+    def search_items(
+        self, text: str, store_id: int | None = None, **filters: Unpack[SearchFilters]
+    ) -> Iterator[ItemOut]:
+        """Items whose name or description has words starting with every word of `text`,
+        most relevant first (name above description), page after page; in one store, or in
+        every store when `store_id` is None. The other filters narrow it further."""
+        if store_id is None:
+            return self.iter_items(search=text, **filters)
+        return self.iter_store_items(store_id, search=text, **filters)
 
     @operation("POST", "/item")
     def create_item(

@@ -19,7 +19,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 StoreSort = Literal["id", "-id", "name", "-name", "created_at", "-created_at"]
 TagSort = StoreSort
-ItemSort = Literal["id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at"]
+ItemSort = Literal[
+    "id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at", "relevance"
+]
 Amount = Decimal | int
 
 
@@ -51,12 +53,25 @@ class StoreItemQuery(NamedQuery, total=False):
     min_price: Amount | None
     max_price: Amount | None
     in_stock: bool | None
+    search: str | None
 
 
 class ItemQuery(StoreItemQuery, total=False):
     """A list of the items of every store."""
 
     store_id: int | None
+
+
+class SearchFilters(TypedDict, total=False):
+    """What narrows a search besides its text and store (search_items)."""
+
+    limit: int | None
+    name: str | None
+    q: str | None
+    tag: int | None
+    min_price: Amount | None
+    max_price: Amount | None
+    in_stock: bool | None
 
 
 def keyword_query(function: F) -> F:

@@ -8,6 +8,7 @@ import {
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
 import { day, mayChange, ownerText, scrollTable } from "./common.js";
+import { filtersFromAddress, filtersToAddress, sortFollowsSearch } from "./search.js";
 
 const PAGE = 20;
 const SORTS = [
@@ -17,7 +18,9 @@ const SORTS = [
   ["-name", "Name, Z to A"],
   ["price", "Price, lowest first"],
   ["-price", "Price, highest first"],
+  ["relevance", "Best match (with search words)"],
 ];
+const DEFAULT_SORT = "created_at";
 
 export async function storeView(ctx) {
   const id = Number(ctx.params[0]);
@@ -29,7 +32,7 @@ export async function storeView(ctx) {
   const editable = mayChange(store.owner_id);
   const heading = h("h1", {}, store.name);
   const count = h("span", {}, countText(store.item_count));
-  const items = itemsSection(state, editable, refreshStore);
+  const items = itemsSection(state, editable, refreshStore, ctx.query);
   const tagSection = tagsSection(state, editable, items);
   await items.ready;
 
@@ -64,9 +67,11 @@ function countText(n) {
   return `${n} ${n === 1 ? "item" : "items"} in this store`;
 }
 
-function itemsSection(state, editable, refreshStore) {
+function itemsSection(state, editable, refreshStore, address) {
   const id = state.store.id;
   const filters = filterForm(state.tags);
+  // A reload or a shared link shows the list its address names (views/search.js).
+  const fromAddress = filtersFromAddress(filters.form, address);
   const body = h("tbody");
   const status = h("p", { role: "status" });
   const previous = h("button", { type: "button", class: "secondary", hidden: true }, "Previous page");
@@ -109,6 +114,7 @@ function itemsSection(state, editable, refreshStore) {
       clearErrors(filters.form);
       try {
         await first();
+        filtersToAddress(filters.query());
       } catch (error) {
         showError(filters.form, error);
       }
@@ -145,7 +151,8 @@ function itemsSection(state, editable, refreshStore) {
     h("div", { class: "pager" }, previous, next));
 
   pages.push(`/store/${id}/item?${filters.query()}`);
-  const ready = show(pages[0]).catch((error) => fill(status, describe(error)));
+  const ready = show(pages[0]).catch((error) =>
+    fromAddress ? showError(filters.form, error) : fill(status, describe(error)));
   return {
     element,
     ready,
@@ -165,19 +172,24 @@ function filterForm(tags) {
     h("h3", { id: "filters-heading" }, "Find items"),
     problemSlot(),
     h("div", { class: "row" },
+      field("Search words", "search", { type: "search" }),
       field("Name contains", "q", { type: "search" }),
       field("Minimum price", "min_price", { inputmode: "decimal" }),
       field("Maximum price", "max_price", { inputmode: "decimal" }),
       tagField,
-      select("Sort by", "sort", SORTS, "created_at")),
+      select("Sort by", "sort", SORTS, DEFAULT_SORT)),
     checkbox("In stock only", "in_stock"),
     h("div", { class: "actions" }, button));
+  sortFollowsSearch(form, DEFAULT_SORT);
   return {
     form,
     button,
     query() {
-      const params = new URLSearchParams({ limit: String(PAGE), sort: form.elements.sort.value });
-      for (const name of ["q", "min_price", "max_price"]) {
+      const words = form.elements.search.value.trim();
+      // Relevance means nothing without words (the API refuses it): the usual order then.
+      const sort = form.elements.sort.value === "relevance" && !words ? DEFAULT_SORT : form.elements.sort.value;
+      const params = new URLSearchParams({ limit: String(PAGE), sort });
+      for (const name of ["search", "q", "min_price", "max_price"]) {
         const value = form.elements[name].value.trim();
         if (value) params.set(name, value);
       }

@@ -4,6 +4,7 @@ import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import { busyButton, createOnSubmit, describe, field, problemSlot } from "../ui.js";
 import { day, ownerText, scrollTable } from "./common.js";
+import { itemSearchForm, itemSearchResults } from "./search.js";
 
 const PAGE = 20;
 const SCAN = 200;
@@ -12,9 +13,10 @@ export async function storesView(ctx) {
   const user = api.me();
   const mineOnly = Boolean(user && !user.is_admin && !ctx.query.has("all"));
   const q = ctx.query.get("q") || "";
+  const search = (ctx.query.get("search") || "").trim();
   const title = mineOnly ? "Your stores" : user && user.is_admin ? "All stores" : "Stores";
   const list = storeList({ mineOnly, q });
-  await list.more();
+  const [results] = await Promise.all([search ? itemSearchResults(search) : null, list.more()]);
   return {
     title,
     content: [
@@ -26,6 +28,8 @@ export async function storesView(ctx) {
           : h("a", { href: "/console/" }, "Show only your stores"))
         : null,
       user ? createForm(ctx) : null,
+      itemSearchForm(ctx, search),
+      results,
       searchForm(ctx, q, mineOnly),
       list.element,
     ],
@@ -45,6 +49,8 @@ function searchForm(ctx, q, mineOnly) {
     if (!mineOnly && api.me() && !api.me().is_admin) parts.push("all");
     const text = form.elements.q.value.trim();
     if (text) parts.push(`q=${encodeURIComponent(text)}`);
+    const search = ctx.query.get("search"); // an item search on the page stays
+    if (search) parts.push(`search=${encodeURIComponent(search)}`);
     ctx.go(`/console/${parts.length ? `?${parts.join("&")}` : ""}`);
   });
   return form;
