@@ -122,6 +122,18 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
         if sample is not None:
             media["example"] = sample
         answer["content"] = {"application/json": media}
+    elif op.produces and status == op.status:
+        answer["content"] = {
+            kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in op.produces
+        }
+        answer["headers"]["ETag"] = {
+            "schema": _STRING,
+            "description": "Strong validator: the content hash of these bytes.",
+        }
+        answer["headers"]["Cache-Control"] = {
+            "schema": _STRING,
+            "description": "How long caches may keep the answer without asking again.",
+        }
     return answer
 
 
@@ -305,6 +317,9 @@ def _add_links(
     without a list to keep. Clients (and schemathesis' stateful phase) follow them: the
     created `id` feeds the target's parameter in the same place of the path.
     """
+    # Operations on a part a new resource does not have yet (an item's photo): linked only
+    # from what creates that part.
+    unlinked = {doc["operationId"] for op, _, doc in operations if not op.linked}
     for op, source, doc in operations:
         if op.creates is None:
             continue
@@ -321,6 +336,8 @@ def _add_links(
             }
             for target_doc in item.values():
                 name = target_doc["operationId"]
+                if name in unlinked and path != op.creates:
+                    continue
                 links[name] = {"operationId": name, "parameters": parameters}
         for status, answer in doc["responses"].items():
             if status.startswith("2"):

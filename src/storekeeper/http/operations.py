@@ -75,6 +75,11 @@ class Operation:
     id_max: int = ID_MAX
     idempotency_key: bool = True
     upload: Upload | None = None
+    # The media types of a success that is not JSON (a photo): documented as bytes.
+    produces: tuple[str, ...] = ()
+    # Whether the creation of the resource above links here (openapi._add_links): not for a
+    # part a new resource lacks until it is made (an item's photo).
+    linked: bool = True
     # Which of INPUTS the handler takes (from its signature).
     inputs: frozenset[str] = frozenset()
     # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
@@ -118,6 +123,8 @@ def operation(
     id_max: int = ID_MAX,
     idempotency_key: bool = True,
     upload: Upload | None = None,
+    produces: tuple[str, ...] = (),
+    linked: bool = True,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
 
@@ -138,6 +145,9 @@ def operation(
     `upload=Upload(media_types, max_bytes, multipart_field)` makes the body a file rather than
     JSON (http/uploads.py): read within its own limit (413), of its media types (415), raw or as
     the named part of a multipart/form-data body (422 without it), handed over as `upload`.
+    `produces` names the media types of an answer that is not JSON (its bytes, documented so).
+    `linked=False`: the links of a create above (see `creates`) leave this operation out, as a
+    new resource has no such part yet (GET of an item's photo: 404 until one is set).
     """
     if tag not in dict(TAGS):
         raise ValueError(f"{tag!r} is none of the document's tags: add it to TAGS")
@@ -172,6 +182,8 @@ def operation(
             id_max=id_max,
             idempotency_key=idempotency_key,
             upload=upload,
+            produces=produces,
+            linked=linked,
         )
         op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})
 
