@@ -39,9 +39,12 @@ def _refuse(message: str) -> Invalid:
 def _open(data: bytes) -> Image.Image:
     """The decoded image, or 422: every Pillow and decoder failure is the upload's fault."""
     try:
-        # A bomb warning is a refusal too: turned into an error for this block. Pillow raises
-        # DecompressionBombError by itself beyond twice MAX_IMAGE_PIXELS.
+        # A bomb warning is a refusal too: turned into an error for this block (Pillow raises
+        # DecompressionBombError by itself beyond twice MAX_IMAGE_PIXELS); the decoders' other
+        # warnings (a damaged chunk skipped) are no refusal. The explicit pixel count below
+        # refuses the same images without relying on the process-wide warning filters.
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=list(FORMATS))
             if image.width * image.height > MAX_PIXELS:
@@ -80,8 +83,10 @@ def _srgb(image: Image.Image) -> Image.Image:
 def _pixels(image: Image.Image) -> Image.Image:
     """Upright pixels in a mode every output format writes, with no metadata attached."""
     try:
-        upright = ImageOps.exif_transpose(image)
-    except (OSError, ValueError, SyntaxError, KeyError, TypeError):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a damaged EXIF block's tags are skipped
+            upright = ImageOps.exif_transpose(image)
+    except Exception:  # Pillow's EXIF parser fails in many ways on a damaged block
         upright = image  # an unreadable EXIF block: no orientation to apply
     alpha = upright.mode in ("RGBA", "LA", "PA") or (
         upright.mode == "P" and "transparency" in upright.info
