@@ -253,9 +253,10 @@ def _operation(
 def _upload(upload: Upload, doc: dict[str, Any]) -> None:
     """The request body and the refusals of an operation that takes a file (http/uploads.py)."""
     limit = size_text(upload.max_bytes)
-    # OpenAPI 3.1 describes a raw body by its media type; the schema only says "these bytes".
+    # OpenAPI 3.1 describes a raw body by its media type; the schema only says "these bytes"
+    # (format: binary too, which tools such as Schemathesis read as "send a file").
     content: dict[str, Any] = {
-        kind: {"schema": {"type": "string", "contentMediaType": kind}}
+        kind: {"schema": {"type": "string", "format": "binary", "contentMediaType": kind}}
         for kind in upload.media_types
     }
     if upload.multipart_field:

@@ -17,7 +17,7 @@ from storekeeper.http.conditional import not_modified
 from storekeeper.http.context import services
 from storekeeper.http.items import ItemOut
 from storekeeper.http.operations import operation
-from storekeeper.http.schemas import Input
+from storekeeper.http.schemas import NO_NUL, Input
 from storekeeper.http.uploads import Upload, Uploaded
 
 bp = Blueprint("photos", __name__)
@@ -56,6 +56,7 @@ class ImageParams(Input):
             Field(
                 min_length=1,
                 max_length=128,
+                json_schema_extra=NO_NUL,
                 description="The photo's version (its content hash, as in the item's `image` "
                 "URLs): when it is the current one, the answer may be cached for good.",
             ),
@@ -113,7 +114,7 @@ def get_item_image(id: int, query: ImageParams, work: Work) -> Response:
 
 
 @bp.delete("/item/<id:id>/image")
-@operation("Items", status=204, auth=True)
+@operation("Items", status=204, auth=True, linked=False)
 def delete_item_image(id: int, actor: Actor, work: Work) -> Response:
     """Remove an item's photo (owner of its store or an admin); 404 when it has none."""
     images.delete_item_image(work[CATALOG], work[IMAGES], actor, id)
