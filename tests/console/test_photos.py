@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import FilePayload, expect
 
 from tests.console.harness import Console, Server
 from tests.images import picture
@@ -24,6 +24,11 @@ def item_page(console: Console, server: Server, username: str) -> tuple[int, int
     return store, int(made["id"])
 
 
+def payload(name: str, kind: str, data: bytes) -> FilePayload:
+    """A file to hand the file input, as if chosen from the disk."""
+    return {"name": name, "mimeType": kind, "buffer": data}
+
+
 def loaded(console: Console, name: str) -> None:
     """The image of this accessible name is shown and decoded."""
     image = console.page.get_by_role("img", name=name, exact=True)
@@ -38,9 +43,7 @@ def test_a_photo_is_previewed_uploaded_shown_replaced_and_removed(
     store, item = item_page(console, server, "photographer")
     expect(console.page.get_by_text("No photo yet.")).to_be_visible()
     chooser = console.page.get_by_label("Choose a photo, or drop one here")
-    chooser.set_input_files(
-        files=[{"name": "lamp.jpg", "mimeType": "image/jpeg", "buffer": picture(320, 200)}]
-    )
+    chooser.set_input_files(files=[payload("lamp.jpg", "image/jpeg", picture(320, 200))])
     loaded(console, "Preview of lamp.jpg")
     console.accessible()
     console.button("Upload photo").click()
@@ -50,9 +53,7 @@ def test_a_photo_is_previewed_uploaded_shown_replaced_and_removed(
     assert (shown["width"], shown["height"]) == (320, 200)
     console.accessible()
 
-    chooser.set_input_files(
-        files=[{"name": "lamp.png", "mimeType": "image/png", "buffer": picture(100, 50, "PNG")}]
-    )
+    chooser.set_input_files(files=[payload("lamp.png", "image/png", picture(100, 50, "PNG"))])
     console.button("Replace photo").click()
     expect(console.page.get_by_role("status").filter(has_text="Photo replaced.")).to_be_visible()
     assert server.call("GET", f"/item/{item}")["image"]["content_type"] == "image/png"
@@ -95,12 +96,10 @@ def test_a_dropped_photo_is_previewed_and_a_wrong_file_is_explained(
     assert server.call("GET", f"/item/{item}")["image"]["content_type"] == "image/webp"
 
     chooser = console.page.get_by_label("Choose a photo, or drop one here")
-    chooser.set_input_files(files=[{"name": "a.gif", "mimeType": "image/gif", "buffer": b"GIF89a"}])
+    chooser.set_input_files(files=[payload("a.gif", "image/gif", b"GIF89a")])
     expect(console.page.get_by_role("alert").filter(has_text="JPEG, PNG or WebP")).to_be_visible()
     console.expect_statuses(422)
     broken = picture(64, 64)[:100]
-    chooser.set_input_files(
-        files=[{"name": "broken.jpg", "mimeType": "image/jpeg", "buffer": broken}]
-    )
+    chooser.set_input_files(files=[payload("broken.jpg", "image/jpeg", broken)])
     console.button("Replace photo").click()
     expect(console.page.get_by_role("alert").filter(has_text=re.compile("refused"))).to_be_visible()
