@@ -440,12 +440,15 @@ def _reference_fails(case: Case, name: str, message: str) -> bool:
 PHOTO_PARTS = ("GET /item/{id}/image", "DELETE /item/{id}/image")
 
 
-def _has_no_photo(case: Case, response: Response) -> bool:
-    """A new item's photo is a 404 until one is set: whether the item, read now, has none."""
-    if case.operation.label not in PHOTO_PARTS or response.status_code != 404:
+def _photo_absent(case: Case, response: Response) -> bool:
+    """A 404 of a photo operation the state bears out, read now: its item is gone (deleted
+    with its store in the same scenario, which Schemathesis does not count as a delete of the
+    item), or, to read or remove the photo, the item has none yet."""
+    label = case.operation.label
+    if response.status_code != 404 or label not in (PHOTO_UPLOAD, *PHOTO_PARTS):
         return False
     found = _exists(f"/item/{_path_id(case)}")
-    return found is not None and found.get("image") is None
+    return found is None or (label in PHOTO_PARTS and found.get("image") is None)
 
 
 @schemathesis.hook
@@ -458,11 +461,11 @@ def filter_failure(context: HookContext, failure: Failure, case: Case, response:
     another store than the item, and for a PUT creating at an id above the client range that a
     link carried; an emailed token the generator made up, a current password that is not the
     user's; a photo the codec cannot decode; a new item's photo, read or removed before one is
-    set (Schemathesis infers such links from the paths). Each is dropped only once the state,
-    read now (or the codec), confirms it.
+    set (Schemathesis infers such links from the paths), or the photo of an item deleted since
+    with its store. Each is dropped only once the state, read now (or the codec), confirms it.
     """
     if isinstance(failure, EnsureResourceAvailability):
-        return not _has_no_photo(case, response)
+        return not _photo_absent(case, response)
     if not isinstance(failure, RejectedPositiveData):
         return True
     if response.status_code == 412:
