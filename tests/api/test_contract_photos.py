@@ -306,3 +306,28 @@ def test_a_page_of_items_with_photos_is_one_statement(
         event.remove(engine, "before_cursor_execute", count)
     assert all(entry["image"] for entry in page)
     assert len([s for s in statements if "item_images" in s]) == 1
+
+
+def test_if_match_takes_the_photos_etag(
+    client: FlaskClient, alice: User, shop_item: dict[str, Any]
+) -> None:
+    path = f"/item/{shop_item['id']}/image"
+
+    def put(data: bytes, **headers: str) -> Any:
+        sent = {**alice.headers, **headers, "Content-Type": "image/jpeg"}
+        return client.put(path, data=data, headers=sent)
+
+    assert put(picture(), **{"If-Match": '"nope"'}).status_code == 412  # none yet
+    first = put(picture(), **{"If-None-Match": "*"})
+    assert first.status_code == 201
+    etag = first.get_json()["image"]["etag"]
+    assert_problem(put(picture(20, 20), **{"If-None-Match": "*"}), 412)
+    assert_problem(put(picture(20, 20), **{"If-Match": '"stale"'}), 412)
+    assert client.get(f"/item/{shop_item['id']}").get_json()["image"]["etag"] == etag
+    second = put(picture(20, 20), **{"If-Match": etag})
+    assert second.status_code == 200
+    newer = second.get_json()["image"]["etag"]
+    stale = client.delete(path, headers={**alice.headers, "If-Match": etag})
+    assert_problem(stale, 412)
+    gone = client.delete(path, headers={**alice.headers, "If-Match": newer})
+    assert gone.status_code == 204

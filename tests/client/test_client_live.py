@@ -273,7 +273,9 @@ def test_item_photos_raw_multipart_from_a_path_read_and_removed(
 
         with pytest.raises(ValidationFailed):
             sk.set_item_image(lamp.id, b"not an image", "image/jpeg")
-        sk.delete_item_image(lamp.id)
+        with pytest.raises(ChangedSinceRead):
+            sk.delete_item_image(lamp.id, if_match=shown.image.etag)  # replaced since
+        sk.delete_item_image(lamp.id, if_match=replaced.image.etag)
         assert sk.get_item(lamp.id).value.image is None
         with pytest.raises(NotFound):
             sk.get_item_image(lamp.id)

@@ -72,10 +72,14 @@ class ImageRepository:
         )
         execute(self.conn, stmt)
 
-    def attach(self, item_id: int, sha256: str) -> tuple[bool, str | None]:
-        previous = self.conn.execute(
+    def shown(self, item_id: int) -> str | None:
+        found: str | None = self.conn.execute(
             select(item_images.c.sha256).where(item_images.c.item_id == item_id)
         ).scalar()
+        return found
+
+    def attach(self, item_id: int, sha256: str) -> tuple[bool, str | None]:
+        previous = self.shown(item_id)
         now = models.utcnow()
         if previous is None:
             execute(

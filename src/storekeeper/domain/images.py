@@ -9,6 +9,7 @@ a medium size) are made later by a job, never in the request.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -72,6 +73,10 @@ class ImageRepository(Protocol):
         """Keep the bytes under their hash (kept once, whoever stores them first)."""
         ...
 
+    def shown(self, item_id: int) -> str | None:
+        """The hash of the photo the item shows, if any."""
+        ...
+
     def attach(self, item_id: int, sha256: str) -> tuple[bool, str | None]:
         """Show the photo on the item: (whether it had none before, the hash it showed)."""
         ...
@@ -99,10 +104,18 @@ class ImageRepository(Protocol):
 
 
 IMAGES: Slot[ImageRepository] = Slot("images")
+# A caller's precondition on the item's current photo (its hash, None when it has none), run
+# under the item's lock before any change (If-Match / If-None-Match in the HTTP layer).
+PhotoGuard = Callable[[str | None], None] | None
 
 
 def set_item_image(
-    units: UnitsOfWork, pictures: Pictures, actor: Actor | None, item_id: int, upload: bytes
+    units: UnitsOfWork,
+    pictures: Pictures,
+    actor: Actor | None,
+    item_id: int,
+    upload: bytes,
+    guard: PhotoGuard = None,
 ) -> tuple[Item, bool]:
     """Show an uploaded image on an item: (the item, whether it had no photo before).
 
@@ -119,6 +132,8 @@ def set_item_image(
         repo, images = work[CATALOG], work[IMAGES]
         writable_item(repo, actor, item_id)
         repo.lock_item(item_id)
+        if guard is not None:
+            guard(images.shown(item_id))
         images.store(picture)
         created, previous = images.attach(item_id, picture.sha256)
         if previous is not None and previous != picture.sha256:
@@ -135,10 +150,13 @@ def delete_item_image(
     images: ImageRepository,
     actor: Actor | None,
     item_id: int,
+    guard: PhotoGuard = None,
 ) -> None:
     """Remove an item's photo (404 when it has none); its bytes go when no item shows them."""
     writable_item(repo, actor, item_id)
     repo.lock_item(item_id)
+    if guard is not None:
+        guard(images.shown(item_id))
     previous = images.detach(item_id)
     if previous is None:
         raise NotFound("This item has no photo.")

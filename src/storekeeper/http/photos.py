@@ -13,7 +13,7 @@ from storekeeper.domain.images import IMAGES, StoredPicture
 from storekeeper.domain.model import Actor
 from storekeeper.domain.ports import Work
 from storekeeper.http.bodies import respond
-from storekeeper.http.conditional import not_modified
+from storekeeper.http.conditional import Preconditions, not_modified
 from storekeeper.http.context import services
 from storekeeper.http.items import ItemOut
 from storekeeper.http.operations import operation
@@ -72,22 +72,35 @@ class ImageParams(Input):
     auth=True,
     upload=PHOTO,
     errors=(409, 422),
+    conditional=True,
     also={201: "The item had no photo: it has this one now."},
     creates="/item/{id}/image",
 )
-def put_item_image(id: int, upload: Uploaded, actor: Actor) -> Response:
+def put_item_image(
+    id: int, upload: Uploaded, actor: Actor, conditions: Preconditions | None
+) -> Response:
     """Set an item's photo (owner of its store or an admin).
 
     The image is checked (at most 40 megapixels, not animated, decodable to its end), turned
     upright and re-encoded with no metadata (EXIF, GPS, XMP, comments, PNG text); its format
     may change to another of the three. Its thumbnail and medium sizes are made in the
-    background.
+    background. `If-Match` takes the photo's ETag (its `image.etag`): replaced only if it is
+    still that one; `If-None-Match: *`: set only if the item has none.
     """
     found = services()
-    item, created = images.set_item_image(found.units, found.pictures, actor, id, upload.data)
+    item, created = images.set_item_image(
+        found.units, found.pictures, actor, id, upload.data, _guard(conditions)
+    )
     if created:
         return respond(ItemOut, item, 201, {"Location": f"/item/{id}/image"})
     return respond(ItemOut, item)
+
+
+def _guard(conditions: Preconditions | None) -> images.PhotoGuard:
+    """The preconditions checked against the photo's own ETag (its content hash)."""
+    if conditions is None:
+        return None
+    return lambda sha256: conditions.check_etag(None if sha256 is None else f'"{sha256}"')
 
 
 def _cache_control(picture: StoredPicture, params: ImageParams) -> str:
@@ -114,8 +127,13 @@ def get_item_image(id: int, query: ImageParams, work: Work) -> Response:
 
 
 @bp.delete("/item/<id:id>/image")
-@operation("Items", status=204, auth=True, linked=False)
-def delete_item_image(id: int, actor: Actor, work: Work) -> Response:
-    """Remove an item's photo (owner of its store or an admin); 404 when it has none."""
-    images.delete_item_image(work[CATALOG], work[IMAGES], actor, id)
+@operation("Items", status=204, auth=True, conditional=True, linked=False)
+def delete_item_image(
+    id: int, actor: Actor, work: Work, conditions: Preconditions | None
+) -> Response:
+    """Remove an item's photo (owner of its store or an admin); 404 when it has none.
+
+    `If-Match` takes the photo's ETag: removed only if it is still that one.
+    """
+    images.delete_item_image(work[CATALOG], work[IMAGES], actor, id, _guard(conditions))
     return Response(status=204)

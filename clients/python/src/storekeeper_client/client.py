@@ -413,12 +413,14 @@ class Storekeeper:
         content_type: str | None = None,
         *,
         multipart: bool = False,
+        if_match: str | None = None,
     ) -> ItemOut:
         """Set an item's photo: a JPEG, PNG or WebP file (a path) or its bytes, at most 10 MiB.
 
         The media type is `content_type` when given, else read from the image's first bytes
         (else from the file's name). `multipart=True` sends it as an HTML form does (a
-        multipart/form-data `file` part) rather than as the raw body.
+        multipart/form-data `file` part) rather than as the raw body. `if_match`: the photo's
+        `image.etag`, to replace it only if it is still that one.
         """
         name, data = _file(path_or_bytes)
         kind = content_type or image_type(data, name)
@@ -442,9 +444,9 @@ class Storekeeper:
         return self._send("GET", f"/item/{item_id}/image", params=params).content
 
     @operation("DELETE", "/item/{id}/image", id="item_id")
-    def delete_item_image(self, item_id: int) -> None:
-        """Remove an item's photo (NotFound when it has none)."""
-        self._send("DELETE", f"/item/{item_id}/image")
+    def delete_item_image(self, item_id: int, *, if_match: str | None = None) -> None:
+        """Remove an item's photo (NotFound when it has none; `if_match`: its `image.etag`)."""
+        self._send("DELETE", f"/item/{item_id}/image", if_match=if_match)
 
     # Tags
 
