@@ -12,6 +12,7 @@ takes a pool thread and the event loop goes on serving.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from collections.abc import Callable
@@ -77,27 +78,35 @@ def _srgb(image: Image.Image) -> Image.Image:
         )
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image  # a broken profile: the pixels as they are
-    return converted if converted is not None else image
+    if converted is None:
+        return image
+    image.close()
+    return converted
 
 
 def _pixels(image: Image.Image) -> Image.Image:
-    """Upright pixels in a mode every output format writes, with no metadata attached."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a damaged EXIF block's tags are skipped
-            upright = ImageOps.exif_transpose(image)
-    except Exception:  # Pillow's EXIF parser fails in many ways on a damaged block
-        upright = image  # an unreadable EXIF block: no orientation to apply
-    alpha = upright.mode in ("RGBA", "LA", "PA") or (
-        upright.mode == "P" and "transparency" in upright.info
+    """Upright pixels in a mode every output format writes, with no metadata attached.
+
+    At most two full copies of the pixels exist at any moment (a 40-megapixel RGBA image is
+    160 MB): each step lets go of the one before.
+    """
+    # Best effort: Pillow's EXIF parser fails in many ways on a damaged block, which then has
+    # no orientation to apply; its warnings (tags skipped) are no refusal either.
+    with contextlib.suppress(Exception), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ImageOps.exif_transpose(image, in_place=True)
+    alpha = image.mode in ("RGBA", "LA", "PA") or (
+        image.mode == "P" and "transparency" in image.info
     )
-    if upright.mode == "L" and not alpha:
-        clean = upright.copy()
-    else:
-        clean = _srgb(upright.convert("RGBA" if alpha else "RGB"))
+    target = "L" if image.mode == "L" else "RGBA" if alpha else "RGB"
+    clean = image if image.mode == target else image.convert(target)
+    if clean is not image:
+        image.close()
+    clean = _srgb(clean)
     # A fresh image of the pixels alone: no info, no EXIF, no text chunks can ride along.
     fresh = Image.new(clean.mode, clean.size)
     fresh.paste(clean)
+    clean.close()
     return fresh
 
 
