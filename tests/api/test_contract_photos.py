@@ -55,6 +55,7 @@ def test_a_first_photo_is_201_then_200_and_the_item_shows_it(
     sha = image["etag"].strip('"')
     assert image["url"] == f"/item/{shop_item['id']}/image?v={sha}"
     assert image["thumbnail_url"] == f"/item/{shop_item['id']}/image?size=thumb&v={sha}"
+    assert first.get_json()["updated_at"] > shop_item["updated_at"]
     again = put_image(client, alice, shop_item["id"], picture(32, 32, "PNG"), "image/png")
     assert again.status_code == 200
     assert again.get_json()["image"]["content_type"] == "image/png"

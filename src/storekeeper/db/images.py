@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, delete, exists, select
+from sqlalchemy import Table, and_, delete, exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -14,6 +15,7 @@ from storekeeper.db import models
 from storekeeper.db.constraints import execute
 from storekeeper.domain.images import Picture, Size, StoredPicture
 
+items: Table = cast(Table, models.Item.__table__)
 blobs: Table = cast(Table, models.ImageBlob.__table__)
 variants: Table = cast(Table, models.ImageVariant.__table__)
 item_images: Table = cast(Table, models.ItemImage.__table__)
@@ -43,7 +45,7 @@ def shown_hashes(conn: Connection, *where: Any) -> list[str]:
     """The photos shown by the items that `where` selects (before those items are deleted)."""
     stmt = (
         select(item_images.c.sha256)
-        .join(models.Item.__table__, models.Item.id == item_images.c.item_id)
+        .join(items, items.c.id == item_images.c.item_id)
         .where(*where)
         .distinct()
     )
@@ -93,7 +95,12 @@ class ImageRepository:
                 .where(item_images.c.item_id == item_id)
                 .values(sha256=sha256, updated_at=now),
             )
+        self._touch(item_id, now)
         return previous is None, previous
+
+    def _touch(self, item_id: int, now: datetime) -> None:
+        # The item's representation changed (its `image`): its updated_at says so too.
+        execute(self.conn, update(items).where(items.c.id == item_id).values(updated_at=now))
 
     def detach(self, item_id: int) -> str | None:
         stmt = (
@@ -102,6 +109,8 @@ class ImageRepository:
             .returning(item_images.c.sha256)
         )
         found: str | None = execute(self.conn, stmt).scalar()
+        if found is not None:
+            self._touch(item_id, models.utcnow())
         return found
 
     def drop_if_unused(self, sha256: str) -> None:
