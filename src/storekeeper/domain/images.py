@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from storekeeper.domain.catalog import CATALOG, CatalogRepository, writable_item
@@ -34,11 +34,11 @@ class Picture:
     content_type: str
     width: int
     height: int
+    # The content address of the bytes: hashed once (a photo may be 12 MiB).
+    sha256: str = field(init=False)
 
-    @property
-    def sha256(self) -> str:
-        """The content address of the bytes."""
-        return hashlib.sha256(self.data).hexdigest()
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.data).hexdigest())
 
 
 @dataclass(frozen=True, slots=True)
