@@ -54,7 +54,8 @@ def nginx_binary() -> str:
 
 def nginx_config(site: str, listen: Address, upstreams: Sequence[Address], workdir: Path) -> str:
     """A complete nginx.conf around the shipped site: its upstream servers and listen address
-    replaced, and every file nginx writes (pid, logs, temporary bodies) inside `workdir`.
+    replaced, and every file nginx writes (pid, logs, temporary bodies, the photo cache) inside
+    `workdir`.
     """
     servers = list(_UPSTREAM_SERVER.finditer(site))
     listens = list(_LISTEN.finditer(site))
@@ -68,6 +69,7 @@ def nginx_config(site: str, listen: Address, upstreams: Sequence[Address], workd
     # Only the first server line becomes the new list; the others go.
     site = _UPSTREAM_SERVER.sub(lambda m: replacement if m.start() == first.start() else "", site)
     site = site.replace("/var/log/nginx/", f"{workdir}/")
+    site = site.replace("/var/lib/nginx/", f"{workdir}/")
     temp = "\n".join(
         f"    {kind}_temp_path {workdir}/{kind}_temp;"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")

@@ -22,6 +22,7 @@ from storekeeper.http import (
     items,
     jobs,
     ops,
+    photos,
     pipeline,
     problems,
     stores,
@@ -33,13 +34,24 @@ from storekeeper.http.context import SERVICES
 from storekeeper.logs import configure_logging
 from storekeeper.metrics import Metrics
 from storekeeper.offload import CPU_THREADS, Admission, off_the_loop
+from storekeeper.pictures import PillowPictures
 from storekeeper.ratelimit import RedisRateLimiter
 from storekeeper.security import Passwords, Tokens
 from storekeeper.services import Services
 from storekeeper.settings import Settings
 
 # Every resource's endpoints.
-BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, accounts.bp, jobs.bp, ops.bp, console.bp)
+BLUEPRINTS = (
+    stores.bp,
+    items.bp,
+    photos.bp,
+    tags.bp,
+    users.bp,
+    accounts.bp,
+    jobs.bp,
+    ops.bp,
+    console.bp,
+)
 
 # How long a login or registration may wait for its turn before it is a 503 (offload.Admission).
 SIGN_IN_WAIT_S = 10.0
@@ -91,14 +103,17 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         if not settings.db_prepared_statements:
             without_prepared_statements(database.engine)
     units = SqlUnitsOfWork(database, REPOSITORIES)
+    # One pool for the CPU-bound work (password hashes, photos): as many threads as cores.
+    cpu = off_the_loop()
     return Services(
         settings=settings,
         units=units,
         database=database,
         tokens=Tokens(settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl),
-        passwords=Passwords(run=off_the_loop()),
+        passwords=Passwords(run=cpu),
         limiter=_limiter(settings, database),
         sign_ins=Admission(slots=2 * CPU_THREADS, wait_s=SIGN_IN_WAIT_S),
+        pictures=PillowPictures(run=cpu),
         metrics=Metrics(database.engine, units),
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storekeeper.domain.images import Pictures
 from storekeeper.domain.ports import AttemptLimiter, Database, UnitsOfWork
 from storekeeper.metrics import Metrics
 from storekeeper.offload import Admission
@@ -27,4 +28,6 @@ class Services:
     limiter: AttemptLimiter
     # Lets a few logins and registrations at a time do their counting and hashing.
     sign_ins: Admission
+    # Decodes, checks and re-encodes uploaded photos, off the event loop.
+    pictures: Pictures
     metrics: Metrics

@@ -95,8 +95,8 @@ def test_nul_in_any_body_string_is_422_naming_it(client: FlaskClient, alice: Use
     thing = item(client, alice, shop["id"])
     checked = set()
     for method, path, operation, schemas in _operations(client):
-        if "requestBody" not in operation:
-            continue
+        if "application/json" not in operation.get("requestBody", {}).get("content", {}):
+            continue  # no body, or a file (an upload): no strings of JSON
         ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         schema = schemas[ref.rsplit("/", 1)[1]]
         properties = schema["properties"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -260,3 +261,38 @@ def test_a_password_reset_request_is_accepted_the_same_for_any_address(base_url:
         known = sk.request_password_reset(f"{username}@example.com")
         unknown = sk.request_password_reset(f"nobody-{username}@example.com")
         assert known == unknown and known.detail
+
+
+def test_item_photos_raw_multipart_from_a_path_read_and_removed(
+    base_url: str, tmp_path: Path
+) -> None:
+    from tests.images import opened, picture
+
+    with _client(base_url) as sk:
+        store = sk.create_store(unique("Photo Shop"))
+        lamp = sk.create_store_item(store.id, "Lamp", 5)
+        assert lamp.image is None
+        shown = sk.set_item_image(lamp.id, picture(300, 100))
+        assert shown.image is not None
+        assert (shown.image.width, shown.image.height) == (300, 100)
+        assert shown.image.content_type == "image/jpeg"
+        photo = sk.get_item_image(lamp.id)
+        assert opened(photo).size == (300, 100)
+        version = shown.image.etag.strip('"')
+        # The full photo until the worker has made the thumbnail; never larger than it.
+        assert opened(sk.get_item_image(lamp.id, "thumb", v=version)).size[0] <= 300
+
+        path = tmp_path / "lamp.png"
+        path.write_bytes(picture(40, 20, "PNG"))
+        replaced = sk.set_item_image(lamp.id, path, multipart=True)
+        assert replaced.image is not None and replaced.image.content_type == "image/png"
+        assert sk.get_item(lamp.id).value.image == replaced.image
+
+        with pytest.raises(ValidationFailed):
+            sk.set_item_image(lamp.id, b"not an image", "image/jpeg")
+        with pytest.raises(ChangedSinceRead):
+            sk.delete_item_image(lamp.id, if_match=shown.image.etag)  # replaced since
+        sk.delete_item_image(lamp.id, if_match=replaced.image.etag)
+        assert sk.get_item(lamp.id).value.image is None
+        with pytest.raises(NotFound):
+            sk.get_item_image(lamp.id)

@@ -356,3 +356,51 @@ def test_redis_outage_refuses_sign_ins_only_and_recovers(
                 assert time.monotonic() < deadline, f"{base}{path} did not recover"
                 time.sleep(0.2)
             assert status in ok, (base, path, status)
+
+
+def test_nginx_caches_versioned_photos_and_refuses_large_ones_itself(
+    cluster: Cluster, http: requests.Session
+) -> None:
+    from tests.images import picture
+
+    a, _, nginx = cluster.targets
+    headers = auth(_token(cluster, http))
+    shop = http.post(f"{a}/store", json={"name": _user()}, headers=headers, timeout=10).json()
+    made = http.post(
+        f"{a}/store/{shop['id']}/item",
+        json={"name": "Lamp", "price": 5},
+        headers=headers,
+        timeout=10,
+    ).json()
+    upload = http.put(
+        f"{nginx}/item/{made['id']}/image",
+        data=picture(300, 200),
+        headers={**headers, "Content-Type": "image/jpeg"},
+        timeout=10,
+    )
+    assert upload.status_code == 201, upload.text
+    url = nginx + upload.json()["image"]["url"]
+    first = http.get(url, timeout=10)
+    second = http.get(url, timeout=10)
+    assert first.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert (first.headers["X-Cache-Status"], second.headers["X-Cache-Status"]) == ("MISS", "HIT")
+    assert second.content == first.content
+    assert second.headers["ETag"] == first.headers["ETag"]
+    revalidated = http.get(url, headers={"If-None-Match": first.headers["ETag"]}, timeout=10)
+    assert revalidated.status_code == 304
+    # 10 MiB of photo passes nginx (the app refuses what is not an image); 12 MiB does not.
+    big = http.put(
+        f"{nginx}/item/{made['id']}/image",
+        data=b"\xff" * (10 * 1024 * 1024),
+        headers={**headers, "Content-Type": "image/jpeg"},
+        timeout=30,
+    )
+    assert big.status_code == 422, big.text
+    huge = http.put(
+        f"{nginx}/item/{made['id']}/image",
+        data=b"\xff" * (12 * 1024 * 1024),
+        headers={**headers, "Content-Type": "image/jpeg"},
+        timeout=30,
+    )
+    assert huge.status_code == 413
+    assert huge.headers["Content-Type"].startswith("application/problem+json")

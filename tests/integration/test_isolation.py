@@ -11,6 +11,7 @@ from sqlalchemy import func, inspect, select
 from storekeeper.db.models import Base
 from storekeeper.db.session import Database
 from tests.helpers import auth, empty_database, item, new_user, register, store, tag
+from tests.images import picture
 from tests.jobs.inbox import run_jobs
 
 
@@ -50,7 +51,14 @@ def test_every_row_goes_and_ids_start_from_one_again(
             "/user/me", json={"email": "alice@example.com"}, headers=user.headers
         )
         assert emailed.status_code == 200
-        assert run_jobs(app, tmp_path / "mail") == ["succeeded"]
+        # A photo, and the job that makes its variants.
+        photo = client.put(
+            f"/item/{chair['id']}/image",
+            data=picture(),
+            headers={**user.headers, "Content-Type": "image/jpeg"},
+        )
+        assert photo.status_code == 201
+        assert run_jobs(app, tmp_path / "mail") == ["succeeded", "succeeded"]
         assert client.post("/logout", headers=auth(user.tokens["access_token"])).status_code == 204
         # Ids as a fresh database hands them out, in the second round too.
         assert (user.id, shop["id"], chair["id"], wood["id"]) == (1, 1, 1, 1), round_

@@ -118,3 +118,34 @@ def test_races_across_worker_processes(backend: str) -> None:
             assert {status for status, _ in race(RACERS, post)} <= {201, 409}
             names = [s["name"] for s in requests.get(f"{base}/store", timeout=10).json()]
             assert names.count("Retried") == 1
+
+
+def test_a_shared_photo_dropped_by_some_items_while_others_take_it_stays_whole(
+    app: Flask, client: FlaskClient, alice: User
+) -> None:
+    from tests.images import picture
+
+    shop = store(client, alice)["id"]
+    items = [item(client, alice, shop, f"Frame {n}")["id"] for n in range(RACERS)]
+    photo = picture(48, 48)
+    half = RACERS // 2
+    for item_id in items[:half]:
+        client.put(
+            f"/item/{item_id}/image", data=photo, content_type="image/jpeg", headers=alice.headers
+        )
+
+    def churn(n: int) -> tuple[int, Any]:
+        web, path = app.test_client(), f"/item/{items[n]}/image"
+        if n < half:  # the last of these drops the photo's bytes, unless a taker holds them
+            return web.delete(path, headers=alice.headers).status_code, None
+        sent = {**alice.headers, "Content-Type": "image/jpeg"}
+        return web.put(path, data=photo, headers=sent).status_code, None
+
+    statuses = [status for status, _ in race(RACERS, churn)]
+    assert all(status == 204 for status in statuses[:half]), statuses
+    # A taker that lost the race to the last dropper is told to retry; none fails otherwise.
+    assert all(status in (201, 409) for status in statuses[half:]), statuses
+    for item_id in items:
+        shown = client.get(f"/item/{item_id}").get_json()["image"]
+        served = client.get(f"/item/{item_id}/image")
+        assert served.status_code == (200 if shown else 404), (item_id, shown)

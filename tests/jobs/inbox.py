@@ -12,6 +12,7 @@ from pathlib import Path
 from flask import Flask
 
 from storekeeper.background.account_mail import AccountMail
+from storekeeper.background.image_variants import ImageVariants
 from storekeeper.background.runner import Runner
 from storekeeper.domain.jobs import JOBS, RetryPolicy
 from storekeeper.mail.transport import FileMailer
@@ -24,7 +25,8 @@ def run_jobs(app: Flask, mail_dir: Path) -> list[str]:
     """Run every due job once, as the worker would; what each run did."""
     found: Services = app.extensions["storekeeper"]
     mail = AccountMail(found.units, FileMailer(mail_dir), found.settings.public_origin, SENDER)
-    runner = Runner(found.units, mail.handlers(), RetryPolicy(max_attempts=1))
+    handlers = mail.handlers() | ImageVariants(found.units, found.pictures).handlers()
+    runner = Runner(found.units, handlers, RetryPolicy(max_attempts=1))
     with found.units(write=True) as work:
         due = work[JOBS].due(datetime.now(UTC), timedelta(seconds=60), 1000)
     return [runner.run(job_id) for job_id in due]

@@ -29,7 +29,7 @@ SCHEMA = "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
 COLLECTION_KEYS = {"name", "postman_id", "description", "auth", "variables", "every_response"}
 FOLDER_KEYS = {"name", "description", "request"}
 REQUEST_REQUIRED = {"name", "send", "test", "status"}
-REQUEST_OPTIONAL = {"description", "auth", "headers", "body", "before", "check", "save"}
+REQUEST_OPTIONAL = {"description", "auth", "headers", "body", "file", "before", "check", "save"}
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 SETS = re.compile(r'pm\.collectionVariables\.set\("(\w+)"')
@@ -106,9 +106,16 @@ def _item(table: Mapping[str, Any]) -> dict[str, Any]:
         request["description"] = table["description"]
     if "auth" in table:
         request["auth"] = _auth(table["auth"])
+    if "body" in table and "file" in table:
+        raise SourceError(f"{where}: a request sends a JSON `body` or a `file`, not both")
     if "body" in table:
         highlight = {"raw": {"language": "json"}}  # Postman's editor colours the body as JSON
         request["body"] = {"mode": "raw", "raw": table["body"], "options": highlight}
+    if "file" in table:
+        # A form with the file as its `file` part; Postman and newman read it from their
+        # working directory (newman --working-dir clients/postman).
+        part = {"key": "file", "type": "file", "src": table["file"]}
+        request["body"] = {"mode": "formdata", "formdata": [part]}
     events = [_event("prerequest", _lines(table["before"]))] if "before" in table else []
     events.append(_event("test", _test(table)))
     return {"name": table["name"], "request": request, "event": events}

@@ -96,6 +96,9 @@ def test_newman_runs_the_collection_green_twice_against_one_server(
                 "off",
                 "--timeout-request",
                 "10000",
+                # Where the files a request sends (the Photos folder's form) are read from.
+                "--working-dir",
+                str(POSTMAN),
             ],
             capture_output=True,
             text=True,

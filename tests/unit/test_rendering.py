@@ -48,3 +48,15 @@ def test_a_field_type_it_cannot_render_is_refused_when_built() -> None:
 
     with pytest.raises(TypeError, match="no fast rendering"):
         render_list(Odd, [])
+
+
+def test_an_embedded_object_that_may_be_null_renders_both_ways() -> None:
+    from storekeeper.http.items import ImageOut, ItemOut
+
+    sample = _as_domain(example_of(ItemOut))
+    with_photo = ItemOut.model_validate({**sample, "image": example_of(ImageOut)})
+    without = ItemOut.model_validate({**sample, "image": None})
+    adapter = TypeAdapter(list[ItemOut])
+    rows = [with_photo, without]
+    assert render_list(ItemOut, rows) == adapter.dump_json(rows) + b"\n"
+    assert b'"image":{"url":' in render_list(ItemOut, rows)

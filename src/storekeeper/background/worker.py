@@ -15,6 +15,7 @@ from typing import Any
 from huey import Huey
 
 from storekeeper.background.account_mail import AccountMail
+from storekeeper.background.image_variants import ImageVariants
 from storekeeper.background.queue import make_huey
 from storekeeper.background.relay import Relay
 from storekeeper.background.runner import Handler, Runner
@@ -25,6 +26,7 @@ from storekeeper.domain.jobs import RetryPolicy
 from storekeeper.logs import configure_logging
 from storekeeper.mail.settings import MailSettings
 from storekeeper.mail.transport import mailer_for
+from storekeeper.pictures import PillowPictures
 from storekeeper.settings import Settings
 
 log = logging.getLogger("storekeeper.worker")
@@ -51,7 +53,7 @@ def handlers(settings: Settings, units: SqlUnitsOfWork) -> dict[str, Handler]:
         mail_dir=settings.instance_path / "mail",
     )
     account_mail = AccountMail(units, mailer_for(mail), settings.public_origin, settings.mail_from)
-    return account_mail.handlers()
+    return account_mail.handlers() | ImageVariants(units, PillowPictures()).handlers()
 
 
 def run_worker(settings: Settings) -> int:

@@ -26,6 +26,7 @@ from storekeeper.db import models
 from storekeeper.db.constraints import execute
 from storekeeper.db.embedding import BRIEF_KEYS, briefs, json_rows, refs
 from storekeeper.db.filters import name_filters
+from storekeeper.db.images import blobs, drop_unused, item_images, shown_hashes
 from storekeeper.db.locks import lock_row
 from storekeeper.db.paging import Sorts, keyset, page_of
 from storekeeper.db.prepared import fetch_one
@@ -35,6 +36,7 @@ from storekeeper.domain.model import (
     ItemBrief,
     ItemChanges,
     ItemFields,
+    ItemImage,
     ItemQuery,
     Page,
     Ref,
@@ -70,6 +72,15 @@ TAG_SORTS: Sorts = {"id": tags.c.id, "name": tags.c.name_key, "created_at": tags
 
 
 _ITEM_COLUMNS = (*items.c, stores.c.name.label("store_name"))
+# The photo an item shows, without its bytes: joined into every item read and list, so a
+# page of items costs one statement however many have photos.
+_IMAGE_COLUMNS = (
+    item_images.c.sha256.label("image_sha256"),
+    blobs.c.content_type.label("image_content_type"),
+    blobs.c.width.label("image_width"),
+    blobs.c.height.label("image_height"),
+    blobs.c.byte_count.label("image_bytes"),
+)
 # A tag embeds the first items it labels; all of them are at /item?tag={id}.
 TAG_EMBED_LIMIT = 50
 
@@ -89,7 +100,12 @@ def item_query(dialect: str) -> Select[Any]:
         .order_by(tags.c.id)
     )
     tags_json = json_rows(dialect, item_tag_rows, ("id", "name"), items).label("tags_json")
-    return select(*_ITEM_COLUMNS, tags_json).join(stores, stores.c.id == items.c.store_id)
+    return (
+        select(*_ITEM_COLUMNS, tags_json, *_IMAGE_COLUMNS)
+        .join(stores, stores.c.id == items.c.store_id)
+        .outerjoin(item_images, item_images.c.item_id == items.c.id)
+        .outerjoin(blobs, blobs.c.sha256 == item_images.c.sha256)
+    )
 
 
 @cache
@@ -138,6 +154,19 @@ def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
 
 _STORE_OWNER = select(stores.c.owner_id).where(stores.c.id == bindparam("store_id"))
 _ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"))
+
+
+def _image(row: Mapping[str, Any]) -> ItemImage | None:
+    if row["image_sha256"] is None:
+        return None
+    return ItemImage(
+        row["id"],
+        row["image_sha256"],
+        row["image_content_type"],
+        row["image_width"],
+        row["image_height"],
+        row["image_bytes"],
+    )
 
 
 class CatalogRepository:
@@ -221,9 +250,19 @@ class CatalogRepository:
 
     def delete_store(self, store_id: int) -> None:
         # Children first and explicitly, so the outcome does not depend on cascade support.
+        shown = self._drop_item_images(items.c.store_id == store_id)
         for table in STORE_CONTENTS:
             execute(self.conn, delete(table).where(table.c.store_id == store_id))
         execute(self.conn, delete(stores).where(stores.c.id == store_id))
+        drop_unused(self.conn, shown)
+
+    def _drop_item_images(self, which_items: ColumnElement[bool]) -> list[str]:
+        """Unlink the photos of these items: the hashes they showed, to drop when unused."""
+        shown = shown_hashes(self.conn, which_items)
+        if shown:
+            chosen = select(items.c.id).where(which_items)
+            execute(self.conn, delete(item_images).where(item_images.c.item_id.in_(chosen)))
+        return shown
 
     # Items
 
@@ -240,6 +279,7 @@ class CatalogRepository:
             row["created_at"],
             row["updated_at"],
             refs(row["tags_json"]),
+            _image(row),
         )
 
     def list_items(self, query: ItemQuery) -> Page[Item]:
@@ -376,11 +416,13 @@ class CatalogRepository:
             self._count(new_store, 1)
 
     def delete_item(self, item_id: int) -> None:
+        shown = self._drop_item_images(items.c.id == item_id)
         store_id = execute(
             self.conn, delete(items).where(items.c.id == item_id).returning(items.c.store_id)
         ).scalar()
         if store_id is not None:
             self._count(store_id, -1)
+        drop_unused(self.conn, shown)
 
     def unlink_item_tags(self, item_id: int) -> None:
         execute(self.conn, delete(item_tags).where(item_tags.c.item_id == item_id))

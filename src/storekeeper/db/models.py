@@ -259,6 +259,62 @@ class Item(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class ImageBlob(Base):
+    """A photo's re-encoded bytes, kept once under their SHA-256 however many items show them."""
+
+    __tablename__ = "image_blobs"
+    __table_args__ = (
+        CheckConstraint(
+            "content_type IN ('image/jpeg', 'image/png', 'image/webp')", name="content_type"
+        ),
+        CheckConstraint("width > 0 AND height > 0", name="dimensions"),
+    )
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    byte_count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ImageVariant(Base):
+    """A smaller copy of a stored photo, made by a job; it goes with its photo."""
+
+    __tablename__ = "image_variants"
+    __table_args__ = (
+        PrimaryKeyConstraint("source_sha256", "size"),
+        CheckConstraint("size IN ('thumb', 'medium')", name="size"),
+    )
+
+    source_sha256: Mapped[str] = mapped_column(
+        String(64), ForeignKey("image_blobs.sha256", ondelete="CASCADE")
+    )
+    size: Mapped[str] = mapped_column(String(8))
+    sha256: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(16))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    byte_count: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ItemImage(Base):
+    """Which photo an item shows: one at most; it goes with its item."""
+
+    __tablename__ = "item_images"
+
+    item_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    # RESTRICT: a photo's bytes go only once no item shows them (db/images.py).
+    sha256: Mapped[str] = mapped_column(
+        String(64), ForeignKey("image_blobs.sha256", ondelete="RESTRICT"), index=True
+    )
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Tag(Base):
     """A label belonging to one store."""
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.catalog import CatalogRepository
 from storekeeper.db.idempotency import IdempotencyRepository
+from storekeeper.db.images import ImageRepository
 from storekeeper.db.jobs import JobRepository
 from storekeeper.db.unit_of_work import bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
+from storekeeper.domain.images import IMAGES
 from storekeeper.domain.jobs import JOBS
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS
 
@@ -17,4 +19,5 @@ REPOSITORIES = (
     bind(ACCOUNTS, AccountRepository),
     bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
     bind(JOBS, JobRepository),
+    bind(IMAGES, ImageRepository),
 )

@@ -115,6 +115,10 @@ def _writable_item(repo: CatalogRepository, actor: Actor | None, item_id: int) -
     return store_id
 
 
+# The same check, for the use cases on an item's parts (domain/images.py).
+writable_item = _writable_item
+
+
 # Stores
 
 

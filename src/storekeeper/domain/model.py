@@ -59,8 +59,40 @@ class Store:
 
 
 @dataclass(frozen=True, slots=True)
+class ItemImage:
+    """An item's photo as the item shows it: where to fetch it, and what it is.
+
+    `sha256` names the stored bytes (content-addressed), so it is also the photo's strong ETag
+    and the version in its URLs: a URL that carries it never names other bytes, which lets
+    caches keep it for good (http/photos.py).
+    """
+
+    item_id: int
+    sha256: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+
+    @property
+    def etag(self) -> str:
+        """The strong ETag of the full photo."""
+        return f'"{self.sha256}"'
+
+    @property
+    def url(self) -> str:
+        """The full photo, at this version."""
+        return f"/item/{self.item_id}/image?v={self.sha256}"
+
+    @property
+    def thumbnail_url(self) -> str:
+        """The thumbnail (at most 256 px), at this version of the photo."""
+        return f"/item/{self.item_id}/image?size=thumb&v={self.sha256}"
+
+
+@dataclass(frozen=True, slots=True)
 class Item:
-    """An item with the store it belongs to and its tags."""
+    """An item with the store it belongs to, its tags and its photo."""
 
     id: int
     name: str
@@ -72,6 +104,7 @@ class Item:
     created_at: datetime
     updated_at: datetime
     tags: list[Ref] = field(default_factory=list)
+    image: ItemImage | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,11 @@ class Preconditions:
 
     def check(self, current: bytes | None) -> None:
         """412 unless the current representation (None when there is none) meets them."""
-        etag = None if current is None else etag_of(current)
+        self.check_etag(None if current is None else etag_of(current))
+
+    def check_etag(self, etag: str | None) -> None:
+        """412 unless the current ETag (None when there is no representation) meets them: for
+        a resource whose ETag is not a digest of a JSON rendering (a photo's content hash)."""
         if self.if_match is not None and not _strong_match(self.if_match, etag):
             raise ApiError(412, _CHANGED)
         if self.if_none_match is not None and _weak_match(self.if_none_match, etag):

@@ -34,9 +34,10 @@ COOKIE = "storekeeper_refresh"
 # The only files served, by suffix: nothing else in the folder is reachable.
 _TYPES = {".js": "text/javascript", ".css": "text/css", ".svg": "image/svg+xml"}
 # The console's pages run only the package's own files: no inline script, no eval, no
-# other origin; the API is reached at the same origin.
+# other origin; the API is reached at the same origin. Images may also be blob: URLs: the
+# preview of a photo before it is uploaded, made in the page from the chosen file.
 PAGE_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 

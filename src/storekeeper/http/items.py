@@ -111,6 +111,30 @@ class ItemPatch(InModel):
         return ItemChanges(**{name: getattr(self, name) for name in self.model_fields_set})
 
 
+class ImageOut(OutModel):
+    """An item's photo: its URLs (with its version: cacheable for good) and what it is."""
+
+    model_config = example(
+        {
+            "url": "/item/7/image?v=" + "3f" * 32,
+            "thumbnail_url": "/item/7/image?size=thumb&v=" + "3f" * 32,
+            "width": 1600,
+            "height": 1200,
+            "content_type": "image/jpeg",
+            "bytes": 284731,
+            "etag": '"' + "3f" * 32 + '"',
+        }
+    )
+
+    url: str
+    thumbnail_url: str
+    width: int
+    height: int
+    content_type: str
+    bytes: int
+    etag: str
+
+
 class ItemOut(OutModel):
     """An item."""
 
@@ -126,6 +150,7 @@ class ItemOut(OutModel):
             "tags": [{"id": 3, "name": "furniture"}],
             "created_at": CREATED_AT,
             "updated_at": UPDATED_AT,
+            "image": None,
         }
     )
 
@@ -139,6 +164,7 @@ class ItemOut(OutModel):
     tags: list[RefOut]
     created_at: datetime
     updated_at: datetime
+    image: ImageOut | None
 
 
 SEARCH_RULE = (

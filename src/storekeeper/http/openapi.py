@@ -15,6 +15,7 @@ from storekeeper import __version__
 from storekeeper.domain.values import ID_MAX
 from storekeeper.http.operations import TAGS, Operation, operation_of
 from storekeeper.http.schemas import Problem, ValidationProblem
+from storekeeper.http.uploads import MULTIPART, Upload, size_text
 
 REF = "#/components/schemas/{model}"
 _PATH_ARG = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
@@ -59,6 +60,10 @@ def _statuses(op: Operation, has_path_args: bool) -> list[int]:
         found.add(404)
     if op.body is not None:
         found |= {400, 408, 413, 415, 422}
+    if op.upload is not None:
+        found |= {408, 413, 415}
+        if op.upload.multipart_field:
+            found |= {400, 422}  # a malformed multipart body; one without the file's part
     if op.query is not None:
         found.add(422)
     if op.auth:
@@ -117,6 +122,18 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
         if sample is not None:
             media["example"] = sample
         answer["content"] = {"application/json": media}
+    elif op.produces and status == op.status:
+        answer["content"] = {
+            kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in op.produces
+        }
+        answer["headers"]["ETag"] = {
+            "schema": _STRING,
+            "description": "Strong validator: the content hash of these bytes.",
+        }
+        answer["headers"]["Cache-Control"] = {
+            "schema": _STRING,
+            "description": "How long caches may keep the answer without asking again.",
+        }
     return answer
 
 
@@ -213,6 +230,8 @@ def _operation(
         doc["responses"][str(status)] = _success(op, status, text)
     for status in _statuses(op, bool(path_args)):
         doc["responses"][str(status)] = _error_response(status)
+    if op.upload is not None:
+        _upload(op.upload, doc)
     if op.query is not None:
         doc["parameters"].extend(_query_parameters(op.query, defs))
     if op.body is not None:
@@ -229,6 +248,37 @@ def _operation(
         doc["description"] = (doc.get("description", "") + "\n\n" + _PUBLIC).strip()
     _conditional(op, method, doc)
     return doc
+
+
+def _upload(upload: Upload, doc: dict[str, Any]) -> None:
+    """The request body and the refusals of an operation that takes a file (http/uploads.py)."""
+    limit = size_text(upload.max_bytes)
+    # OpenAPI 3.1 describes a raw body by its media type; the schema only says "these bytes"
+    # (format: binary too, which tools such as Schemathesis read as "send a file").
+    content: dict[str, Any] = {
+        kind: {"schema": {"type": "string", "format": "binary", "contentMediaType": kind}}
+        for kind in upload.media_types
+    }
+    if upload.multipart_field:
+        field = upload.multipart_field
+        content[MULTIPART] = {
+            "schema": {
+                "type": "object",
+                "required": [field],
+                "properties": {field: {"type": "string", "format": "binary"}},
+            },
+            "encoding": {field: {"contentType": ", ".join(upload.media_types)}},
+        }
+    text = upload.description or f"The file, at most {limit}: as {', '.join(upload.accepted)}."
+    doc["requestBody"] = {"required": True, "description": text, "content": content}
+    responses = doc["responses"]
+    responses["413"]["description"] = f"The file is larger than {limit}."
+    responses["415"]["description"] = f"The body is not sent as {' or '.join(upload.accepted)}."
+    if "422" in responses and upload.multipart_field:
+        responses["422"]["description"] = (
+            f"The multipart body has no `{upload.multipart_field}` part, or the file is refused "
+            "(`errors` says why)."
+        )
 
 
 def _segments(path: str) -> list[str]:
@@ -268,6 +318,9 @@ def _add_links(
     without a list to keep. Clients (and schemathesis' stateful phase) follow them: the
     created `id` feeds the target's parameter in the same place of the path.
     """
+    # Operations on a part a new resource does not have yet (an item's photo): linked only
+    # from what creates that part.
+    unlinked = {doc["operationId"] for op, _, doc in operations if not op.linked}
     for op, source, doc in operations:
         if op.creates is None:
             continue
@@ -284,6 +337,8 @@ def _add_links(
             }
             for target_doc in item.values():
                 name = target_doc["operationId"]
+                if name in unlinked and path != op.creates:
+                    continue
                 links[name] = {"operationId": name, "parameters": parameters}
         for status, answer in doc["responses"].items():
             if status.startswith("2"):

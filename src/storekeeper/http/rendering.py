@@ -44,6 +44,11 @@ def _converter(annotation: Any, metadata: Sequence[Any]) -> Convert:
         (inner,) = get_args(annotation)
         each = _converter(inner, ())
         return _same if each is _same else (lambda values: [each(v) for v in values])
+    if origin in (Union, types.UnionType):
+        optional = _optional_model(get_args(annotation))
+        if optional is not None:
+            inner_render = object_renderer(optional)
+            return lambda value: None if value is None else inner_render(value)
     if origin in (Union, types.UnionType) and all(
         a in _PLAIN or a == _JSON_OBJECT for a in get_args(annotation)
     ):
@@ -53,6 +58,16 @@ def _converter(annotation: Any, metadata: Sequence[Any]) -> Convert:
     if annotation in _PLAIN or annotation == _JSON_OBJECT:
         return _same
     raise TypeError(f"no fast rendering for a field of type {annotation!r}")
+
+
+def _optional_model(args: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model of a `Model | None` field (an embedded object that may be absent), else None."""
+    others = [a for a in args if a is not type(None)]
+    if len(args) == 2 and len(others) == 1:
+        (inner,) = others
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            return inner
+    return None
 
 
 @cache

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import mimetypes
+import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from types import TracebackType
 from typing import Final, Literal, TypeVar, Unpack
 
@@ -412,6 +415,51 @@ class Storekeeper:
         """Delete an item."""
         self._send("DELETE", f"/item/{item_id}", if_match=if_match)
 
+    # Item photos
+
+    @operation("PUT", "/item/{id}/image", id="item_id")
+    def set_item_image(
+        self,
+        item_id: int,
+        path_or_bytes: str | os.PathLike[str] | bytes,
+        content_type: str | None = None,
+        *,
+        multipart: bool = False,
+        if_match: str | None = None,
+    ) -> ItemOut:
+        """Set an item's photo: a JPEG, PNG or WebP file (a path) or its bytes, at most 10 MiB.
+
+        The media type is `content_type` when given, else read from the image's first bytes
+        (else from the file's name). `multipart=True` sends it as an HTML form does (a
+        multipart/form-data `file` part) rather than as the raw body. `if_match`: the photo's
+        `image.etag`, to replace it only if it is still that one.
+        """
+        name, data = _file(path_or_bytes)
+        kind = content_type or image_type(data, name)
+        if multipart:
+            answer = self._send("PUT", f"/item/{item_id}/image", files={"file": (name, data, kind)})
+        else:
+            answer = self._send("PUT", f"/item/{item_id}/image", content=data, content_type=kind)
+        return ItemOut.model_validate(decode(answer.content))
+
+    @operation("GET", "/item/{id}/image", id="item_id")
+    def get_item_image(
+        self,
+        item_id: int,
+        size: Literal["thumb", "medium"] | None = None,
+        *,
+        v: str | None = None,
+    ) -> bytes:
+        """An item's photo, or its `thumb` (256 px) or `medium` (1024 px) size once made (until
+        then the full photo). `v`: the version its URLs carry (the item's `image.etag`)."""
+        params = {k: val for k, val in (("size", size), ("v", v)) if val is not None}
+        return self._send("GET", f"/item/{item_id}/image", params=params).content
+
+    @operation("DELETE", "/item/{id}/image", id="item_id")
+    def delete_item_image(self, item_id: int, *, if_match: str | None = None) -> None:
+        """Remove an item's photo (NotFound when it has none; `if_match`: its `image.etag`)."""
+        self._send("DELETE", f"/item/{item_id}/image", if_match=if_match)
+
     # Tags
 
     @operation("GET", "/store/{id}/tag", id="store_id")
@@ -492,6 +540,7 @@ class Storekeeper:
         *,
         content: bytes | None = None,
         content_type: str | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         if_match: str | None = None,
@@ -506,6 +555,7 @@ class Storekeeper:
             method,
             url,
             content=content,
+            files=files,
             params=params,
             headers=sent,
             auth=self._auth if authorized and self._auth is not None else None,
@@ -570,3 +620,27 @@ class NotLoggedIn(StorekeeperError):
 def _body(fields: JsonBody) -> bytes:
     # None means "not given": the server's default applies (or, in a PATCH, the value stays).
     return encode({k: v for k, v in fields.items() if v is not None})
+
+
+# The image formats the server takes, by their first bytes.
+_SIGNATURES = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"))
+
+
+def image_type(data: bytes, name: str = "") -> str:
+    """The media type of an image from its first bytes, else its file name's suffix; the
+    server answers 415 to application/octet-stream, the last resort."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or "application/octet-stream"
+
+
+def _file(path_or_bytes: str | os.PathLike[str] | bytes) -> tuple[str, bytes]:
+    """A file's name (for a multipart part) and its bytes."""
+    if isinstance(path_or_bytes, bytes):
+        return "image", path_or_bytes
+    path = Path(path_or_bytes)
+    return path.name, path.read_bytes()

@@ -36,6 +36,20 @@ class Health(BaseModel):
     status: Annotated[Literal["ok", "unavailable"], Field(title="Status")]
 
 
+class ImageOut(BaseModel):
+    """
+    An item's photo: its URLs (with its version: cacheable for good) and what it is.
+    """
+
+    url: Annotated[str, Field(title="Url")]
+    thumbnail_url: Annotated[str, Field(title="Thumbnail Url")]
+    width: Annotated[int, Field(title="Width")]
+    height: Annotated[int, Field(title="Height")]
+    content_type: Annotated[str, Field(title="Content Type")]
+    bytes: Annotated[int, Field(title="Bytes")]
+    etag: Annotated[str, Field(title="Etag")]
+
+
 class ItemBriefOut(BaseModel):
     """
     An item as embedded in a store.
@@ -189,6 +203,7 @@ class ItemOut(BaseModel):
     tags: Annotated[list[RefOut], Field(title="Tags")]
     created_at: Annotated[AwareDatetime, Field(title="Created At")]
     updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+    image: ImageOut | None
 
 
 class TagDetailOut(BaseModel):

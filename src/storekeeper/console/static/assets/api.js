@@ -177,12 +177,13 @@ function inFlight(error) {
  * A request to the API. `body` is JSON text; `etag` goes out as If-Match; `key` as
  * Idempotency-Key. An expired access token is renewed once and the request sent again.
  */
-export async function request(method, path, { body, etag, key, auth = true } = {}) {
+export async function request(method, path, { body, etag, key, auth = true, type } = {}) {
   let renewed = false;
   for (let attempt = 1; ; attempt += 1) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) {
-      headers["Content-Type"] = method === "PATCH" ? "application/merge-patch+json" : "application/json";
+      // JSON unless the body is a file of its own type (a photo).
+      headers["Content-Type"] = type ?? (method === "PATCH" ? "application/merge-patch+json" : "application/json");
     }
     if (etag) headers["If-Match"] = etag;
     if (key) headers["Idempotency-Key"] = key;

@@ -7,6 +7,7 @@ import {
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
 import { day, mayChange, writableStores } from "./common.js";
+import { photoSection } from "./photo.js";
 
 const FIELDS = [
   ["name", "The name", (item) => `“${item.name}”`],
@@ -38,6 +39,7 @@ export async function itemView(ctx) {
       h("dt", {}, "Updated"), h("dd", {}, day(state.item.updated_at)));
   };
   showFacts();
+  const photo = photoSection(state, editable, showFacts);
   const sections = [];
   if (editable) {
     const stores = await writableStores();
@@ -54,6 +56,7 @@ export async function itemView(ctx) {
       h("p", { class: "crumbs" }, h("a", { href: "/console/" }, "Stores"), " › ", storeLink, " › this item"),
       heading,
       facts,
+      photo,
       editable ? null : h("p", { class: "muted" }, "Only the store's owner or an admin can change this item."),
       sections,
     ],

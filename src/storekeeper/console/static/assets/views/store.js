@@ -8,6 +8,7 @@ import {
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
 import { day, mayChange, ownerText, scrollTable } from "./common.js";
+import { thumbnailCell } from "./photo.js";
 import { filtersFromAddress, filtersToAddress, sortFollowsSearch } from "./search.js";
 
 const PAGE = 20;
@@ -83,7 +84,8 @@ function itemsSection(state, editable, refreshStore, address) {
     h("caption", {}, "Items of this store"),
     h("thead", {}, h("tr", {},
       h("th", { scope: "col" }, "Name"), h("th", { scope: "col", class: "num" }, "Price"),
-      h("th", { scope: "col", class: "num" }, "Quantity"), h("th", { scope: "col" }, "Tags"))),
+      h("th", { scope: "col", class: "num" }, "Quantity"), h("th", { scope: "col" }, "Tags"),
+      h("th", { scope: "col" }, "Photo"))),
     body);
 
   async function show(path) {
@@ -93,7 +95,8 @@ function itemsSection(state, editable, refreshStore, address) {
       h("td", {}, h("a", { href: `/console/item/${item.id}` }, item.name)),
       h("td", { class: "num" }, money(item.price)),
       h("td", { class: "num" }, String(item.quantity)),
-      h("td", {}, item.tags.map((t) => t.name).join(", ") || "—"))));
+      h("td", {}, item.tags.map((t) => t.name).join(", ") || "—"),
+      thumbnailCell(item))));
     previous.hidden = pages.length < 2;
     next.hidden = !nextPath;
     fill(status, page.data.length
