@@ -431,3 +431,18 @@ class CatalogRepository:
             .returning(item_tags.c.item_id)
         )
         return execute(self.conn, stmt).first() is not None
+
+    # Imports: rows matched by name, a batch at a time
+
+    def items_named(self, store_id: int, keys: list[str]) -> dict[str, Item]:
+        stmt = item_query(self._dialect).where(
+            items.c.store_id == store_id, items.c.name_key.in_(keys)
+        )
+        found = (self._item(row._mapping) for row in self._read(stmt))
+        return {name_key(item.name): item for item in found}
+
+    def tags_named(self, store_id: int, keys: list[str]) -> dict[str, int]:
+        stmt = select(tags.c.name_key, tags.c.id).where(
+            tags.c.store_id == store_id, tags.c.name_key.in_(keys)
+        )
+        return {row.name_key: int(row.id) for row in self._read(stmt)}

@@ -6,15 +6,18 @@ from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.catalog import CatalogRepository
 from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.jobs import JobRepository
+from storekeeper.db.transfer import ImportRepository
 from storekeeper.db.unit_of_work import bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.jobs import JOBS
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS
+from storekeeper.domain.transfer import IMPORTS
 
 REPOSITORIES = (
     bind(CATALOG, CatalogRepository),
     bind(ACCOUNTS, AccountRepository),
     bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
     bind(JOBS, JobRepository),
+    bind(IMPORTS, ImportRepository),
 )

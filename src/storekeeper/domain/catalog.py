@@ -57,6 +57,14 @@ class CatalogRepository(Protocol):
     def link(self, item_id: int, tag_id: int, store_id: int) -> bool: ...
     def unlink(self, item_id: int, tag_id: int) -> bool: ...
 
+    def items_named(self, store_id: int, keys: list[str]) -> dict[str, Item]:
+        """The store's items whose name keys (values.name_key) are among these, by key."""
+        ...
+
+    def tags_named(self, store_id: int, keys: list[str]) -> dict[str, int]:
+        """The ids of the store's tags whose name keys are among these, by key."""
+        ...
+
 
 CATALOG: Slot[CatalogRepository] = Slot("catalog")
 STORE_EMBED_LIMIT = 50
