@@ -92,15 +92,18 @@ def parse_json(data: bytes) -> Any:
     return value
 
 
-def body_bytes() -> bytes:
-    """The raw body, at most MAX_BODY bytes; 413 beyond, whether sent with a length or chunked.
+def body_bytes(limit: int = MAX_BODY, too_large: ApiError | None = None) -> bytes:
+    """The raw body, at most `limit` bytes; 413 beyond, whether sent with a length or chunked.
 
     Read once per request, by the pipeline (the idempotency fingerprint and the parser share
     it), in chunks under one deadline: the server bounds each silent read, this bounds a client
     that trickles a byte at a time. A client that does not send the body in time gets a 408.
     """
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "The request body is larger than 1 MiB.")
+    refusal = too_large or ApiError(413, "The request body is larger than 1 MiB.")
+    if request.content_length is not None and request.content_length > limit:
+        raise refusal
+    # The app's MAX_CONTENT_LENGTH fits the JSON bodies; an upload declares its own limit.
+    request.max_content_length = limit + 1
     deadline = time.monotonic() + BODY_DEADLINE_S
     chunks: list[bytes] = []
     size = 0
@@ -109,8 +112,8 @@ def body_bytes() -> bytes:
         # one byte more than allowed: a body that reaches it was too long.
         while chunk := request.stream.read(BODY_CHUNK):
             size += len(chunk)
-            if size > MAX_BODY:
-                raise ApiError(413, "The request body is larger than 1 MiB.")
+            if size > limit:
+                raise refusal
             if time.monotonic() > deadline:
                 raise _body_timeout()
             chunks.append(chunk)

@@ -15,6 +15,7 @@ from storekeeper import __version__
 from storekeeper.domain.values import ID_MAX
 from storekeeper.http.operations import TAGS, Operation, operation_of
 from storekeeper.http.schemas import Problem, ValidationProblem
+from storekeeper.http.uploads import MULTIPART, Upload, size_text
 
 REF = "#/components/schemas/{model}"
 _PATH_ARG = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
@@ -59,6 +60,10 @@ def _statuses(op: Operation, has_path_args: bool) -> list[int]:
         found.add(404)
     if op.body is not None:
         found |= {400, 408, 413, 415, 422}
+    if op.upload is not None:
+        found |= {408, 413, 415}
+        if op.upload.multipart_field:
+            found |= {400, 422}  # a malformed multipart body; one without the file's part
     if op.query is not None:
         found.add(422)
     if op.auth:
@@ -213,6 +218,8 @@ def _operation(
         doc["responses"][str(status)] = _success(op, status, text)
     for status in _statuses(op, bool(path_args)):
         doc["responses"][str(status)] = _error_response(status)
+    if op.upload is not None:
+        _upload(op.upload, doc)
     if op.query is not None:
         doc["parameters"].extend(_query_parameters(op.query, defs))
     if op.body is not None:
@@ -229,6 +236,36 @@ def _operation(
         doc["description"] = (doc.get("description", "") + "\n\n" + _PUBLIC).strip()
     _conditional(op, method, doc)
     return doc
+
+
+def _upload(upload: Upload, doc: dict[str, Any]) -> None:
+    """The request body and the refusals of an operation that takes a file (http/uploads.py)."""
+    limit = size_text(upload.max_bytes)
+    # OpenAPI 3.1 describes a raw body by its media type; the schema only says "these bytes".
+    content: dict[str, Any] = {
+        kind: {"schema": {"type": "string", "contentMediaType": kind}}
+        for kind in upload.media_types
+    }
+    if upload.multipart_field:
+        field = upload.multipart_field
+        content[MULTIPART] = {
+            "schema": {
+                "type": "object",
+                "required": [field],
+                "properties": {field: {"type": "string", "format": "binary"}},
+            },
+            "encoding": {field: {"contentType": ", ".join(upload.media_types)}},
+        }
+    text = upload.description or f"The file, at most {limit}: as {', '.join(upload.accepted)}."
+    doc["requestBody"] = {"required": True, "description": text, "content": content}
+    responses = doc["responses"]
+    responses["413"]["description"] = f"The file is larger than {limit}."
+    responses["415"]["description"] = f"The body is not sent as {' or '.join(upload.accepted)}."
+    if "422" in responses and upload.multipart_field:
+        responses["422"]["description"] = (
+            f"The multipart body has no `{upload.multipart_field}` part, or the file is refused "
+            "(`errors` says why)."
+        )
 
 
 def _segments(path: str) -> list[str]:

@@ -5,6 +5,8 @@ and answers; the view it makes runs the request's steps (http/pipeline.py) and h
 handler typed values, by the names of the handler's parameters:
 
 - `query`: the declared query model, validated;  `body`: the declared body model, validated;
+- `upload`: the declared file (`upload=Upload(...)`, http/uploads.py) as an `Uploaded`: its
+  bytes, read within the declaration's own size limit, and its media type;
 - `work`: the unit of work the use case runs in (a write one unless the method is GET), its
   commit also storing the answer under the request's Idempotency-Key;
 - `actor`: who calls (`Actor`; `Actor | None` on a public read);  `caller`: the same with
@@ -27,6 +29,7 @@ from flask import Response
 from pydantic import BaseModel
 
 from storekeeper.domain.values import ID_MAX
+from storekeeper.http.uploads import Upload
 from storekeeper.security import TokenKind
 
 F = TypeVar("F", bound=Callable[..., Response])
@@ -46,7 +49,7 @@ TAGS = (
     ("Operations", "Health, readiness, metrics and this document."),
 )
 # What the pipeline can hand a handler, besides the path's parameters.
-INPUTS = frozenset({"query", "body", "work", "actor", "caller", "conditions"})
+INPUTS = frozenset({"query", "body", "upload", "work", "actor", "caller", "conditions"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ class Operation:
     conditional: bool = False
     id_max: int = ID_MAX
     idempotency_key: bool = True
+    upload: Upload | None = None
     # Which of INPUTS the handler takes (from its signature).
     inputs: frozenset[str] = frozenset()
     # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
@@ -85,6 +89,7 @@ def _check_inputs(func: Callable[..., Any], op: Operation) -> frozenset[str]:
     for name, declared in (
         ("body", op.body is not None),
         ("query", op.query is not None),
+        ("upload", op.upload is not None),
         ("conditions", op.conditional),
     ):
         if (name in names) != declared:
@@ -112,6 +117,7 @@ def operation(
     conditional: bool = False,
     id_max: int = ID_MAX,
     idempotency_key: bool = True,
+    upload: Upload | None = None,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
 
@@ -128,12 +134,18 @@ def operation(
 
     `idempotency_key=False` makes a POST ignore `Idempotency-Key` (http/idempotency.py): for
     answers that create nothing and must never be stored, such as tokens.
+
+    `upload=Upload(media_types, max_bytes, multipart_field)` makes the body a file rather than
+    JSON (http/uploads.py): read within its own limit (413), of its media types (415), raw or as
+    the named part of a multipart/form-data body (422 without it), handed over as `upload`.
     """
     if tag not in dict(TAGS):
         raise ValueError(f"{tag!r} is none of the document's tags: add it to TAGS")
     if 412 in errors:
         # One way to say it, so the headers cannot be documented without the status or back.
         raise ValueError("declare conditional=True rather than 412 in errors")
+    if upload is not None and body is not None:
+        raise ValueError("an operation takes a JSON body or an upload, not both")
 
     def declare(func: F) -> F:
         # The pipeline imports the layers below it; imported here, when the app is assembled.
@@ -159,6 +171,7 @@ def operation(
             conditional=conditional,
             id_max=id_max,
             idempotency_key=idempotency_key,
+            upload=upload,
         )
         op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})
 

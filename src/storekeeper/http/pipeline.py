@@ -7,10 +7,12 @@ Every request (app.py installs `start`, `finish` and `end` as its hooks):
 Every declared operation (the view @operation makes calls `run`):
  2. token: the bearer token's signature, expiry and kind, as the declaration says (401);
  3. limits: a body read once, within its size and time (413, 408), before any connection is
-    taken, so a client slow to send it holds none;
+    taken, so a client slow to send it holds none; an upload's media type is checked before
+    (415) and its own limit applies (http/uploads.py);
  4. identity and claim: the token's session checked (401) and, for a POST with an
     Idempotency-Key, the key claimed in the same transaction, or its first answer replayed;
- 5. parse: query (422) and body (415, 400, 422) validated against the declared models;
+ 5. parse: query (422) and body (415, 400, 422) validated against the declared models, or
+    the upload's file taken out of its body (raw, or a multipart part: 400, 413, 415, 422);
  6. unit of work: the use case, its answer shaped (ETag, 304) and, under a claimed key, stored
     with it, all in one transaction: an idempotent POST takes two (claim, then use case);
  7. a claim whose use case was refused is settled: the refusal kept, or the key freed;
@@ -47,6 +49,7 @@ from storekeeper.http.identity import Caller, Token, verify_token
 from storekeeper.http.operations import Operation
 from storekeeper.http.paging import query_params
 from storekeeper.http.state import begin, current
+from storekeeper.http.uploads import check_media_type, uploaded
 from storekeeper.logs import log_request
 from storekeeper.metrics import UNMATCHED_ROUTE
 from storekeeper.services import Services
@@ -91,7 +94,7 @@ def run(op: Operation, handler: Callable[..., Response], path: dict[str, Any]) -
     """Steps 2 to 7 for one declared operation."""
     found = services()
     token = verify_token(found.tokens, op.auth, op.token_kind)
-    body = b"" if request.method in _READS else body_bytes()
+    body = b"" if request.method in _READS else _read_body(op)
     caller: Caller | None = None
     claimed: Claimed | None = None
     if carries_key(op.idempotency_key):
@@ -139,6 +142,14 @@ def _use_case(
     return response
 
 
+def _read_body(op: Operation) -> bytes:
+    """Step 3: the body, within its limit (an upload's own, after its media type is checked)."""
+    if op.upload is None:
+        return body_bytes()
+    check_media_type(op.upload)
+    return body_bytes(op.upload.read_limit, op.upload.too_large())
+
+
 def _authenticate(token: Token | None, work: Any) -> Caller | None:
     if token is None:
         return None
@@ -165,6 +176,8 @@ def _inputs(op: Operation, caller: Caller | None, body: bytes) -> dict[str, Any]
         inputs["query"] = query_params(op.query)
     if op.body is not None:
         inputs["body"] = parse_body(op.body, body, merge_patch=op.merge_patch)
+    if op.upload is not None:
+        inputs["upload"] = uploaded(op.upload, body)
     if op.conditional:
         inputs["conditions"] = preconditions()
     return inputs
