@@ -26,6 +26,7 @@ from storekeeper.http import (
     problems,
     stores,
     tags,
+    transfer,
     users,
 )
 from storekeeper.http.bodies import MAX_BODY
@@ -39,7 +40,17 @@ from storekeeper.services import Services
 from storekeeper.settings import Settings
 
 # Every resource's endpoints.
-BLUEPRINTS = (stores.bp, items.bp, tags.bp, users.bp, accounts.bp, jobs.bp, ops.bp, console.bp)
+BLUEPRINTS = (
+    stores.bp,
+    items.bp,
+    transfer.bp,
+    tags.bp,
+    users.bp,
+    accounts.bp,
+    jobs.bp,
+    ops.bp,
+    console.bp,
+)
 
 # How long a login or registration may wait for its turn before it is a 503 (offload.Admission).
 SIGN_IN_WAIT_S = 10.0
@@ -52,6 +63,7 @@ CORS_REQUEST_HEADERS = [
     "X-Request-ID",
 ]
 CORS_EXPOSED_HEADERS = [
+    "Content-Disposition",
     "ETag",
     "Idempotent-Replayed",
     "Link",

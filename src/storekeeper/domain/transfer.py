@@ -194,17 +194,27 @@ def read_row(raw: RawRow) -> RowChange | RowOutcome:
     return RowChange(raw.line, **values)
 
 
+def _name_key(raw: RawRow) -> str | None:
+    try:
+        return name_key(clean_name(raw.cells.get("name", "")))
+    except ValueError:
+        return None
+
+
 def read_rows(raws: Sequence[RawRow]) -> list[RowChange | RowOutcome]:
-    """Every row read; a name already on an earlier row fails (one row decides an item)."""
+    """Every row read; a name already on an earlier row fails, even when that row failed for
+    another reason: one row decides an item."""
     seen: dict[str, int] = {}
     rows: list[RowChange | RowOutcome] = []
     for raw in raws:
         row = read_row(raw)
-        if isinstance(row, RowChange):
-            first = seen.setdefault(row.key, row.line)
-            if first != row.line:
+        key = _name_key(raw)
+        if key is not None:
+            first = seen.setdefault(key, raw.line)
+            if first != raw.line:
                 message = f"names the same item as line {first}"
-                row = RowOutcome(row.line, "failed", errors={"name": [message]})
+                errors = row.errors if isinstance(row, RowOutcome) else {}
+                row = RowOutcome(raw.line, "failed", errors={**errors, "name": [message]})
         rows.append(row)
     return rows
 

@@ -122,6 +122,11 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
         if sample is not None:
             media["example"] = sample
         answer["content"] = {"application/json": media}
+        if status == op.status and op.alternatives:
+            answer["headers"]["Vary"] = {"schema": _STRING, "description": "`Accept`."}
+            for kind, holds in op.alternatives.items():
+                answer["content"][kind] = {"schema": {"type": "string", "description": holds}}
+                answer["description"] += f" As `{kind}` when `Accept` prefers it: {holds}"
     return answer
 
 

@@ -75,6 +75,8 @@ class Operation:
     id_max: int = ID_MAX
     idempotency_key: bool = True
     upload: Upload | None = None
+    # Other media types the success answer can be negotiated as (Accept), with what they hold.
+    alternatives: dict[str, str] = field(default_factory=dict)
     # Which of INPUTS the handler takes (from its signature).
     inputs: frozenset[str] = frozenset()
     # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
@@ -118,6 +120,7 @@ def operation(
     id_max: int = ID_MAX,
     idempotency_key: bool = True,
     upload: Upload | None = None,
+    alternatives: dict[str, str] | None = None,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
 
@@ -138,6 +141,9 @@ def operation(
     `upload=Upload(media_types, max_bytes, multipart_field)` makes the body a file rather than
     JSON (http/uploads.py): read within its own limit (413), of its media types (415), raw or as
     the named part of a multipart/form-data body (422 without it), handed over as `upload`.
+
+    `alternatives` names other media types the success answer comes in when the request's
+    Accept prefers them (the handler negotiates), each with what it holds, for the document.
     """
     if tag not in dict(TAGS):
         raise ValueError(f"{tag!r} is none of the document's tags: add it to TAGS")
@@ -172,6 +178,7 @@ def operation(
             id_max=id_max,
             idempotency_key=idempotency_key,
             upload=upload,
+            alternatives=alternatives or {},
         )
         op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})
 
