@@ -196,7 +196,7 @@ def list_items(query: ItemListParams, work: Work) -> Response:
     response=ItemOut,
     many=True,
     query=StoreItemListParams,
-    alternatives={transfer.CSV: transfer.EXPORT_TEXT},
+    alternatives={transfer.CSV: transfer.EXPORT},
 )
 def list_store_items(id: int, query: StoreItemListParams, work: Work) -> Response:
     """List one store's items, a page at a time, with filters and sorts; or export them all.

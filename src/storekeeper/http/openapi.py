@@ -124,9 +124,14 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
         answer["content"] = {"application/json": media}
         if status == op.status and op.alternatives:
             answer["headers"]["Vary"] = {"schema": _STRING, "description": "`Accept`."}
-            for kind, holds in op.alternatives.items():
-                answer["content"][kind] = {"schema": {"type": "string", "description": holds}}
-                answer["description"] += f" As `{kind}` when `Accept` prefers it: {holds}"
+            for kind, other in op.alternatives.items():
+                answer["content"][kind] = {
+                    "schema": {"type": "string", "description": other.description},
+                    "example": other.example,
+                }
+                answer["description"] += f" As `{kind}` when `Accept` prefers it: " + (
+                    other.description
+                )
     return answer
 
 
@@ -261,6 +266,11 @@ def _upload(upload: Upload, doc: dict[str, Any]) -> None:
             },
             "encoding": {field: {"contentType": ", ".join(upload.media_types)}},
         }
+    if upload.example is not None:
+        for kind in upload.media_types:
+            content[kind]["example"] = upload.example
+        if upload.multipart_field:
+            content[MULTIPART]["example"] = {upload.multipart_field: upload.example}
     text = upload.description or f"The file, at most {limit}: as {', '.join(upload.accepted)}."
     doc["requestBody"] = {"required": True, "description": text, "content": content}
     responses = doc["responses"]

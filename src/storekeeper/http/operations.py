@@ -53,6 +53,14 @@ INPUTS = frozenset({"query", "body", "upload", "work", "actor", "caller", "condi
 
 
 @dataclass(frozen=True)
+class Representation:
+    """Another media type an answer can be negotiated as: what it holds, and a sample."""
+
+    description: str
+    example: str
+
+
+@dataclass(frozen=True)
 class Operation:
     """What an endpoint takes and answers: for the pipeline and the OpenAPI document."""
 
@@ -76,7 +84,7 @@ class Operation:
     idempotency_key: bool = True
     upload: Upload | None = None
     # Other media types the success answer can be negotiated as (Accept), with what they hold.
-    alternatives: dict[str, str] = field(default_factory=dict)
+    alternatives: dict[str, Representation] = field(default_factory=dict)
     # Which of INPUTS the handler takes (from its signature).
     inputs: frozenset[str] = frozenset()
     # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
@@ -120,7 +128,7 @@ def operation(
     id_max: int = ID_MAX,
     idempotency_key: bool = True,
     upload: Upload | None = None,
-    alternatives: dict[str, str] | None = None,
+    alternatives: dict[str, Representation] | None = None,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
 

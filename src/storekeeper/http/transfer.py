@@ -15,7 +15,7 @@ from storekeeper.domain.ports import Work
 from storekeeper.http.bodies import JSON, respond
 from storekeeper.http.context import services
 from storekeeper.http.jobs import JobOut
-from storekeeper.http.operations import operation
+from storekeeper.http.operations import Representation, operation
 from storekeeper.http.schemas import Input, QueryBool
 from storekeeper.http.uploads import Upload, Uploaded
 from storekeeper.http.users import private
@@ -32,19 +32,26 @@ LIST_MEDIA = (JSON, CSV)
 # Lines are sent in chunks of about this many bytes: a write per line costs a system call
 # (and a chunk header) for each of a million items.
 CHUNK_BYTES = 64 * 1024
-EXPORT_TEXT = (
+_SAMPLE = (
+    "id,name,price,quantity,description,tags\r\n"
+    '7,Oak chair,19.99,4,"Solid oak, seat height 45 cm.",furniture;oak\r\n'
+    "8,'=Sale sign,2.50,10,,\r\n"
+)
+_EXPORT_TEXT = (
     "every item of the store (not paged; paging, sorting and filter parameters are ignored), "
     'by id, streamed, as `attachment; filename="store-{id}-items.csv"`. Columns `id,name,'
     "price,quantity,description,tags` (tag names separated by `;`). A text cell a spreadsheet "
     "would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) "
     "gets a leading `'`, as does one starting with `'` and one of those; the import removes it."
 )
+EXPORT = Representation(_EXPORT_TEXT, _SAMPLE)
 CSV_UPLOAD = Upload(
     media_types=(CSV,),
     max_bytes=MAX_BYTES,
     multipart_field="file",
     description=f"A CSV file (UTF-8, a byte-order mark allowed) of at most {MAX_ROWS} rows, "
     "with the export's columns: `name` is required, `price` for new items; `id` is ignored.",
+    example="name,price,quantity,tags\r\nOak chair,19.99,4,furniture;oak\r\nStool,,2,\r\n",
 )
 
 
