@@ -87,7 +87,8 @@ def test_an_import_survives_a_killed_worker_while_reads_answer(
             site.start_worker()
 
             def finished() -> bool:
-                return http.get(job_url, headers=headers).json()["status"] == "succeeded"
+                status: str = http.get(job_url, headers=headers).json()["status"]
+                return status == "succeeded"
 
             poll_until(finished, DELIVERY_S * 4, lambda: f"not finished: {site.logs()}")
         finally:
