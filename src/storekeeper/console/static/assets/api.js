@@ -177,12 +177,12 @@ function inFlight(error) {
  * A request to the API. `body` is JSON text; `etag` goes out as If-Match; `key` as
  * Idempotency-Key. An expired access token is renewed once and the request sent again.
  */
-export async function request(method, path, { body, etag, key, auth = true } = {}) {
+export async function request(method, path, { body, etag, key, auth = true, type } = {}) {
   let renewed = false;
   for (let attempt = 1; ; attempt += 1) {
     const headers = { Accept: "application/json" };
     if (body !== undefined) {
-      headers["Content-Type"] = method === "PATCH" ? "application/merge-patch+json" : "application/json";
+      headers["Content-Type"] = type || (method === "PATCH" ? "application/merge-patch+json" : "application/json");
     }
     if (etag) headers["If-Match"] = etag;
     if (key) headers["Idempotency-Key"] = key;
@@ -205,6 +205,27 @@ export async function request(method, path, { body, etag, key, auth = true } = {
       }
       throw error;
     }
+  }
+}
+
+/**
+ * A download as a Blob with the file name the server gave it (Content-Disposition). The token
+ * goes in a header, so a plain link cannot fetch it: the caller saves the Blob.
+ */
+export async function download(path, accept) {
+  for (let renewed = false; ; renewed = true) {
+    const token = await accessToken();
+    const headers = { Accept: accept };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await send("GET", path, headers);
+    if (response.status === 401 && token && !renewed) {
+      await response.arrayBuffer();
+      await renew();
+      continue;
+    }
+    if (!response.ok) await answer(response); // throws the ApiError
+    const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    return { blob: await response.blob(), filename: named ? named[1] : "download" };
   }
 }
 

@@ -8,6 +8,7 @@ import {
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
 import { day, mayChange, ownerText, scrollTable } from "./common.js";
+import { exportButton } from "./transfer.js";
 
 const PAGE = 20;
 const SORTS = [
@@ -50,6 +51,8 @@ export async function storeView(ctx) {
         h("dt", {}, "Owner"), h("dd", {}, ownerText(store.owner_id)),
         h("dt", {}, "Items"), h("dd", {}, count),
         h("dt", {}, "Created"), h("dd", {}, day(store.created_at))),
+      h("p", { class: "actions" }, exportButton(id),
+        editable ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null),
       editable ? null : h("p", { class: "muted" }, api.me()
         ? "You can browse this store; only its owner or an admin can change it."
         : "You are browsing as a guest; sign in as its owner to change it."),
