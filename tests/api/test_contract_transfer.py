@@ -353,3 +353,29 @@ def test_an_import_of_a_deleted_store_fails_without_retrying(
     assert run_jobs(app, tmp_path / "mail") == ["failed"]
     job = client.get(answer.headers["Location"], headers=alice.headers).get_json()
     assert job["status"] == "failed"
+
+
+def test_an_html_form_may_send_the_file(
+    client: FlaskClient, app: Flask, tmp_path: Path, alice: User
+) -> None:
+    shop = store(client, alice)
+    form = {"file": (io.BytesIO(b"name,price\nA,1\n"), "items.csv", "text/csv")}
+    answer = client.post(
+        f"/store/{shop['id']}/import",
+        data=form,
+        content_type="multipart/form-data",
+        headers=alice.headers,
+    )
+    assert answer.status_code == 202, answer.get_data(as_text=True)
+    assert run_jobs(app, tmp_path / "mail") == ["succeeded"]
+    assert set(_items(client, shop["id"])) == {"A"}
+
+
+def test_a_row_with_a_nul_fails_on_its_column(
+    client: FlaskClient, app: Flask, tmp_path: Path, alice: User
+) -> None:
+    shop = store(client, alice)
+    result = _import(
+        client, app, tmp_path, alice, shop["id"], "name,price,description\nA,1,x\x00y\n"
+    )
+    assert result["rows"][0]["errors"] == {"description": ["must not contain NUL characters"]}
