@@ -153,6 +153,12 @@ class FakeCatalog:
         found = (self.get_item(i) for i, (s, _) in self.items.items() if s == store_id)
         return {name_key(i.name): i for i in found if i and name_key(i.name) in keys}
 
+    def add_items(self, store_id: int, fields: list[ItemFields]) -> list[int]:
+        return [self.add_item(store_id, f).id for f in fields]
+
+    def link_many(self, store_id: int, links: list[tuple[int, int]]) -> None:
+        self.links |= set(links)
+
     def tags_named(self, store_id: int, keys: list[str]) -> dict[str, int]:
         return {
             name_key(n): t

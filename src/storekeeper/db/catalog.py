@@ -446,3 +446,31 @@ class CatalogRepository:
             tags.c.store_id == store_id, tags.c.name_key.in_(keys)
         )
         return {row.name_key: int(row.id) for row in self._read(stmt)}
+
+    def add_items(self, store_id: int, fields: list[ItemFields]) -> list[int]:
+        if not fields:
+            return []
+        now = models.utcnow()
+        rows = [
+            {
+                "store_id": store_id,
+                "name": f.name,
+                "name_key": name_key(f.name),
+                "price_cents": f.price.cents,
+                "quantity": f.quantity,
+                "description": f.description,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for f in fields
+        ]
+        # One INSERT for the batch (SQLAlchemy's "insertmanyvalues"), its ids in the rows' order.
+        stmt = insert(items).returning(items.c.id, sort_by_parameter_order=True)
+        ids = [int(row[0]) for row in execute(self.conn, stmt, rows)]
+        self._count(store_id, len(ids))
+        return ids
+
+    def link_many(self, store_id: int, links: list[tuple[int, int]]) -> None:
+        if links:
+            rows = [{"item_id": i, "tag_id": t, "store_id": store_id} for i, t in links]
+            execute(self.conn, insert(item_tags), rows)

@@ -65,6 +65,14 @@ class CatalogRepository(Protocol):
         """The ids of the store's tags whose name keys are among these, by key."""
         ...
 
+    def add_items(self, store_id: int, fields: list[ItemFields]) -> list[int]:
+        """Insert many new items at once (an import's batch); their ids, in the same order."""
+        ...
+
+    def link_many(self, store_id: int, links: list[tuple[int, int]]) -> None:
+        """Label items with tags of their store: (item id, tag id) pairs not linked yet."""
+        ...
+
 
 CATALOG: Slot[CatalogRepository] = Slot("catalog")
 STORE_EMBED_LIMIT = 50

@@ -278,23 +278,30 @@ def _tag_ids(repo: CatalogRepository, store_id: int, decisions: list[_Decision])
 
 
 def _apply(
-    repo: CatalogRepository, store_id: int, decision: _Decision, tags: dict[str, int]
-) -> int:
-    row, current = decision.row, decision.current
-    if current is None:
-        assert row.price is not None  # _decide refused a new item without one
-        fields = ItemFields(row.name, row.price, row.quantity or 0, row.description or "")
-        item_id = repo.add_item(store_id, fields).id
-    else:
-        item_id = current.id
-        if decision.changes:
+    repo: CatalogRepository, store_id: int, decisions: list[_Decision], tags: dict[str, int]
+) -> dict[int, int]:
+    """Make a batch's decisions so, a few statements for the batch (new items and links are
+    inserted together); the new items' ids by line."""
+    new = [d for d in decisions if d.current is None]
+    fields = []
+    for d in new:
+        assert d.row.price is not None  # _decide refused a new item without one
+        fields.append(
+            ItemFields(d.row.name, d.row.price, d.row.quantity or 0, d.row.description or "")
+        )
+    made = dict(zip((d.row.line for d in new), repo.add_items(store_id, fields), strict=True))
+    links: list[tuple[int, int]] = []
+    for decision in decisions:
+        current = decision.current
+        item_id = made[decision.row.line] if current is None else current.id
+        if current is not None and decision.changes:
             repo.update_item(item_id, decision.changes)
-    if decision.retag:
-        if current is not None:
-            repo.unlink_item_tags(item_id)
-        for name in row.tags or ():
-            repo.link(item_id, tags[name_key(name)], store_id)
-    return item_id
+        if decision.retag:
+            if current is not None:
+                repo.unlink_item_tags(item_id)
+            links += [(item_id, tags[name_key(name)]) for name in decision.row.tags or ()]
+    repo.link_many(store_id, links)
+    return made
 
 
 def _batch(
@@ -308,14 +315,13 @@ def _batch(
     catalog.writable_store(repo, actor, store_id)
     planned = _plan(repo, store_id, rows)
     decisions = [d for d in planned if isinstance(d, _Decision)]
-    tags = _tag_ids(repo, store_id, decisions) if write else {}
+    made = _apply(repo, store_id, decisions, _tag_ids(repo, store_id, decisions)) if write else {}
     outcomes = []
     for entry in planned:
         if isinstance(entry, RowOutcome):
             outcomes.append(entry)
             continue
-        item_id = _apply(repo, store_id, entry, tags) if write else None
-        known = entry.current.id if entry.current is not None else item_id
+        known = entry.current.id if entry.current is not None else made.get(entry.row.line)
         outcomes.append(RowOutcome(entry.row.line, entry.status, known))
     return outcomes
 
