@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from storekeeper.db import models
@@ -51,3 +51,10 @@ class ImportRepository:
         )
         self.conn.execute(delete(batches).where(batches.c.job_id == job_id))
         self.conn.execute(delete(files).where(files.c.job_id == job_id))
+
+    def refresh_statistics(self) -> None:
+        # PostgreSQL only: ANALYZE samples the tables (a bounded sample, not a scan) and takes a
+        # lock that blocks neither reads nor writes. SQLite's planner needs none here: it picks
+        # the unique (store_id, name_key) index for these lookups without statistics.
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("ANALYZE items, item_tags, tags"))
