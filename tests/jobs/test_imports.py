@@ -103,3 +103,18 @@ def test_an_import_whose_end_was_not_recorded_keeps_its_result(
     assert _runner(units, lambda: later).run(job_id) == "succeeded"
     job = client.get(f"/job/{job_id}", headers=alice.headers).get_json()
     assert (job["result"]["created"], job["result"]["unchanged"]) == (1, 0)
+
+
+def test_a_running_import_shows_its_progress(client: FlaskClient, app: Flask, alice: User) -> None:
+    shop = store(client, alice)
+    data = "name,price\n" + "".join(f"Item {n},1\n" for n in range(BATCH_ROWS + 1))
+    answer = client.post(
+        f"/store/{shop['id']}/import", data=data, content_type="text/csv", headers=alice.headers
+    )
+    job_id = answer.get_json()["id"]
+    units: SqlUnitsOfWork = app.extensions["storekeeper"].units
+    with suppress(Died):  # the claim, then the first batch: dead after it
+        _runner(DyingUnits(units, writes=2)).run(job_id)
+    job = client.get(f"/job/{job_id}", headers=alice.headers).get_json()
+    assert job["status"] == "running"
+    assert job["result"] == {"progress": {"rows_done": BATCH_ROWS, "rows": BATCH_ROWS + 1}}

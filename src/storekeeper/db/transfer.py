@@ -58,3 +58,12 @@ class ImportRepository:
         # the unique (store_id, name_key) index for these lookups without statistics.
         if self.conn.dialect.name == "postgresql":
             self.conn.execute(text("ANALYZE items, item_tags, tags"))
+
+    def progress(self, job_id: int, done: int, total: int) -> None:
+        # Only while it runs: the final result (finish) replaces it, and a finished job keeps it.
+        progress = orjson.dumps({"progress": {"rows_done": done, "rows": total}}).decode()
+        self.conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == "running")
+            .values(result=progress)
+        )

@@ -80,6 +80,10 @@ class ImportRepository(Protocol):
         """Bring the planner's view of the catalog's tables up to date (where it keeps one)."""
         ...
 
+    def progress(self, job_id: int, done: int, total: int) -> None:
+        """Show how far a running import has come, as its job's result until it finishes."""
+        ...
+
 
 IMPORTS: Slot[ImportRepository] = Slot("imports")
 
@@ -444,7 +448,7 @@ def run_import(
         done = work[IMPORTS].batches(job.id)
     if data is None:
         # Finished by an earlier attempt that died before it could say so: its result stands.
-        if job.result is not None:
+        if job.result is not None and "progress" not in job.result:
             return job.result
         raise ImportGone("The import's file is gone; its store was deleted.")
     rows = read_rows(read_file(data))
@@ -509,6 +513,7 @@ def _in_batches(
         with units(write=True) as work:
             made = _batch(work[CATALOG], actor, store_id, batch, write=True)
             work[IMPORTS].add_batch(job_id, number, [o.to_json() for o in made])
+            work[IMPORTS].progress(job_id, len(outcomes) + len(made), len(rows))
             _keep_statistics(work, number)
         outcomes += made
     return outcomes

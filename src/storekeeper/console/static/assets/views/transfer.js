@@ -132,7 +132,8 @@ async function runImport(storeId, file, { dryRun, atomic }, progress) {
   let job = started.data;
   const what = dryRun ? "Checking the file" : "Importing";
   while (!DONE.has(job.status)) {
-    fill(progress, `${what}… (${job.status})`);
+    const done = job.result && job.result.progress;
+    fill(progress, done ? `${what}… ${done.rows_done} of ${done.rows} rows` : `${what}… (${job.status})`);
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     job = (await api.request("GET", `/job/${job.id}`)).data;
   }
