@@ -10,7 +10,10 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
+from storekeeper.db.models import User as UserRow
+from storekeeper.db.session import Database
 from storekeeper.domain.csvfile import MAX_BYTES, MAX_ROWS
 from tests.helpers import User, assert_problem, item, store, tag
 from tests.jobs.inbox import run_jobs
@@ -379,3 +382,15 @@ def test_a_row_with_a_nul_fails_on_its_column(
         client, app, tmp_path, alice, shop["id"], "name,price,description\nA,1,x\x00y\n"
     )
     assert result["rows"][0]["errors"] == {"description": ["must not contain NUL characters"]}
+
+
+def test_the_job_acts_as_its_starter_is_when_it_runs(
+    client: FlaskClient, app: Flask, tmp_path: Path, alice: User, admin: User, database: Database
+) -> None:
+    shop = store(client, alice)
+    answer = _start(client, admin, shop["id"], "name,price\nA,1\n")
+    assert answer.status_code == 202
+    with database.unit_of_work(write=True) as conn:  # no longer an admin
+        conn.execute(update(UserRow).where(UserRow.id == admin.id).values(is_admin=False))
+    assert run_jobs(app, tmp_path / "mail") == ["failed"]
+    assert _items(client, shop["id"]) == {}

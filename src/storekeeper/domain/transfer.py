@@ -26,9 +26,10 @@ from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from storekeeper.domain import catalog
+from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG, CatalogRepository
 from storekeeper.domain.csvfile import TAG_SEPARATOR, RawRow, export_lines, read_file
-from storekeeper.domain.errors import DomainError
+from storekeeper.domain.errors import DomainError, Unauthenticated
 from storekeeper.domain.jobs import JOBS, Job
 from storekeeper.domain.model import (
     Actor,
@@ -349,7 +350,6 @@ class ImportRequest:
     store_id: int
     dry_run: bool = False
     atomic: bool = False
-    admin: bool = False
 
     def payload(self) -> dict[str, Any]:
         """The job's payload."""
@@ -357,14 +357,13 @@ class ImportRequest:
             "store_id": self.store_id,
             "dry_run": self.dry_run,
             "atomic": self.atomic,
-            "admin": self.admin,
         }
 
     @classmethod
     def of(cls, job: Job) -> ImportRequest:
         """The request a job's payload holds."""
         p = job.payload
-        return cls(int(p["store_id"]), bool(p["dry_run"]), bool(p["atomic"]), bool(p["admin"]))
+        return cls(int(p["store_id"]), bool(p["dry_run"]), bool(p["atomic"]))
 
 
 def start_import(work: Work, actor: Actor | None, request: ImportRequest, data: bytes) -> Job:
@@ -377,7 +376,6 @@ def start_import(work: Work, actor: Actor | None, request: ImportRequest, data: 
     catalog.writable_store(repo, actor, request.store_id)
     read_file(data)
     assert actor is not None  # writable_store refused an anonymous caller
-    request = ImportRequest(request.store_id, request.dry_run, request.atomic, actor.is_admin)
     job_id = work[JOBS].add(IMPORT, request.payload(), actor.user_id)
     work[IMPORTS].add_file(job_id, request.store_id, data)
     job = work[JOBS].get(job_id)
@@ -439,13 +437,18 @@ def run_import(
     import runs in whole (given a longer bound than a request's).
 
     Raises NotFound or Forbidden when the store is gone or no longer the starter's to write,
-    ImportGone when the file is: none of them passes on a retry.
+    Unauthenticated when the starter is gone, ImportGone when the file is: none of them passes
+    on a retry.
     """
     request = ImportRequest.of(job)
-    actor = Actor(job.user_id or 0, request.admin)
     with units() as work:
+        # The starter as they are now: one who lost the store or admin rights since cannot go on.
+        user = work[ACCOUNTS].get_user(job.user_id) if job.user_id is not None else None
         data = work[IMPORTS].file(job.id)
         done = work[IMPORTS].batches(job.id)
+    if user is None:
+        raise Unauthenticated("The user who started the import no longer exists.")
+    actor = Actor(user.id, user.is_admin)
     if data is None:
         # Finished by an earlier attempt that died before it could say so: its result stands.
         if job.result is not None and "progress" not in job.result:
