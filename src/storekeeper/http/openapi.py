@@ -104,6 +104,8 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
     headers: dict[str, Any] = dict(_COMMON_HEADERS)
     if status == 201:
         headers["Location"] = {"schema": _STRING, "description": "URL of the created resource."}
+    elif status == 202 and op.creates is not None:
+        headers["Location"] = {"schema": _STRING, "description": "URL of the job to poll."}
     if op.many:
         headers["Link"] = {
             "schema": _STRING,
@@ -129,7 +131,7 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
                     "schema": {"type": "string", "description": other.description},
                     "example": other.example,
                 }
-                answer["description"] += f" As `{kind}` when `Accept` prefers it: " + (
+                answer["description"] += f". As `{kind}` when `Accept` prefers it: " + (
                     other.description
                 )
     return answer

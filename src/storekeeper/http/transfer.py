@@ -113,6 +113,7 @@ class ImportParams(Input):
     upload=CSV_UPLOAD,
     auth=True,
     errors=(413, 422),
+    creates="/job/{id}",
 )
 def import_items(
     id: int, query: ImportParams, upload: Uploaded, actor: Actor, work: Work
