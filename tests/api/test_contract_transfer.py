@@ -394,3 +394,28 @@ def test_the_job_acts_as_its_starter_is_when_it_runs(
         conn.execute(update(UserRow).where(UserRow.id == admin.id).values(is_admin=False))
     assert run_jobs(app, tmp_path / "mail") == ["failed"]
     assert _items(client, shop["id"]) == {}
+
+
+def test_a_form_sent_again_with_its_key_is_replayed(client: FlaskClient, alice: User) -> None:
+    """Each send of a form picks its own multipart boundary: the file, not the bytes, counts."""
+    shop = store(client, alice)
+    headers = {**alice.headers, "Idempotency-Key": "import-once"}
+    answers = [
+        client.post(
+            f"/store/{shop['id']}/import",
+            data={"file": (io.BytesIO(b"name,price\nA,1\n"), "items.csv", "text/csv")},
+            content_type=f"multipart/form-data; boundary=boundary{n}",
+            headers=headers,
+        )
+        for n in range(2)
+    ]
+    assert [a.status_code for a in answers] == [202, 202]
+    assert answers[1].headers["Idempotent-Replayed"] == "true"
+    assert answers[0].get_json()["id"] == answers[1].get_json()["id"]
+    other = client.post(
+        f"/store/{shop['id']}/import",
+        data=b"name,price\nB,2\n",
+        content_type="text/csv",
+        headers=headers,
+    )
+    assert_problem(other, 422)
