@@ -27,6 +27,7 @@ from storekeeper.http import (
     problems,
     stores,
     tags,
+    transfer,
     users,
 )
 from storekeeper.http.bodies import MAX_BODY
@@ -45,6 +46,7 @@ BLUEPRINTS = (
     stores.bp,
     items.bp,
     photos.bp,
+    transfer.bp,
     tags.bp,
     users.bp,
     accounts.bp,
@@ -64,6 +66,7 @@ CORS_REQUEST_HEADERS = [
     "X-Request-ID",
 ]
 CORS_EXPOSED_HEADERS = [
+    "Content-Disposition",
     "ETag",
     "Idempotent-Replayed",
     "Link",
