@@ -90,3 +90,12 @@ def test_item_names_keep_the_case_insensitive_rule(client: FlaskClient, alice: U
     shop = store(client, alice, "Corner Shop")
     item(client, alice, shop["id"], "Chair")
     item(client, alice, shop["id"], "Ch\u0430ir")  # Cyrillic a: a different item name
+
+
+def test_the_openapi_document_says_what_a_stores_409_means(client: FlaskClient) -> None:
+    paths = client.get("/openapi.json").get_json()["paths"]
+    for operation in (paths["/store"]["post"], paths["/store/{id}"]["patch"]):
+        said = operation["responses"]["409"]["description"]
+        assert "looks the same" in said and "confusable" in said, said
+    # Items keep the general text: their names are compared by case only.
+    assert "confusable" not in paths["/item"]["post"]["responses"]["409"]["description"]
