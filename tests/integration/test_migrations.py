@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +151,7 @@ def test_sqlite_search_triggers_survive_every_migration(tmp_path: Path) -> None:
 
 
 def test_0011_keys_existing_stores_and_keeps_look_alikes_apart(
-    scratch_database: Database, caplog: pytest.LogCaptureFixture
+    scratch_database: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Stores whose names already look alike do not stop the upgrade: the first keeps the plain
     key, the later one a key of its own, until it is renamed."""
@@ -177,15 +176,15 @@ def test_0011_keys_existing_stores_and_keeps_look_alikes_apart(
                 ),
                 {"id": store_id, "name": name, "key": name_key(name), "t": "2026-12-01"},
             )
-    with caplog.at_level(logging.WARNING):
-        migrate.upgrade(engine, "0011")
+    capsys.readouterr()
+    migrate.upgrade(engine, "0011")
     # The operator is told which stores to rename, and which store each one looks like.
-    told = [r.getMessage() for r in caplog.records if "looks like" in r.getMessage()]
+    told = [line for line in capsys.readouterr().err.splitlines() if "looks like" in line]
     assert told == [
-        "store 2 'C\u03bfrner Shop' looks like store 1 'Corner Shop': kept, under a key of its "
-        "own; rename it",
-        "store 4 'CORNER\\u200b SHOP' looks like store 1 'Corner Shop': kept, under a key of "
-        "its own; rename it",
+        "storekeeper: store 2 'C\u03bfrner Shop' looks like store 1 'Corner Shop': kept, under "
+        "a key of its own; rename it",
+        "storekeeper: store 4 'CORNER\\u200b SHOP' looks like store 1 'Corner Shop': kept, "
+        "under a key of its own; rename it",
     ]
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT id, name_skeleton FROM stores")).all()

@@ -27,7 +27,7 @@ so `stores` is never rebuilt: a rebuild drops and recreates the table items and 
 from __future__ import annotations
 
 import hashlib
-import logging
+import sys
 
 import sqlalchemy as sa
 from alembic import op
@@ -40,7 +40,6 @@ branch_labels = None
 depends_on = None
 
 _NAME = "uq_stores_name_skeleton"
-log = logging.getLogger("alembic.runtime.migration")
 
 
 def own_digest(digest: str, store_id: int) -> str:
@@ -66,12 +65,10 @@ def upgrade() -> None:
         digest = look_alike_digest(name)
         if digest in first:
             older_id, older_name = first[digest]
-            log.warning(
-                "store %d %r looks like store %d %r: kept, under a key of its own; rename it",
-                store_id,
-                name,
-                older_id,
-                older_name,
+            print(
+                f"storekeeper: store {store_id} {name!r} looks like store {older_id} "
+                f"{older_name!r}: kept, under a key of its own; rename it",
+                file=sys.stderr,
             )
             digest = own_digest(digest, store_id)
         else:
