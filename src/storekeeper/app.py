@@ -19,6 +19,7 @@ from storekeeper.domain.ports import AttemptLimiter
 from storekeeper.http import (
     accounts,
     console,
+    history,
     items,
     jobs,
     ops,
@@ -52,6 +53,7 @@ BLUEPRINTS = (
     accounts.bp,
     jobs.bp,
     ops.bp,
+    history.bp,
     console.bp,
 )
 

@@ -39,6 +39,10 @@ TAGS = (
     ("Stores", "Stores, owned by the user who creates them."),
     ("Items", "What a store sells: exact prices, quantities, descriptions."),
     ("Tags", "Labels of one store, and the links between its items and its tags."),
+    (
+        "History",
+        "A store's history: every change of its data, who made it and in which request.",
+    ),
     ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
     (
         "Accounts",
