@@ -76,7 +76,7 @@ class EventOut(OutModel):
             "actor_id": 1,
             "actor": {"id": 1, "username": "alice"},
             "resource": {"type": "item", "id": 7},
-            "changes": {"price": [19.99, 17.5], "quantity": [4, 3]},
+            "changes": {"description": ["", "Solid oak."], "quantity": [4, 3]},
             "request_id": "5f0c6a1e9b2d4c7e8a3f1b2c3d4e5f60",
             "created_at": CREATED_AT,
         }
