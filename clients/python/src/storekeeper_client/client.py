@@ -20,6 +20,7 @@ from storekeeper_client.errors import StorekeeperError, problem_from
 from storekeeper_client.models import (
     AcceptedOut,
     AccessTokenOut,
+    EventOut,
     Health,
     ItemOut,
     JobOut,
@@ -35,6 +36,7 @@ from storekeeper_client.operations import operation
 from storekeeper_client.paging import Page, Versioned, next_url
 from storekeeper_client.queries import (
     Amount,
+    EventQuery,
     ItemQuery,
     SearchFilters,
     StoreItemQuery,
@@ -573,6 +575,22 @@ class Storekeeper:
     def unlink_tag(self, item_id: int, tag_id: int) -> None:
         """Take a tag off an item."""
         self._send("DELETE", f"/item/{item_id}/tag/{tag_id}")
+
+    # History
+
+    @operation("GET", "/store/{id}/event", id="store_id")
+    @keyword_query
+    def list_events(
+        self, store_id: int, *, cursor: str | None = None, **query: Unpack[EventQuery]
+    ) -> Page[EventOut]:
+        """One page of a store's history, newest first (its owner or an admin)."""
+        return self._list(f"/store/{store_id}/event", cursor, query, EventOut)
+
+    @keyword_query
+    def iter_events(self, store_id: int, **query: Unpack[EventQuery]) -> Iterator[EventOut]:
+        """Every event of a store's history, newest first, page after page; `type` (e.g.
+        "item.updated") and `resource` (e.g. "item:42") narrow it."""
+        return self.follow(self.list_events(store_id, **query), EventOut)
 
     # Operations
 
