@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
 from flask import Blueprint, Response
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from storekeeper.domain.catalog import CATALOG
-from storekeeper.domain.events import EVENTS, EventQuery, EventType
+from storekeeper.domain.events import EVENTS, RESOURCE_TYPES, EventQuery, EventType
 from storekeeper.domain.history import store_history
 from storekeeper.domain.model import Actor, PageRequest
 from storekeeper.domain.ports import Work
@@ -20,6 +21,16 @@ from storekeeper.http.schemas import CREATED_AT, ListParams, OutModel, example
 bp = Blueprint("history", __name__)
 
 RESOURCE_PATTERN = r"^(store|item|tag|member|job):[1-9][0-9]{0,18}$"
+_RESOURCE = re.compile(RESOURCE_PATTERN)
+
+
+def _resource(value: str | None) -> str | None:
+    # Checked here rather than by Field(pattern=...), so the refusal reads as the API's own.
+    if value is not None and not _RESOURCE.fullmatch(value):
+        raise ValueError(
+            "must be <type>:<id>, e.g. item:42 (types: " + ", ".join(RESOURCE_TYPES) + ")"
+        )
+    return value
 
 
 class EventListParams(ListParams):
@@ -31,9 +42,9 @@ class EventListParams(ListParams):
     ] = None
     resource: Annotated[
         str | None,
+        AfterValidator(_resource),
         Field(
-            pattern=RESOURCE_PATTERN,
-            max_length=26,
+            json_schema_extra={"pattern": RESOURCE_PATTERN},
             description="Only events about this resource, as `<type>:<id>`: `item:42`, "
             "`tag:3`, `member:7` (a user id), `job:5`, `store:1`. Another form is a 422.",
         ),
