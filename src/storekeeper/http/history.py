@@ -14,6 +14,7 @@ from storekeeper.domain.events import EVENTS, RESOURCE_TYPES, EventQuery, EventT
 from storekeeper.domain.history import store_history
 from storekeeper.domain.model import Actor, PageRequest
 from storekeeper.domain.ports import Work
+from storekeeper.domain.values import ID_MAX
 from storekeeper.http.operations import operation
 from storekeeper.http.paging import decode_cursor, respond_page
 from storekeeper.http.schemas import CREATED_AT, ListParams, OutModel, example
@@ -26,7 +27,9 @@ _RESOURCE = re.compile(RESOURCE_PATTERN)
 
 def _resource(value: str | None) -> str | None:
     # Checked here rather than by Field(pattern=...), so the refusal reads as the API's own.
-    if value is not None and not _RESOURCE.fullmatch(value):
+    if value is not None and (
+        not _RESOURCE.fullmatch(value) or int(value.partition(":")[2]) > ID_MAX
+    ):
         raise ValueError(
             "must be <type>:<id>, e.g. item:42 (types: " + ", ".join(RESOURCE_TYPES) + ")"
         )
