@@ -70,6 +70,11 @@ ITEM_SORTS: Sorts = {
 }
 TAG_SORTS: Sorts = {"id": tags.c.id, "name": tags.c.name_key, "created_at": tags.c.created_at}
 
+# The items the catalog shows: every read of items (lists, search, a store's and a tag's
+# embedded items, the checks before a write) selects through this one condition, so an item
+# in the trash (db/trash.py) is gone from all of them at once.
+LIVE: ColumnElement[bool] = items.c.deleted_at.is_(None)
+
 
 _ITEM_COLUMNS = (*items.c, stores.c.name.label("store_name"))
 # The photo an item shows, without its bytes: joined into every item read and list, so a
@@ -92,7 +97,13 @@ TAG_EMBED_LIMIT = 50
 
 @cache
 def item_query(dialect: str) -> Select[Any]:
-    """Items with their store's name and their tags (a JSON array), for lists and reads."""
+    """Live items with their store's name and their tags (a JSON array), for lists and reads."""
+    return any_item_query(dialect).where(LIVE)
+
+
+@cache
+def any_item_query(dialect: str) -> Select[Any]:
+    """Items, live or in the trash, shaped as item_query shapes them (db/trash.py)."""
     item_tag_rows = (
         select(tags.c.id, tags.c.name)
         .join(item_tags, item_tags.c.tag_id == tags.c.id)
@@ -119,7 +130,7 @@ def store_by_id(dialect: str, embed: int) -> Select[Any]:
     """One store with its first items and tags (JSON arrays)."""
     first_items = (
         select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
-        .where(items.c.store_id == stores.c.id)
+        .where(items.c.store_id == stores.c.id, LIVE)
         .order_by(items.c.id)
         .limit(embed)
     )
@@ -144,7 +155,7 @@ def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
         labelled = (
             select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
             .join(item_tags, item_tags.c.item_id == items.c.id)
-            .where(item_tags.c.tag_id == tags.c.id)
+            .where(item_tags.c.tag_id == tags.c.id, LIVE)
             .order_by(items.c.id)
             .limit(TAG_EMBED_LIMIT)
         )
@@ -153,7 +164,7 @@ def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
 
 
 _STORE_OWNER = select(stores.c.owner_id).where(stores.c.id == bindparam("store_id"))
-_ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"))
+_ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"), LIVE)
 
 
 def _image(row: Mapping[str, Any]) -> ItemImage | None:
@@ -415,14 +426,26 @@ class CatalogRepository:
             self._count(old_store, -1)
             self._count(new_store, 1)
 
-    def delete_item(self, item_id: int) -> None:
-        shown = self._drop_item_images(items.c.id == item_id)
+    def delete_item(self, item_id: int, deleted_by: int | None) -> bool:
+        # Into the trash: the row stays, with its tags and photo, for a restore
+        # (db/trash.py); the worker's purge deletes it for good. The store's count is of
+        # live items.
+        now = models.utcnow()
         store_id = execute(
-            self.conn, delete(items).where(items.c.id == item_id).returning(items.c.store_id)
+            self.conn,
+            update(items)
+            .where(items.c.id == item_id, LIVE)
+            .values(deleted_at=now, deleted_by=deleted_by)
+            .returning(items.c.store_id),
         ).scalar()
-        if store_id is not None:
-            self._count(store_id, -1)
-        drop_unused(self.conn, shown)
+        if store_id is None:
+            return False
+        self._count(store_id, -1)
+        return True
+
+    def item_in_trash(self, item_id: int) -> bool:
+        trashed = exists().where(items.c.id == item_id, ~LIVE)
+        return bool(self.conn.execute(select(trashed)).scalar())
 
     def unlink_item_tags(self, item_id: int) -> None:
         execute(self.conn, delete(item_tags).where(item_tags.c.item_id == item_id))
@@ -459,11 +482,16 @@ class CatalogRepository:
         return int(execute(self.conn, stmt).scalar_one())
 
     def tag_in_use(self, tag_id: int) -> bool:
-        return bool(
-            self.conn.execute(select(exists().where(item_tags.c.tag_id == tag_id))).scalar()
+        # Only live items hold a tag: links of items in the trash go with the tag.
+        labelled = exists().where(
+            item_tags.c.tag_id == tag_id, item_tags.c.item_id == items.c.id, LIVE
         )
+        return bool(self.conn.execute(select(labelled)).scalar())
 
     def delete_tag(self, tag_id: int) -> None:
+        # By now no live item has the tag (tag_in_use); items in the trash lose it, and a
+        # restore brings back the tags that still exist.
+        execute(self.conn, delete(item_tags).where(item_tags.c.tag_id == tag_id))
         execute(self.conn, delete(tags).where(tags.c.id == tag_id))
 
     def link(self, item_id: int, tag_id: int, store_id: int) -> bool:

@@ -7,12 +7,14 @@ from storekeeper.db.catalog import CatalogRepository
 from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.images import ImageRepository
 from storekeeper.db.jobs import JobRepository
+from storekeeper.db.trash import TrashRepository
 from storekeeper.db.unit_of_work import bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.images import IMAGES
 from storekeeper.domain.jobs import JOBS
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS
+from storekeeper.domain.trash import TRASH
 
 REPOSITORIES = (
     bind(CATALOG, CatalogRepository),
@@ -20,4 +22,5 @@ REPOSITORIES = (
     bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
     bind(JOBS, JobRepository),
     bind(IMAGES, ImageRepository),
+    bind(TRASH, TrashRepository),
 )

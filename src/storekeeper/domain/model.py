@@ -16,6 +16,8 @@ StoreSort = Literal["id", "name", "created_at"]
 # "relevance" only with a search (domain/search.py), and only highest first.
 ItemSort = Literal["id", "name", "price", "created_at", "relevance"]
 TagSort = StoreSort
+# A store's trash is listed newest deletion first by default (the one just deleted on top).
+TrashSort = Literal["deleted_at", "id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,16 @@ class Item:
 
 
 @dataclass(frozen=True, slots=True)
+class TrashedItem:
+    """An item in its store's trash: as it was, and when and by whom it was deleted."""
+
+    item: Item
+    deleted_at: datetime
+    # None once that user's account is deleted.
+    deleted_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Tag:
     """A tag of one store, with the items it labels when read alone."""
 
@@ -184,6 +196,14 @@ class ItemQuery:
     name: str | None = None
     q: str | None = None
     search: SearchTerms | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrashQuery:
+    """A page of one store's trash."""
+
+    store_id: int
+    page: PageRequest[TrashSort]
 
 
 @dataclass(frozen=True, slots=True)
