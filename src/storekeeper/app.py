@@ -27,6 +27,7 @@ from storekeeper.http import (
     problems,
     stores,
     tags,
+    trash,
     users,
 )
 from storekeeper.http.bodies import MAX_BODY
@@ -46,6 +47,7 @@ BLUEPRINTS = (
     items.bp,
     photos.bp,
     tags.bp,
+    trash.bp,
     users.bp,
     accounts.bp,
     jobs.bp,

@@ -29,11 +29,7 @@ class TrashRepository:
         self._catalog = CatalogRepository(conn)
 
     def _trashed(self, row: Any) -> TrashedItem:
-        return TrashedItem(
-            CatalogRepository._item(row),
-            row["deleted_at"],
-            row["deleted_by"],
-        )
+        return TrashedItem.of(CatalogRepository._item(row), row["deleted_at"], row["deleted_by"])
 
     def list_trash(self, query: TrashQuery) -> Page[TrashedItem]:
         stmt = any_item_query(self._dialect).where(TRASHED, items.c.store_id == query.store_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
@@ -109,14 +109,19 @@ class Item:
     image: ItemImage | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class TrashedItem:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrashedItem(Item):
     """An item in its store's trash: as it was, and when and by whom it was deleted."""
 
-    item: Item
     deleted_at: datetime
     # None once that user's account is deleted.
     deleted_by: int | None
+
+    @classmethod
+    def of(cls, item: Item, deleted_at: datetime, deleted_by: int | None) -> TrashedItem:
+        """The item, marked with its deletion."""
+        kept = {f.name: getattr(item, f.name) for f in fields(Item)}
+        return cls(**kept, deleted_at=deleted_at, deleted_by=deleted_by)
 
 
 @dataclass(frozen=True, slots=True)

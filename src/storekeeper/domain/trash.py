@@ -80,10 +80,10 @@ def restore_item(
         if catalog.item_store(item_id) is not None:
             raise Conflict("The item is not in the trash.")
         raise NotFound("No item with this id in the trash.")
-    store_id = found.item.store_id
+    store_id = found.store_id
     writable_store(catalog, actor, store_id)
     check_guard(guard)
-    wanted = found.item.name if name is None else name
+    wanted = found.name if name is None else name
     if trash.name_taken(store_id, name_key(wanted)):
         raise Conflict(
             "An item with this name already exists in this store; restore it with a new `name`."

@@ -39,6 +39,11 @@ TAGS = (
     ("Stores", "Stores, owned by the user who creates them."),
     ("Items", "What a store sells: exact prices, quantities, descriptions."),
     ("Tags", "Labels of one store, and the links between its items and its tags."),
+    (
+        "Trash",
+        "Deleted items, kept in their store's trash for 30 days: listed, restored, then "
+        "purged by the worker.",
+    ),
     ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
     (
         "Accounts",
@@ -80,6 +85,9 @@ class Operation:
     # Whether the creation of the resource above links here (openapi._add_links): not for a
     # part a new resource lacks until it is made (an item's photo).
     linked: bool = True
+    # A JSON body the client may leave out altogether (no body, no Content-Type): it is then
+    # the body model's defaults, as if `{}` were sent (POST /item/{id}/restore).
+    body_optional: bool = False
     # Which of INPUTS the handler takes (from its signature).
     inputs: frozenset[str] = frozenset()
     # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
@@ -125,6 +133,7 @@ def operation(
     upload: Upload | None = None,
     produces: tuple[str, ...] = (),
     linked: bool = True,
+    body_optional: bool = False,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
 
@@ -184,6 +193,7 @@ def operation(
             upload=upload,
             produces=produces,
             linked=linked,
+            body_optional=body_optional,
         )
         op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})
 
