@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import update
 
 from storekeeper.background.relay import Relay
 from storekeeper.db import models
@@ -205,8 +206,8 @@ def _age(database: Database, item_id: int, days: float) -> None:
     """Backdate an item's deletion, as if it had been in the trash for `days`."""
     with database.unit_of_work(write=True) as conn:
         conn.execute(
-            models.Item.__table__.update()  # type: ignore[attr-defined]
-            .where(models.Item.__table__.c.id == item_id)  # type: ignore[attr-defined]
+            update(models.Item)
+            .where(models.Item.id == item_id)
             .values(deleted_at=datetime.now(UTC) - timedelta(days=days))
         )
 
@@ -242,8 +243,8 @@ def test_the_purge_deletes_after_30_days_and_not_before(
     assert_problem(_restore(client, alice, old["id"]), 404)
     assert client.get(f"/store/{shop['id']}").get_json()["item_count"] == 0
     with database.unit_of_work(False) as conn:
-        blobs = conn.execute(models.ImageBlob.__table__.select()).all()  # type: ignore[attr-defined]
-        links = conn.execute(models.ItemTag.__table__.select()).all()  # type: ignore[attr-defined]
+        blobs = conn.execute(models.ImageBlob.__table__.select()).all()
+        links = conn.execute(models.ItemTag.__table__.select()).all()
     assert blobs == [] and links == []
     # The tag they had is free to go now.
     assert client.delete(f"/tag/{wood['id']}", headers=alice.headers).status_code == 204
@@ -271,6 +272,6 @@ def test_deleting_a_store_deletes_its_trash_too(
     _delete(client, alice, chair["id"])
     assert client.delete(f"/store/{shop['id']}", headers=alice.headers).status_code == 204
     with database.unit_of_work(False) as conn:
-        rows = conn.execute(models.Item.__table__.select()).all()  # type: ignore[attr-defined]
+        rows = conn.execute(models.Item.__table__.select()).all()
     assert rows == []
     assert_problem(_restore(client, alice, chair["id"]), 404)

@@ -69,7 +69,8 @@ class TrashListParams(ListParams):
 class RestoreIn(InModel):
     """How to restore an item: under a new name when its own is taken meanwhile."""
 
-    model_config = example({"name": "Oak chair (2)"})
+    # Absent means "its own name"; null is not a name (422): no default of null is shown.
+    model_config = example({"name": "Oak chair (2)"}, merge_patch=True)
 
     name: Name = None  # type: ignore[assignment]
 
