@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +21,7 @@ from storekeeper.domain.trash import RETENTION, purge_trash
 from storekeeper.services import Services
 from tests.helpers import User, assert_problem, item, store, tag
 from tests.images import picture
+from tests.jobs.inbox import run_jobs
 
 
 @pytest.fixture
@@ -275,3 +279,37 @@ def test_deleting_a_store_deletes_its_trash_too(
         rows = conn.execute(models.Item.__table__.select()).all()
     assert rows == []
     assert_problem(_restore(client, alice, chair["id"]), 404)
+
+
+def test_the_csv_export_leaves_the_trash_out(
+    client: FlaskClient, alice: User, shop: dict[str, Any]
+) -> None:
+    kept, gone = item(client, alice, shop["id"], "Kept"), item(client, alice, shop["id"], "Gone")
+    _delete(client, alice, gone["id"])
+    answer = client.get(f"/store/{shop['id']}/item", headers={"Accept": "text/csv"})
+    assert answer.status_code == 200
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True), newline="")))
+    assert [r[:2] for r in rows[1:]] == [[str(kept["id"]), "Kept"]]
+
+
+def test_an_import_does_not_match_an_item_in_the_trash(
+    client: FlaskClient, app: Flask, tmp_path: Path, alice: User, shop: dict[str, Any]
+) -> None:
+    gone = item(client, alice, shop["id"], "Chair", price=1)
+    _delete(client, alice, gone["id"])
+    answer = client.post(
+        f"/store/{shop['id']}/import",
+        data=b"name,price\nchair,12.50\n",
+        content_type="text/csv",
+        headers=alice.headers,
+    )
+    assert answer.status_code == 202, answer.get_data(as_text=True)
+    assert run_jobs(app, tmp_path / "mail") == ["succeeded"]
+    result = client.get(answer.headers["Location"], headers=alice.headers).get_json()["result"]
+    (row,) = result["rows"]
+    # A new item: the name in the trash is free, and the trashed item is left as it was.
+    assert row["status"] == "created" and row["item_id"] != gone["id"]
+    assert client.get(f"/store/{shop['id']}").get_json()["item_count"] == 1
+    (trashed,) = _trash(client, alice, shop["id"]).get_json()
+    assert (trashed["id"], trashed["price"]) == (gone["id"], 1)
+    assert_problem(_restore(client, alice, gone["id"]), 409)

@@ -417,3 +417,34 @@ class IdempotencyKey(Base):
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ImportFile(Base):
+    """An uploaded CSV file waiting for its import job (domain/transfer.py).
+
+    Kept apart from the job's JSON payload: it may be 10 MiB. Written in the request's
+    transaction with its job, deleted when the job finishes; it goes with its store.
+    """
+
+    __tablename__ = "import_files"
+
+    job_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[int] = mapped_column(Id, ForeignKey("stores.id", ondelete="CASCADE"))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ImportBatch(Base):
+    """The row outcomes of one committed batch of an import, written in the batch's own
+    transaction: a run cut short resumes after the last batch committed, its report exact."""
+
+    __tablename__ = "import_batches"
+
+    job_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The outcomes as JSON: [{"line", "status", "item_id", "errors"}, ...].
+    rows: Mapped[str] = mapped_column(Text)

@@ -104,6 +104,8 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
     headers: dict[str, Any] = dict(_COMMON_HEADERS)
     if status == 201:
         headers["Location"] = {"schema": _STRING, "description": "URL of the created resource."}
+    elif status == 202 and op.creates is not None:
+        headers["Location"] = {"schema": _STRING, "description": "URL of the job to poll."}
     if op.many:
         headers["Link"] = {
             "schema": _STRING,
@@ -122,6 +124,16 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
         if sample is not None:
             media["example"] = sample
         answer["content"] = {"application/json": media}
+        if status == op.status and op.alternatives:
+            answer["headers"]["Vary"] = {"schema": _STRING, "description": "`Accept`."}
+            for kind, other in op.alternatives.items():
+                answer["content"][kind] = {
+                    "schema": {"type": "string", "description": other.description},
+                    "example": other.example,
+                }
+                answer["description"] += f". As `{kind}` when `Accept` prefers it: " + (
+                    other.description
+                )
     elif op.produces and status == op.status:
         answer["content"] = {
             kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in op.produces
@@ -270,6 +282,11 @@ def _upload(upload: Upload, doc: dict[str, Any]) -> None:
             },
             "encoding": {field: {"contentType": ", ".join(upload.media_types)}},
         }
+    if upload.example is not None:
+        for kind in upload.media_types:
+            content[kind]["example"] = upload.example
+        if upload.multipart_field:
+            content[MULTIPART]["example"] = {upload.multipart_field: upload.example}
     text = upload.description or f"The file, at most {limit}: as {', '.join(upload.accepted)}."
     doc["requestBody"] = {"required": True, "description": text, "content": content}
     responses = doc["responses"]

@@ -58,6 +58,14 @@ INPUTS = frozenset({"query", "body", "upload", "work", "actor", "caller", "condi
 
 
 @dataclass(frozen=True)
+class Representation:
+    """Another media type an answer can be negotiated as: what it holds, and a sample."""
+
+    description: str
+    example: str
+
+
+@dataclass(frozen=True)
 class Operation:
     """What an endpoint takes and answers: for the pipeline and the OpenAPI document."""
 
@@ -88,6 +96,8 @@ class Operation:
     # A JSON body the client may leave out altogether (no body, no Content-Type): it is then
     # the body model's defaults, as if `{}` were sent (POST /item/{id}/restore).
     body_optional: bool = False
+    # Other media types the success answer can be negotiated as (Accept), with what they hold.
+    alternatives: dict[str, Representation] = field(default_factory=dict)
     # Which of INPUTS the handler takes (from its signature).
     inputs: frozenset[str] = frozenset()
     # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
@@ -134,6 +144,7 @@ def operation(
     produces: tuple[str, ...] = (),
     linked: bool = True,
     body_optional: bool = False,
+    alternatives: dict[str, Representation] | None = None,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
 
@@ -157,6 +168,9 @@ def operation(
     `produces` names the media types of an answer that is not JSON (its bytes, documented so).
     `linked=False`: the links of a create above (see `creates`) leave this operation out, as a
     new resource has no such part yet (GET of an item's photo: 404 until one is set).
+
+    `alternatives` names other media types the success answer comes in when the request's
+    Accept prefers them (the handler negotiates), each with what it holds, for the document.
     """
     if tag not in dict(TAGS):
         raise ValueError(f"{tag!r} is none of the document's tags: add it to TAGS")
@@ -194,6 +208,7 @@ def operation(
             produces=produces,
             linked=linked,
             body_optional=body_optional,
+            alternatives=alternatives or {},
         )
         op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})
 

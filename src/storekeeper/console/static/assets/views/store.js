@@ -10,6 +10,7 @@ import { conflictPanel } from "./conflict.js";
 import { day, mayChange, ownerText, scrollTable } from "./common.js";
 import { thumbnailCell } from "./photo.js";
 import { filtersFromAddress, filtersToAddress, sortFollowsSearch } from "./search.js";
+import { exportButton } from "./transfer.js";
 
 const PAGE = 20;
 const SORTS = [
@@ -54,6 +55,8 @@ export async function storeView(ctx) {
         h("dt", {}, "Owner"), h("dd", {}, ownerText(store.owner_id)),
         h("dt", {}, "Items"), h("dd", {}, count),
         h("dt", {}, "Created"), h("dd", {}, day(store.created_at))),
+      h("p", { class: "actions" }, exportButton(id),
+        editable ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null),
       editable ? null : h("p", { class: "muted" }, api.me()
         ? "You can browse this store; only its owner or an admin can change it."
         : "You are browsing as a guest; sign in as its owner to change it."),
