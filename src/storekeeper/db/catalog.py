@@ -180,6 +180,23 @@ def _image(row: Mapping[str, Any]) -> ItemImage | None:
     )
 
 
+def item_of(row: Mapping[str, Any]) -> Item:
+    """An item from a row of item_query (or any_item_query)."""
+    return Item(
+        row["id"],
+        row["name"],
+        Money(row["price_cents"]),
+        row["quantity"],
+        row["description"],
+        row["store_id"],
+        Ref(row["store_id"], row["store_name"]),
+        row["created_at"],
+        row["updated_at"],
+        refs(row["tags_json"]),
+        _image(row),
+    )
+
+
 class CatalogRepository:
     """Stores, items and tags in one transaction."""
 
@@ -277,22 +294,6 @@ class CatalogRepository:
 
     # Items
 
-    @staticmethod
-    def _item(row: Mapping[str, Any]) -> Item:
-        return Item(
-            row["id"],
-            row["name"],
-            Money(row["price_cents"]),
-            row["quantity"],
-            row["description"],
-            row["store_id"],
-            Ref(row["store_id"], row["store_name"]),
-            row["created_at"],
-            row["updated_at"],
-            refs(row["tags_json"]),
-            _image(row),
-        )
-
     def list_items(self, query: ItemQuery) -> Page[Item]:
         conditions: list[ColumnElement[bool]] = name_filters(items.c.name_key, query.name, query.q)
         if query.store_id is not None:
@@ -324,18 +325,19 @@ class CatalogRepository:
             stmt = stmt.where(and_(*conditions))
         stmt = keyset(stmt, sorts, items.c.id, query.page)
         rows, after = page_of(self._read(stmt).all(), sorts, query.page)
-        return Page([self._item(r._mapping) for r in rows], after)
+        return Page([item_of(r._mapping) for r in rows], after)
 
     def get_item(self, item_id: int) -> Item | None:
         row = fetch_one(self.conn, item_by_id(self._dialect), item_id=item_id)
-        return None if row is None else self._item(row)
+        return None if row is None else item_of(row)
 
     def item_store(self, item_id: int) -> int | None:
         store_id: int | None = self._read(_ITEM_STORE, {"item_id": item_id}).scalar()
         return store_id
 
-    def _count(self, store_id: int, delta: int) -> str | None:
-        """Move a store's item count; the store's name (None when there is no such store)."""
+    def count_items(self, store_id: int, delta: int) -> str | None:
+        """Move a store's item count of live items; the store's name (None when there is no
+        such store). The trash's restore counts its item back with it (db/trash.py)."""
         name: str | None = execute(
             self.conn,
             update(stores)
@@ -362,7 +364,7 @@ class CatalogRepository:
         new_id = int(
             execute(self.conn, insert(items).values(**values).returning(items.c.id)).scalar_one()
         )
-        store_name = self._count(store_id, 1)
+        store_name = self.count_items(store_id, 1)
         if item_id is not None:
             # Last, once every check and the insert itself have passed: see _advance_sequence.
             self._advance_sequence(item_id)
@@ -423,8 +425,8 @@ class CatalogRepository:
             old_store = self.item_store(item_id)
         execute(self.conn, update(items).where(items.c.id == item_id).values(**values))
         if old_store is not None and new_store is not None and new_store != old_store:
-            self._count(old_store, -1)
-            self._count(new_store, 1)
+            self.count_items(old_store, -1)
+            self.count_items(new_store, 1)
 
     def delete_item(self, item_id: int, deleted_by: int | None) -> bool:
         # Into the trash: the row stays, with its tags and photo, for a restore
@@ -440,7 +442,7 @@ class CatalogRepository:
         ).scalar()
         if store_id is None:
             return False
-        self._count(store_id, -1)
+        self.count_items(store_id, -1)
         return True
 
     def item_in_trash(self, item_id: int) -> bool:
@@ -519,7 +521,7 @@ class CatalogRepository:
         stmt = item_query(self._dialect).where(
             items.c.store_id == store_id, items.c.name_key.in_(keys)
         )
-        found = (self._item(row._mapping) for row in self._read(stmt))
+        found = (item_of(row._mapping) for row in self._read(stmt))
         return {name_key(item.name): item for item in found}
 
     def tags_named(self, store_id: int, keys: list[str]) -> dict[str, int]:
@@ -548,7 +550,7 @@ class CatalogRepository:
         # One INSERT for the batch (SQLAlchemy's "insertmanyvalues"), its ids in the rows' order.
         stmt = insert(items).returning(items.c.id, sort_by_parameter_order=True)
         ids = [int(row[0]) for row in execute(self.conn, stmt, rows)]
-        self._count(store_id, len(ids))
+        self.count_items(store_id, len(ids))
         return ids
 
     def link_many(self, store_id: int, links: list[tuple[int, int]]) -> None:

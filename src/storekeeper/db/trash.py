@@ -9,7 +9,14 @@ from sqlalchemy import delete, exists, select, update
 from sqlalchemy.engine import Connection
 
 from storekeeper.db import models
-from storekeeper.db.catalog import LIVE, CatalogRepository, any_item_query, item_tags, items
+from storekeeper.db.catalog import (
+    LIVE,
+    CatalogRepository,
+    any_item_query,
+    item_of,
+    item_tags,
+    items,
+)
 from storekeeper.db.constraints import execute
 from storekeeper.db.images import drop_unused, item_images, shown_hashes
 from storekeeper.db.paging import Sorts, keyset, page_of
@@ -29,7 +36,7 @@ class TrashRepository:
         self._catalog = CatalogRepository(conn)
 
     def _trashed(self, row: Any) -> TrashedItem:
-        return TrashedItem.of(CatalogRepository._item(row), row["deleted_at"], row["deleted_by"])
+        return TrashedItem.of(item_of(row), row["deleted_at"], row["deleted_by"])
 
     def list_trash(self, query: TrashQuery) -> Page[TrashedItem]:
         stmt = any_item_query(self._dialect).where(TRASHED, items.c.store_id == query.store_id)
@@ -61,7 +68,7 @@ class TrashRepository:
             .returning(items.c.store_id),
         ).scalar()
         if store_id is not None:
-            self._catalog._count(store_id, 1)
+            self._catalog.count_items(store_id, 1)
 
     def purge(self, deleted_before: datetime, limit: int) -> int:
         # Oldest first, a batch at a time. On PostgreSQL the rows are locked and rows another
