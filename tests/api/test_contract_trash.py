@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -313,3 +314,17 @@ def test_an_import_does_not_match_an_item_in_the_trash(
     (trashed,) = _trash(client, alice, shop["id"]).get_json()
     assert (trashed["id"], trashed["price"]) == (gone["id"], 1)
     assert_problem(_restore(client, alice, gone["id"]), 409)
+
+
+def test_several_workers_purging_at_once_purge_each_item_once(
+    app: Flask, client: FlaskClient, alice: User, shop: dict[str, Any]
+) -> None:
+    made = [item(client, alice, shop["id"], f"Item {n}") for n in range(12)]
+    for found in made:
+        _delete(client, alice, found["id"])
+    units = _units(app)
+    later = datetime.now(UTC) + RETENTION + timedelta(days=1)
+    with ThreadPoolExecutor(3) as pool:
+        counts = list(pool.map(lambda _: purge_trash(units, later), range(3)))
+    assert sum(counts) == len(made)
+    assert _trash(client, alice, shop["id"]).get_json() == []
