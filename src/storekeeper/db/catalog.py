@@ -45,6 +45,7 @@ from storekeeper.domain.model import (
     Tag,
     TagQuery,
 )
+from storekeeper.domain.names import look_alike_digest
 from storekeeper.domain.values import Money, name_key
 
 stores: Table = cast(Table, models.Store.__table__)
@@ -259,6 +260,7 @@ class CatalogRepository:
             .values(
                 name=name,
                 name_key=name_key(name),
+                name_skeleton=look_alike_digest(name),
                 owner_id=owner_id,
                 item_count=0,
                 created_at=now,
@@ -273,7 +275,12 @@ class CatalogRepository:
             self.conn,
             update(stores)
             .where(stores.c.id == store_id)
-            .values(name=name, name_key=name_key(name), updated_at=models.utcnow()),
+            .values(
+                name=name,
+                name_key=name_key(name),
+                name_skeleton=look_alike_digest(name),
+                updated_at=models.utcnow(),
+            ),
         )
 
     def delete_store(self, store_id: int) -> None:

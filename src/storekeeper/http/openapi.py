@@ -81,15 +81,15 @@ def example_of(model: type[BaseModel]) -> Any:
     return examples[0] if examples else None
 
 
-def _error_response(status: int) -> dict[str, Any]:
+def _error_response(status: int, said: str | None = None) -> dict[str, Any]:
     model = ValidationProblem if status == 422 else Problem
     sample = example_of(model) if status == 422 else None
+    text = said or _ERROR_TEXT.get(status, HTTPStatus(status).phrase)
     if sample is None:
-        text = _ERROR_TEXT.get(status, HTTPStatus(status).phrase)
         title = HTTPStatus(status).phrase
         sample = {"type": "about:blank", "title": title, "status": status, "detail": text}
     return {
-        "description": _ERROR_TEXT.get(status, HTTPStatus(status).phrase),
+        "description": text,
         "headers": {**_COMMON_HEADERS, **_ERROR_HEADERS.get(status, {})},
         "content": {
             "application/problem+json": {
@@ -241,7 +241,7 @@ def _operation(
     for status, text in op.also.items():
         doc["responses"][str(status)] = _success(op, status, text)
     for status in _statuses(op, bool(path_args)):
-        doc["responses"][str(status)] = _error_response(status)
+        doc["responses"][str(status)] = _error_response(status, op.error_text.get(status))
     if op.upload is not None:
         _upload(op.upload, doc)
     if op.query is not None:

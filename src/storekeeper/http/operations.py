@@ -81,6 +81,7 @@ class Operation:
     merge_patch: bool
     errors: tuple[int, ...]
     also: dict[int, str] = field(default_factory=dict)
+    error_text: dict[int, str] = field(default_factory=dict)
     token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
     creates: str | None = None
     etag: bool = True
@@ -134,6 +135,7 @@ def operation(
     merge_patch: bool = False,
     errors: tuple[int, ...] = (),
     also: dict[int, str] | None = None,
+    error_text: dict[int, str] | None = None,
     token_kind: TokenKind = "access",  # noqa: S107
     creates: str | None = None,
     etag: bool = True,
@@ -156,6 +158,9 @@ def operation(
     to every operation on that resource and below it (openapi._add_links). Its parameters are
     the created resource's `id` from the answer body, or, when it is the operation's own path
     (PUT-create, linking an item and a tag), the request's own path parameters.
+
+    `error_text` says what an error status means for this operation, where the document's
+    general text for it (openapi._ERROR_TEXT) says too little.
 
     `id_max` is the largest `{id}` the operation takes (PUT creates only ids a client may choose).
 
@@ -198,6 +203,7 @@ def operation(
             merge_patch=merge_patch,
             errors=errors,
             also=also or {},
+            error_text=error_text or {},
             token_kind=token_kind,
             creates=creates,
             etag=etag,

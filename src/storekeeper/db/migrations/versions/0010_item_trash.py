@@ -1,7 +1,7 @@
 """item trash
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0011
 Create Date: 2026-12-07
 
 A deleted item goes to its store's trash for 30 days: `items.deleted_at` and
@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
