@@ -53,7 +53,9 @@ _SQLITE_TRIGGERS = [
     "INSERT INTO items_fts (rowid, name, description) "
     "VALUES (new.id, new.name, new.description); END",
 ]
-# The rows that reference items, kept aside while SQLite rebuilds the table.
+# The tables whose rows reference items, as this migration was written; on SQLite every
+# table referencing items is found again when it runs (_children), so a table another
+# migration adds before this one (the chain is re-ordered at merges) is kept too.
 _CHILDREN = ("item_tags", "item_images")
 
 
@@ -61,15 +63,29 @@ def _sqlite() -> bool:
     return bool(op.get_bind().dialect.name == "sqlite")
 
 
+def _children() -> list[str]:
+    """Every table with a foreign key to items (SQLite): the rebuild's DROP would empty them."""
+    conn = op.get_bind()
+    tables = conn.execute(
+        sa.text("SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'items'")
+    ).scalars()
+    found = []
+    for table in tables:
+        keys = conn.execute(sa.text("SELECT * FROM pragma_foreign_key_list(:t)"), {"t": table})
+        if any(row._mapping["table"] == "items" for row in keys):
+            found.append(str(table))
+    return found
+
+
 def _keep_children() -> None:
-    for table in _CHILDREN:
-        op.execute(f"CREATE TEMP TABLE kept_{table} AS SELECT * FROM {table}")  # noqa: S608 (constant names)
+    for table in _children():
+        op.execute(f"CREATE TEMP TABLE kept_{table} AS SELECT * FROM {table}")  # noqa: S608 (names from the schema)
 
 
 def _restore_children() -> None:
-    for table in _CHILDREN:
+    for table in _children():
         # Whatever the rebuild left (nothing with foreign keys on, everything without them).
-        op.execute(f"DELETE FROM {table}")  # noqa: S608 (constant names)
+        op.execute(f"DELETE FROM {table}")  # noqa: S608 (names from the schema)
         op.execute(f"INSERT INTO {table} SELECT * FROM kept_{table}")  # noqa: S608
         op.execute(f"DROP TABLE kept_{table}")
     for trigger in _SQLITE_TRIGGERS:
