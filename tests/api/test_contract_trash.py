@@ -328,3 +328,14 @@ def test_several_workers_purging_at_once_purge_each_item_once(
         counts = list(pool.map(lambda _: purge_trash(units, later), range(3)))
     assert sum(counts) == len(made)
     assert _trash(client, alice, shop["id"]).get_json() == []
+
+
+def test_deleted_by_is_null_once_that_user_is_deleted(
+    client: FlaskClient, alice: User, admin: User, shop: dict[str, Any]
+) -> None:
+    chair = item(client, alice, shop["id"])
+    assert _delete(client, admin, chair["id"]).status_code == 204
+    assert client.delete(f"/user/{admin.id}", headers=admin.headers).status_code == 204
+    (row,) = _trash(client, alice, shop["id"]).get_json()
+    assert (row["id"], row["deleted_by"]) == (chair["id"], None)
+    assert _restore(client, alice, chair["id"]).status_code == 200
