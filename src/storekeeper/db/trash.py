@@ -53,7 +53,7 @@ class TrashRepository:
         taken = exists().where(items.c.store_id == store_id, items.c.name_key == key, LIVE)
         return bool(self.conn.execute(select(taken)).scalar())
 
-    def restore(self, item_id: int, name: str | None) -> None:
+    def restore(self, item_id: int, name: str | None) -> bool:
         values: dict[str, Any] = {"deleted_at": None, "deleted_by": None}
         if name is not None:
             # A new name is a change of the item's representation; a plain restore brings it
@@ -67,8 +67,10 @@ class TrashRepository:
             .values(**values)
             .returning(items.c.store_id),
         ).scalar()
-        if store_id is not None:
-            self._catalog.count_items(store_id, 1)
+        if store_id is None:
+            return False
+        self._catalog.count_items(store_id, 1)
+        return True
 
     def purge(self, deleted_before: datetime, limit: int) -> int:
         # Oldest first, a batch at a time. On PostgreSQL the rows are locked and rows another

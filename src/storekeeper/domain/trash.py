@@ -15,10 +15,11 @@ from storekeeper.domain.catalog import (
     CatalogRepository,
     Guard,
     check_guard,
+    get_item,
     require_actor,
     writable_store,
 )
-from storekeeper.domain.errors import Conflict, NotFound
+from storekeeper.domain.errors import Conflict, DomainError, NotFound
 from storekeeper.domain.model import Actor, Item, Page, TrashedItem, TrashQuery
 from storekeeper.domain.ports import Slot, UnitsOfWork
 from storekeeper.domain.values import name_key
@@ -40,8 +41,9 @@ class TrashRepository(Protocol):
         """Whether a live item of the store has a name with this key."""
         ...
 
-    def restore(self, item_id: int, name: str | None) -> None:
-        """Bring the item back (under `name` when given); the store counts it again."""
+    def restore(self, item_id: int, name: str | None) -> bool:
+        """Bring the item back (under `name` when given); the store counts it again. False
+        when it was not in the trash any more (a concurrent restore or purge)."""
         ...
 
     def purge(self, deleted_before: datetime, limit: int) -> int:
@@ -77,9 +79,7 @@ def restore_item(
     require_actor(actor)
     found = trash.trashed(item_id)
     if found is None:
-        if catalog.item_store(item_id) is not None:
-            raise Conflict("The item is not in the trash.")
-        raise NotFound("No item with this id in the trash.")
+        raise _not_in_trash(catalog, item_id)
     store_id = found.store_id
     writable_store(catalog, actor, store_id)
     check_guard(guard)
@@ -90,10 +90,17 @@ def restore_item(
             if name is None
             else "An item with this name already exists in this store."
         )
-    trash.restore(item_id, name)
-    restored = catalog.get_item(item_id)
-    assert restored is not None  # restored in this transaction
-    return restored
+    if not trash.restore(item_id, name):
+        # Another restore, or the purge, took it since it was read (the read takes no lock).
+        raise _not_in_trash(catalog, item_id)
+    return get_item(catalog, item_id)
+
+
+def _not_in_trash(catalog: CatalogRepository, item_id: int) -> DomainError:
+    """Why an item cannot be restored: it is live (409), or there is no such item (404)."""
+    if catalog.item_store(item_id) is not None:
+        return Conflict("The item is not in the trash.")
+    return NotFound("No item with this id in the trash.")
 
 
 def purge_trash(units: UnitsOfWork, now: datetime) -> int:
