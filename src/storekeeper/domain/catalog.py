@@ -45,7 +45,11 @@ class CatalogRepository(Protocol):
         ...
 
     def update_item(self, item_id: int, changes: ItemChanges) -> None: ...
-    def delete_item(self, item_id: int) -> None: ...
+    def delete_item(self, item_id: int, deleted_by: int | None) -> bool:
+        """Move a live item to its store's trash; False when it was not live."""
+        ...
+
+    def item_in_trash(self, item_id: int) -> bool: ...
     def unlink_item_tags(self, item_id: int) -> None: ...
 
     def list_tags(self, query: TagQuery) -> Page[Tag]: ...
@@ -234,6 +238,9 @@ def replace_item(
     require_actor(actor)
     current = repo.item_store(item_id)
     if current is None:
+        if repo.item_in_trash(item_id):
+            # Its id is still held: a PUT must not quietly replace what a restore brings back.
+            raise Conflict("The item with this id is in its store's trash; restore it first.")
         if store_id is None:
             raise Invalid.field("store_id", "is required when the item does not exist yet")
         if item_id > CLIENT_ID_MAX:
@@ -271,10 +278,13 @@ def patch_item(
 def delete_item(
     repo: CatalogRepository, actor: Actor | None, item_id: int, guard: Guard = None
 ) -> None:
-    """Delete an item and its tag links."""
+    """Move an item to its store's trash (domain/trash.py), with its tags and photo."""
+    who = require_actor(actor)
     _writable_item(repo, actor, item_id)
     check_guard(guard)
-    repo.delete_item(item_id)
+    if not repo.delete_item(item_id, who.user_id):
+        # Another request put it in the trash while this one waited for the row.
+        raise NotFound("No item with this id.")
 
 
 # Tags

@@ -39,6 +39,11 @@ TAGS = (
     ("Stores", "Stores, owned by the user who creates them."),
     ("Items", "What a store sells: exact prices, quantities, descriptions."),
     ("Tags", "Labels of one store, and the links between its items and its tags."),
+    (
+        "Trash",
+        "Deleted items, kept in their store's trash for 30 days: listed, restored, then "
+        "purged by the worker.",
+    ),
     ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
     (
         "Accounts",
@@ -89,6 +94,9 @@ class Operation:
     # Whether the creation of the resource above links here (openapi._add_links): not for a
     # part a new resource lacks until it is made (an item's photo).
     linked: bool = True
+    # A JSON body the client may leave out altogether (no body, no Content-Type): it is then
+    # the body model's defaults, as if `{}` were sent (POST /item/{id}/restore).
+    body_optional: bool = False
     # Other media types the success answer can be negotiated as (Accept), with what they hold.
     alternatives: dict[str, Representation] = field(default_factory=dict)
     # Which of INPUTS the handler takes (from its signature).
@@ -137,6 +145,7 @@ def operation(
     upload: Upload | None = None,
     produces: tuple[str, ...] = (),
     linked: bool = True,
+    body_optional: bool = False,
     alternatives: dict[str, Representation] | None = None,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
@@ -204,6 +213,7 @@ def operation(
             upload=upload,
             produces=produces,
             linked=linked,
+            body_optional=body_optional,
             alternatives=alternatives or {},
         )
         op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})

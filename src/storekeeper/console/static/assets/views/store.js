@@ -56,7 +56,8 @@ export async function storeView(ctx) {
         h("dt", {}, "Items"), h("dd", {}, count),
         h("dt", {}, "Created"), h("dd", {}, day(store.created_at))),
       h("p", { class: "actions" }, exportButton(id),
-        editable ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null),
+        editable ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null,
+        editable ? h("a", { href: `/console/store/${id}/trash` }, "Trash") : null),
       editable ? null : h("p", { class: "muted" }, api.me()
         ? "You can browse this store; only its owner or an admin can change it."
         : "You are browsing as a guest; sign in as its owner to change it."),
