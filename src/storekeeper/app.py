@@ -29,6 +29,7 @@ from storekeeper.http import (
     stores,
     tags,
     transfer,
+    trash,
     users,
 )
 from storekeeper.http.bodies import MAX_BODY
@@ -49,6 +50,7 @@ BLUEPRINTS = (
     photos.bp,
     transfer.bp,
     tags.bp,
+    trash.bp,
     users.bp,
     accounts.bp,
     jobs.bp,

@@ -140,6 +140,13 @@ def test_every_write_records_its_one_event(
          "description": ["", None], "store_id": [shop, None]},
     )  # fmt: skip
 
+    # Deleting puts the item in the trash; restoring it is an event of its own.
+    rec.one(
+        "POST", f"/item/{table}/restore", 200, "item.restored", ("item", table),
+        {"name": [None, "Table"], "price": [None, 120], "quantity": [None, 4],
+         "description": [None, ""], "store_id": [None, shop]},
+    )  # fmt: skip
+
     # An import is one event with its counts, carrying the id of the request that queued it.
     request_id, answer = rec.send(
         "POST", f"/store/{shop}/import", 202,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from storekeeper.domain.trash import RETENTION, purge_trash
 from tests.helpers import User, assert_problem, item, store
 from tests.images import (
     GPS_IFD,
@@ -278,6 +280,9 @@ def test_the_same_photo_is_stored_once_and_dropped_with_its_last_item(
     put_image(client, alice, second["id"], picture(40, 40, color=(0, 255, 0)))
     assert _blob_count(app) == 1  # the replaced photo went with its last reference
     client.delete(f"/item/{second['id']}", headers=alice.headers)
+    assert _blob_count(app) == 1  # in the trash with its item, for a restore
+    later = datetime.now(UTC) + RETENTION + timedelta(days=1)
+    assert purge_trash(app.extensions["storekeeper"].units, later) == 1
     assert _blob_count(app) == 0
     third = item(client, alice, shop, "Three")
     put_image(client, alice, third["id"], photo)

@@ -29,6 +29,9 @@ def catalogue(server: Server) -> dict[str, int]:
     )["id"]
     server.call("POST", f"/store/{store}/item", token, json={"name": "Pencil", "price": 0.8})
     server.call("POST", f"/item/{item}/tag/{tag}", token)
+    # Something in the trash, so that its page shows a table.
+    eraser = server.call("POST", f"/store/{store}/item", token, json={"name": "Eraser", "price": 1})
+    server.call("DELETE", f"/item/{eraser['id']}", token)
     return {"store": store, "item": item}
 
 
@@ -46,6 +49,7 @@ def pages(catalogue: dict[str, int]) -> list[str]:
         "/console/verify#token=from-an-email",
         f"/console/store/{catalogue['store']}",
         f"/console/store/{catalogue['store']}/import",
+        f"/console/store/{catalogue['store']}/trash",
         f"/console/item/{catalogue['item']}",
         "/console/no/such/page",
     ]

@@ -189,7 +189,7 @@ def test_delete_an_item_after_confirming(console: Console, server: Server) -> No
     console.button("Delete item").click()
     dialog.get_by_role("button", name="Delete item").click()
     expect(console.heading()).to_have_text("Thinning Out")
-    expect(console.page.get_by_text("Item “Old Lamp” deleted.")).to_be_visible()
+    expect(console.page.get_by_text("Item “Old Lamp” moved to the trash.")).to_be_visible()
     assert items_named(server, store, "Old Lamp") == []
 
 

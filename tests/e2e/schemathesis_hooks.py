@@ -47,7 +47,11 @@ from schemathesis import AuthContext, CheckContext, HookContext, Response
 from schemathesis import Case as AnyCase
 from schemathesis.core.failures import Failure
 from schemathesis.core.parameters import ParameterLocation
-from schemathesis.openapi.checks import EnsureResourceAvailability, RejectedPositiveData
+from schemathesis.openapi.checks import (
+    EnsureResourceAvailability,
+    RejectedPositiveData,
+    UseAfterFree,
+)
 
 from storekeeper.domain.errors import Invalid
 from storekeeper.domain.search import parse_search
@@ -134,6 +138,8 @@ class History:
     # Per case id: its Authorization before any session swap, and the answer a retry repeats.
     callers: dict[str, str | None] = field(default_factory=dict)
     replays: dict[str, Sent] = field(default_factory=dict)
+    # Items brought back from the trash: a read of one after its DELETE is no use-after-free.
+    restored: set[int] = field(default_factory=set)
 
     @property
     def bearer(self) -> str:
@@ -385,6 +391,8 @@ def after_call(context: HookContext, case: Case, response: Response) -> None:
     if label == "DELETE /user/{id}" and status == 204 and target is not None:
         runs.users.pop(target, None)
         runs.user_tokens.pop(target, None)
+    if label == RESTORE and status == 200 and target is not None:
+        runs.restored.add(target)
     if case.id in runs.replays:
         return  # a retry leaves the request it repeated the one to retry
     runs.last_post = None
@@ -487,6 +495,20 @@ def _reference_fails(case: Case, name: str, message: str) -> bool:
 
 
 PHOTO_PARTS = ("GET /item/{id}/image", "DELETE /item/{id}/image")
+# A DELETEd item goes to its store's trash, and this brings it back (a POST below the item's
+# path, which Schemathesis does not count as re-creating the item).
+RESTORE = "POST /item/{id}/restore"
+
+
+def _restored(case: Case) -> bool:
+    """Whether the item a read targets was restored from the trash during the run, and is
+    live now."""
+    item_id = _path_id(case)
+    return (
+        item_id is not None
+        and item_id in history().restored
+        and _exists(f"/item/{item_id}") is not None
+    )
 
 
 def _photo_absent(case: Case, response: Response) -> bool:
@@ -511,10 +533,13 @@ def filter_failure(context: HookContext, failure: Failure, case: Case, response:
     link carried; an emailed token the generator made up, a current password that is not the
     user's; a photo the codec cannot decode; a new item's photo, read or removed before one is
     set (Schemathesis infers such links from the paths), or the photo of an item deleted since
-    with its store. Each is dropped only once the state, read now (or the codec), confirms it.
+    with its store; an item read after its DELETE that a restore from the trash brought back.
+    Each is dropped only once the state, read now (or the codec), confirms it.
     """
     if isinstance(failure, EnsureResourceAvailability):
         return not _photo_absent(case, response)
+    if isinstance(failure, UseAfterFree):
+        return not _restored(case)
     if not isinstance(failure, RejectedPositiveData):
         return True
     if response.status_code == 412:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
@@ -56,3 +57,41 @@ def test_concurrent_item_creates_keep_the_count_exact(
     statuses = _parallel(app, 20, create)
     assert statuses == [201] * 20
     assert client.get(f"/store/{store['id']}").get_json()["item_count"] == 20
+
+
+def test_a_restore_racing_creates_of_its_name_leaves_one_item_of_that_name(
+    app: Flask, client: FlaskClient, alice: User
+) -> None:
+    """The partial unique index decides between a restore and creates of the same name."""
+    store = client.post("/store", json={"name": "Bin"}, headers=alice.headers).get_json()
+    made = client.post(
+        f"/store/{store['id']}/item", json={"name": "Vase", "price": 1}, headers=alice.headers
+    ).get_json()
+    assert client.delete(f"/item/{made['id']}", headers=alice.headers).status_code == 204
+
+    def restore(c: FlaskClient) -> object:
+        return c.post(f"/item/{made['id']}/restore", headers=alice.headers)
+
+    def create(c: FlaskClient) -> object:
+        body = {"name": "vase", "price": 2}
+        return c.post(f"/store/{store['id']}/item", json=body, headers=alice.headers)
+
+    calls: list[Callable[[FlaskClient], object]] = [restore, *[create] * 7]
+    statuses = _parallel(app, 8, lambda c: calls.pop()(c))
+    assert sorted(statuses).count(409) == 7 and set(statuses) <= {200, 201, 409}
+    assert len(client.get(f"/store/{store['id']}/item?name=vase").get_json()) == 1
+    assert client.get(f"/store/{store['id']}").get_json()["item_count"] == 1
+
+
+def test_concurrent_deletes_of_one_item_count_it_once(
+    app: Flask, client: FlaskClient, alice: User
+) -> None:
+    store = client.post("/store", json={"name": "Twice"}, headers=alice.headers).get_json()
+    for name in ("A", "B"):
+        client.post(
+            f"/store/{store['id']}/item", json={"name": name, "price": 1}, headers=alice.headers
+        )
+    first = client.get(f"/store/{store['id']}/item").get_json()[0]
+    statuses = _parallel(app, 8, lambda c: c.delete(f"/item/{first['id']}", headers=alice.headers))
+    assert statuses.count(204) == 1 and set(statuses) <= {204, 404}
+    assert client.get(f"/store/{store['id']}").get_json()["item_count"] == 1

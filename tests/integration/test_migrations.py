@@ -215,3 +215,77 @@ def test_0011_keys_existing_stores_and_keeps_look_alikes_apart(
     assert "name_skeleton" not in {c["name"] for c in inspect(engine).get_columns("stores")}
     migrate.upgrade(engine)
     migrate.check(engine)
+
+
+def test_0010_keeps_links_photos_and_search_and_going_down_empties_the_trash(
+    scratch_database: Database,
+) -> None:
+    """SQLite rebuilds `items` in 0010: the rows that reference items, and the search
+    triggers, must come through; going down drops what is in the trash."""
+    engine = scratch_database.engine
+    before = _before("0010", engine)
+    migrate.upgrade(engine, before)
+    t = {"t": "2026-12-01 00:00:00"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
+                "created_at, updated_at, credential_stamp) "
+                "VALUES (1, 'ann', 'ann', 'h', false, :t, :t, 's')"
+            ),
+            t,
+        )
+        # The columns a store has just before 0010 (0011's look-alike key, when it comes first).
+        columns = {c["name"] for c in inspect(conn).get_columns("stores")}
+        keyed = "name_skeleton" in columns
+        conn.execute(
+            text(
+                "INSERT INTO stores (id, name, name_key, owner_id, item_count, created_at, "
+                "updated_at, name_skeleton) VALUES (1, 'Shop', 'shop', 1, 2, :t, :t, :key)"
+                if keyed
+                else "INSERT INTO stores (id, name, name_key, owner_id, item_count, "
+                "created_at, updated_at) VALUES (1, 'Shop', 'shop', 1, 2, :t, :t)"
+            ),
+            {**t, "key": look_alike_digest("Shop")} if keyed else t,
+        )
+        for n, name in ((1, "Chair"), (2, "Table")):
+            conn.execute(
+                text(
+                    "INSERT INTO items (id, store_id, name, name_key, price_cents, quantity, "
+                    "description, created_at, updated_at) "
+                    "VALUES (:n, 1, :name, :key, 100, 0, 'Oak.', :t, :t)"
+                ),
+                {**t, "n": n, "name": name, "key": name.lower()},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO tags (id, store_id, name, name_key, created_at, updated_at) "
+                "VALUES (1, 1, 'wood', 'wood', :t, :t)"
+            ),
+            t,
+        )
+        conn.execute(text("INSERT INTO item_tags (item_id, tag_id, store_id) VALUES (1, 1, 1)"))
+    migrate.upgrade(engine, "0010")
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT item_id FROM item_tags")).scalars().all() == [1]
+        # The same name twice: allowed once one of them is in the trash.
+        conn.execute(text("UPDATE items SET deleted_at = :t WHERE id = 2"), t)
+        conn.execute(
+            text(
+                "INSERT INTO items (id, store_id, name, name_key, price_cents, quantity, "
+                "description, created_at, updated_at) "
+                "VALUES (3, 1, 'Table', 'table', 100, 0, 'Pine.', :t, :t)"
+            ),
+            t,
+        )
+    search = ItemSearch(engine.dialect.name, items_table, parse_search("pine"))
+    with engine.connect() as conn:
+        assert conn.execute(select(items_table.c.id).where(search.condition())).scalars().all() == [
+            3
+        ]
+    migrate.downgrade(engine, before)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT id FROM items ORDER BY id")).scalars().all() == [1, 3]
+        assert conn.execute(text("SELECT item_id FROM item_tags")).scalars().all() == [1]
+    migrate.upgrade(engine)
+    migrate.check(engine)

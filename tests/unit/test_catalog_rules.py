@@ -128,8 +128,12 @@ class FakeCatalog:
         kept = {n: v for n, v in given.items() if v is not None}
         self.items[item_id] = (changes.store_id or store_id, replace(f, **kept))
 
-    def delete_item(self, item_id: int) -> None:
-        del self.items[item_id]
+    def delete_item(self, item_id: int, deleted_by: int | None) -> bool:
+        # The trash's rows are the database's business (db/trash.py): gone from here.
+        return self.items.pop(item_id, None) is not None
+
+    def item_in_trash(self, item_id: int) -> bool:
+        return False
 
     def unlink_item_tags(self, item_id: int) -> None:
         self.links = {(i, t) for i, t in self.links if i != item_id}

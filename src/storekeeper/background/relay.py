@@ -6,11 +6,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from storekeeper.background.runner import utcnow
 from storekeeper.domain.jobs import JOBS
 from storekeeper.domain.ports import UnitsOfWork
+from storekeeper.domain.trash import purge_trash
 
 log = logging.getLogger("storekeeper.worker")
 # How often the outbox is read for jobs to hand over: a registration's email leaves this long
@@ -21,7 +22,8 @@ BATCH = 200
 PAUSE_S = 2.0
 # Succeeded jobs are kept this long (GET /job/{id}, the latency metrics), then deleted, a
 # batch at a time, once an hour: the table holds a month of work, not all of it. Failed jobs
-# stay until an operator retries them.
+# stay until an operator retries them. Items 30 days in a store's trash go in the same pass
+# (domain/trash.py).
 RETENTION = timedelta(days=30)
 PURGE_EVERY_S = 3600.0
 PURGE_BATCH = 1000
@@ -36,11 +38,17 @@ class Relay:
     """
 
     def __init__(
-        self, units: UnitsOfWork, enqueue: Callable[[int], object], grace: timedelta
+        self,
+        units: UnitsOfWork,
+        enqueue: Callable[[int], object],
+        grace: timedelta,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.units = units
         self.enqueue = enqueue
         self.grace = grace
+        # What the purges count retention from: a test moves it, nobody waits 30 days.
+        self.clock = clock
 
     def hand_over(self) -> int:
         """One pass: hand every due job (up to a batch); how many were handed."""
@@ -57,14 +65,17 @@ class Relay:
         return len(due)
 
     def purge(self) -> int:
-        """Delete succeeded jobs past their retention, a batch at a time; how many went."""
+        """Delete succeeded jobs past their retention, a batch at a time, and the items past
+        theirs in the trash; how many rows went. Each is idempotent and safe with several
+        workers purging at once."""
+        now = self.clock()
         gone = 0
         while True:
             with self.units(write=True) as work:
-                deleted = work[JOBS].purge(utcnow() - RETENTION, PURGE_BATCH)
+                deleted = work[JOBS].purge(now - RETENTION, PURGE_BATCH)
             gone += deleted
             if deleted < PURGE_BATCH:
-                return gone
+                return gone + purge_trash(self.units, now)
 
     def run(self, stop: threading.Event) -> None:
         """Hand jobs over until `stop` is set; a failure pauses, never ends the loop."""

@@ -72,6 +72,11 @@ ITEM_SORTS: Sorts = {
 }
 TAG_SORTS: Sorts = {"id": tags.c.id, "name": tags.c.name_key, "created_at": tags.c.created_at}
 
+# The items the catalog shows: every read of items (lists, search, a store's and a tag's
+# embedded items, the checks before a write) selects through this one condition, so an item
+# in the trash (db/trash.py) is gone from all of them at once.
+LIVE: ColumnElement[bool] = items.c.deleted_at.is_(None)
+
 
 _ITEM_COLUMNS = (*items.c, stores.c.name.label("store_name"))
 # The photo an item shows, without its bytes: joined into every item read and list, so a
@@ -94,7 +99,13 @@ TAG_EMBED_LIMIT = 50
 
 @cache
 def item_query(dialect: str) -> Select[Any]:
-    """Items with their store's name and their tags (a JSON array), for lists and reads."""
+    """Live items with their store's name and their tags (a JSON array), for lists and reads."""
+    return any_item_query(dialect).where(LIVE)
+
+
+@cache
+def any_item_query(dialect: str) -> Select[Any]:
+    """Items, live or in the trash, shaped as item_query shapes them (db/trash.py)."""
     item_tag_rows = (
         select(tags.c.id, tags.c.name)
         .join(item_tags, item_tags.c.tag_id == tags.c.id)
@@ -121,7 +132,7 @@ def store_by_id(dialect: str, embed: int) -> Select[Any]:
     """One store with its first items and tags (JSON arrays)."""
     first_items = (
         select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
-        .where(items.c.store_id == stores.c.id)
+        .where(items.c.store_id == stores.c.id, LIVE)
         .order_by(items.c.id)
         .limit(embed)
     )
@@ -146,7 +157,7 @@ def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
         labelled = (
             select(items.c.id, items.c.name, items.c.price_cents, items.c.quantity)
             .join(item_tags, item_tags.c.item_id == items.c.id)
-            .where(item_tags.c.tag_id == tags.c.id)
+            .where(item_tags.c.tag_id == tags.c.id, LIVE)
             .order_by(items.c.id)
             .limit(TAG_EMBED_LIMIT)
         )
@@ -155,7 +166,7 @@ def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
 
 
 _STORE_OWNER = select(stores.c.owner_id).where(stores.c.id == bindparam("store_id"))
-_ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"))
+_ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"), LIVE)
 
 
 def _image(row: Mapping[str, Any]) -> ItemImage | None:
@@ -168,6 +179,23 @@ def _image(row: Mapping[str, Any]) -> ItemImage | None:
         row["image_width"],
         row["image_height"],
         row["image_bytes"],
+    )
+
+
+def item_of(row: Mapping[str, Any]) -> Item:
+    """An item from a row of item_query (or any_item_query)."""
+    return Item(
+        row["id"],
+        row["name"],
+        Money(row["price_cents"]),
+        row["quantity"],
+        row["description"],
+        row["store_id"],
+        Ref(row["store_id"], row["store_name"]),
+        row["created_at"],
+        row["updated_at"],
+        refs(row["tags_json"]),
+        _image(row),
     )
 
 
@@ -276,22 +304,6 @@ class CatalogRepository:
 
     # Items
 
-    @staticmethod
-    def _item(row: Mapping[str, Any]) -> Item:
-        return Item(
-            row["id"],
-            row["name"],
-            Money(row["price_cents"]),
-            row["quantity"],
-            row["description"],
-            row["store_id"],
-            Ref(row["store_id"], row["store_name"]),
-            row["created_at"],
-            row["updated_at"],
-            refs(row["tags_json"]),
-            _image(row),
-        )
-
     def list_items(self, query: ItemQuery) -> Page[Item]:
         conditions: list[ColumnElement[bool]] = name_filters(items.c.name_key, query.name, query.q)
         if query.store_id is not None:
@@ -323,18 +335,19 @@ class CatalogRepository:
             stmt = stmt.where(and_(*conditions))
         stmt = keyset(stmt, sorts, items.c.id, query.page)
         rows, after = page_of(self._read(stmt).all(), sorts, query.page)
-        return Page([self._item(r._mapping) for r in rows], after)
+        return Page([item_of(r._mapping) for r in rows], after)
 
     def get_item(self, item_id: int) -> Item | None:
         row = fetch_one(self.conn, item_by_id(self._dialect), item_id=item_id)
-        return None if row is None else self._item(row)
+        return None if row is None else item_of(row)
 
     def item_store(self, item_id: int) -> int | None:
         store_id: int | None = self._read(_ITEM_STORE, {"item_id": item_id}).scalar()
         return store_id
 
-    def _count(self, store_id: int, delta: int) -> str | None:
-        """Move a store's item count; the store's name (None when there is no such store)."""
+    def count_items(self, store_id: int, delta: int) -> str | None:
+        """Move a store's item count of live items; the store's name (None when there is no
+        such store). The trash's restore counts its item back with it (db/trash.py)."""
         name: str | None = execute(
             self.conn,
             update(stores)
@@ -361,7 +374,7 @@ class CatalogRepository:
         new_id = int(
             execute(self.conn, insert(items).values(**values).returning(items.c.id)).scalar_one()
         )
-        store_name = self._count(store_id, 1)
+        store_name = self.count_items(store_id, 1)
         if item_id is not None:
             # Last, once every check and the insert itself have passed: see _advance_sequence.
             self._advance_sequence(item_id)
@@ -422,17 +435,29 @@ class CatalogRepository:
             old_store = self.item_store(item_id)
         execute(self.conn, update(items).where(items.c.id == item_id).values(**values))
         if old_store is not None and new_store is not None and new_store != old_store:
-            self._count(old_store, -1)
-            self._count(new_store, 1)
+            self.count_items(old_store, -1)
+            self.count_items(new_store, 1)
 
-    def delete_item(self, item_id: int) -> None:
-        shown = self._drop_item_images(items.c.id == item_id)
+    def delete_item(self, item_id: int, deleted_by: int | None) -> bool:
+        # Into the trash: the row stays, with its tags and photo, for a restore
+        # (db/trash.py); the worker's purge deletes it for good. The store's count is of
+        # live items.
+        now = models.utcnow()
         store_id = execute(
-            self.conn, delete(items).where(items.c.id == item_id).returning(items.c.store_id)
+            self.conn,
+            update(items)
+            .where(items.c.id == item_id, LIVE)
+            .values(deleted_at=now, deleted_by=deleted_by)
+            .returning(items.c.store_id),
         ).scalar()
-        if store_id is not None:
-            self._count(store_id, -1)
-        drop_unused(self.conn, shown)
+        if store_id is None:
+            return False
+        self.count_items(store_id, -1)
+        return True
+
+    def item_in_trash(self, item_id: int) -> bool:
+        trashed = exists().where(items.c.id == item_id, ~LIVE)
+        return bool(self.conn.execute(select(trashed)).scalar())
 
     def unlink_item_tags(self, item_id: int) -> None:
         execute(self.conn, delete(item_tags).where(item_tags.c.item_id == item_id))
@@ -469,11 +494,16 @@ class CatalogRepository:
         return int(execute(self.conn, stmt).scalar_one())
 
     def tag_in_use(self, tag_id: int) -> bool:
-        return bool(
-            self.conn.execute(select(exists().where(item_tags.c.tag_id == tag_id))).scalar()
+        # Only live items hold a tag: links of items in the trash go with the tag.
+        labelled = exists().where(
+            item_tags.c.tag_id == tag_id, item_tags.c.item_id == items.c.id, LIVE
         )
+        return bool(self.conn.execute(select(labelled)).scalar())
 
     def delete_tag(self, tag_id: int) -> None:
+        # By now no live item has the tag (tag_in_use); items in the trash lose it, and a
+        # restore brings back the tags that still exist.
+        execute(self.conn, delete(item_tags).where(item_tags.c.tag_id == tag_id))
         execute(self.conn, delete(tags).where(tags.c.id == tag_id))
 
     def link(self, item_id: int, tag_id: int, store_id: int) -> bool:
@@ -501,7 +531,7 @@ class CatalogRepository:
         stmt = item_query(self._dialect).where(
             items.c.store_id == store_id, items.c.name_key.in_(keys)
         )
-        found = (self._item(row._mapping) for row in self._read(stmt))
+        found = (item_of(row._mapping) for row in self._read(stmt))
         return {name_key(item.name): item for item in found}
 
     def tags_named(self, store_id: int, keys: list[str]) -> dict[str, int]:
@@ -530,7 +560,7 @@ class CatalogRepository:
         # One INSERT for the batch (SQLAlchemy's "insertmanyvalues"), its ids in the rows' order.
         stmt = insert(items).returning(items.c.id, sort_by_parameter_order=True)
         ids = [int(row[0]) for row in execute(self.conn, stmt, rows)]
-        self._count(store_id, len(ids))
+        self.count_items(store_id, len(ids))
         return ids
 
     def link_many(self, store_id: int, links: list[tuple[int, int]]) -> None:

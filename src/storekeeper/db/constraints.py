@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import PrimaryKeyConstraint, UniqueConstraint
+from sqlalchemy import Index, PrimaryKeyConstraint, UniqueConstraint
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -21,11 +21,14 @@ def _messages() -> tuple[dict[str, str], dict[tuple[str, tuple[str, ...]], str]]
     by_name: dict[str, str] = {}
     by_columns: dict[tuple[str, tuple[str, ...]], str] = {}
     for table in Base.metadata.tables.values():
-        for constraint in table.constraints:
+        # A unique index (a partial one: items' names among live items) declares one too.
+        for constraint in [*table.constraints, *table.indexes]:
             message = constraint.info.get(CONFLICT)
             if message is None:
                 continue
-            assert isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint), constraint
+            assert isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint | Index), (
+                constraint
+            )
             by_name[str(constraint.name)] = message
             by_columns[(table.name, tuple(c.name for c in constraint.columns))] = message
         # A unique index reports a violation as a constraint does, by its name on PostgreSQL

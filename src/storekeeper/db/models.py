@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -243,9 +244,15 @@ class Item(Base):
     __table_args__ = (
         # A client-chosen id (PUT) that a concurrent create took first.
         PrimaryKeyConstraint("id", info=_RACED_ID),
-        UniqueConstraint(
+        # Names are unique among a store's live items only: an item in the trash leaves its
+        # name free (a partial index, on both databases), and a restore checks it again.
+        Index(
+            "ux_items_store_id_name_key_live",
             "store_id",
             "name_key",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
             info=conflict("An item with this name already exists in this store."),
         ),
         UniqueConstraint("id", "store_id"),
@@ -257,6 +264,22 @@ class Item(Base):
         Index("ix_items_price_cents_id", "price_cents", "id"),
         Index("ix_items_created_at_id", "created_at", "id"),
         Index("ix_items_store_id_id", "store_id", "id"),
+        # A store's trash, newest deletion first; and the purge's oldest deletions. Both hold
+        # trashed rows only, so they cost nothing for the live catalog.
+        Index(
+            "ix_items_trash",
+            "store_id",
+            "deleted_at",
+            "id",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_items_deleted_at",
+            "deleted_at",
+            sqlite_where=text("deleted_at IS NOT NULL"),
+            postgresql_where=text("deleted_at IS NOT NULL"),
+        ),
         {"sqlite_autoincrement": True},
     )
 
@@ -269,6 +292,11 @@ class Item(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Set while the item is in its store's trash (db/trash.py); every read of the catalog
+    # sees live items only (db/catalog.py LIVE).
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Who put it there; kept as NULL when that user is deleted.
+    deleted_by: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class ImageBlob(Base):

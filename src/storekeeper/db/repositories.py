@@ -9,6 +9,7 @@ from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.images import ImageRepository
 from storekeeper.db.jobs import JobRepository
 from storekeeper.db.transfer import ImportRepository
+from storekeeper.db.trash import TrashRepository
 from storekeeper.db.unit_of_work import bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
@@ -17,6 +18,7 @@ from storekeeper.domain.images import IMAGES
 from storekeeper.domain.jobs import JOBS
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS
 from storekeeper.domain.transfer import IMPORTS
+from storekeeper.domain.trash import TRASH
 
 REPOSITORIES = (
     bind(CATALOG, CatalogRepository),
@@ -24,6 +26,7 @@ REPOSITORIES = (
     bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
     bind(JOBS, JobRepository),
     bind(IMAGES, ImageRepository),
+    bind(TRASH, TrashRepository),
     bind(IMPORTS, ImportRepository),
     bind(EVENTS, EventRepository),
 )

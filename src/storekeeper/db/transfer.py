@@ -55,7 +55,8 @@ class ImportRepository:
     def refresh_statistics(self) -> None:
         # PostgreSQL only: ANALYZE samples the tables (a bounded sample, not a scan) and takes a
         # lock that blocks neither reads nor writes. SQLite's planner needs none here: it picks
-        # the unique (store_id, name_key) index for these lookups without statistics.
+        # the partial unique (store_id, name_key) index of live items for these lookups (they ask
+        # for live items only: db/catalog.py LIVE) without statistics.
         if self.conn.dialect.name == "postgresql":
             self.conn.execute(text("ANALYZE items, item_tags, tags"))
 

@@ -51,7 +51,11 @@ class CatalogRepository(Protocol):
         ...
 
     def update_item(self, item_id: int, changes: ItemChanges) -> None: ...
-    def delete_item(self, item_id: int) -> None: ...
+    def delete_item(self, item_id: int, deleted_by: int | None) -> bool:
+        """Move a live item to its store's trash; False when it was not live."""
+        ...
+
+    def item_in_trash(self, item_id: int) -> bool: ...
     def unlink_item_tags(self, item_id: int) -> None: ...
 
     def list_tags(self, query: TagQuery) -> Page[Tag]: ...
@@ -279,6 +283,9 @@ def replace_item(
     require_actor(actor)
     current = repo.item_store(item_id)
     if current is None:
+        if repo.item_in_trash(item_id):
+            # Its id is still held: a PUT must not quietly replace what a restore brings back.
+            raise Conflict("The item with this id is in its store's trash; restore it first.")
         if store_id is None:
             raise Invalid.field("store_id", "is required when the item does not exist yet")
         if item_id > CLIENT_ID_MAX:
@@ -320,11 +327,16 @@ def patch_item(
 def delete_item(
     repo: CatalogRepository, actor: Actor | None, item_id: int, guard: Guard = None
 ) -> None:
-    """Delete an item and its tag links."""
+    """Move an item to its store's trash (domain/trash.py), with its tags and photo."""
+    who = require_actor(actor)
     _writable_item(repo, actor, item_id)
     check_guard(guard)
-    item = get_item(repo, item_id)
-    repo.delete_item(item_id)
+    # Locked first, so the event's last values are the ones the trash keeps.
+    repo.lock_item(item_id)
+    item = repo.get_item(item_id)
+    if item is None or not repo.delete_item(item_id, who.user_id):
+        # Another request put it in the trash while this one waited for the row.
+        raise NotFound("No item with this id.")
     changes = events.deleted(events.item_state(item))
     _record(repo, actor, item.store_id, EventType.ITEM_DELETED, ("item", item_id), changes)
 

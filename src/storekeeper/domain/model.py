@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, Literal, TypeVar
@@ -16,6 +16,8 @@ StoreSort = Literal["id", "name", "created_at"]
 # "relevance" only with a search (domain/search.py), and only highest first.
 ItemSort = Literal["id", "name", "price", "created_at", "relevance"]
 TagSort = StoreSort
+# A store's trash is listed newest deletion first by default (the one just deleted on top).
+TrashSort = Literal["deleted_at", "id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +111,21 @@ class Item:
     image: ItemImage | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TrashedItem(Item):
+    """An item in its store's trash: as it was, and when and by whom it was deleted."""
+
+    deleted_at: datetime
+    # None once that user's account is deleted.
+    deleted_by: int | None
+
+    @classmethod
+    def of(cls, item: Item, deleted_at: datetime, deleted_by: int | None) -> TrashedItem:
+        """The item, marked with its deletion."""
+        kept = {f.name: getattr(item, f.name) for f in fields(Item)}
+        return cls(**kept, deleted_at=deleted_at, deleted_by=deleted_by)
+
+
 @dataclass(frozen=True, slots=True)
 class Tag:
     """A tag of one store, with the items it labels when read alone."""
@@ -186,6 +203,14 @@ class ItemQuery:
     name: str | None = None
     q: str | None = None
     search: SearchTerms | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrashQuery:
+    """A page of one store's trash."""
+
+    store_id: int
+    page: PageRequest[TrashSort]
 
 
 @dataclass(frozen=True, slots=True)

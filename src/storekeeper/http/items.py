@@ -371,6 +371,12 @@ def update_item(
 @bp.delete("/item/<id:id>")
 @operation("Items", status=204, auth=True, conditional=True)
 def delete_item(id: int, actor: Actor, work: Work, conditions: Preconditions | None) -> Response:
-    """Delete an item (owner of its store or an admin)."""
+    """Delete an item (owner of its store or an admin): it goes to its store's trash.
+
+    From then on it is gone from every read (404 here, absent from every list, search, store
+    and tag) and its name is free for another item; its id stays taken (a PUT to it: 409).
+    For 30 days it can be brought back with `POST /item/{id}/restore` (its fields, tags and
+    photo) and is listed at `GET /store/{store_id}/trash`; then the worker purges it.
+    """
     catalog.delete_item(work[CATALOG], actor, id, _guard(work, id, conditions))
     return Response(status=204)

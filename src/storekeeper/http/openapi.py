@@ -251,7 +251,8 @@ def _operation(
         body = {"schema": {"$ref": REF.format(model=op.body.__name__)}}
         if (sample := example_of(op.body)) is not None:
             body["example"] = sample
-        doc["requestBody"] = {"required": True, "content": dict.fromkeys(media, body)}
+        content = dict.fromkeys(media, body)
+        doc["requestBody"] = {"required": not op.body_optional, "content": content}
     if op.auth:
         doc["security"] = [{"bearerAuth": []}]
     elif op.reads:

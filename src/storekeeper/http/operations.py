@@ -40,6 +40,11 @@ TAGS = (
     ("Items", "What a store sells: exact prices, quantities, descriptions."),
     ("Tags", "Labels of one store, and the links between its items and its tags."),
     (
+        "Trash",
+        "Deleted items, kept in their store's trash for 30 days: listed, restored, then "
+        "purged by the worker.",
+    ),
+    (
         "History",
         "A store's history: every change of its data, who made it and in which request.",
     ),
@@ -93,6 +98,9 @@ class Operation:
     # Whether the creation of the resource above links here (openapi._add_links): not for a
     # part a new resource lacks until it is made (an item's photo).
     linked: bool = True
+    # A JSON body the client may leave out altogether (no body, no Content-Type): it is then
+    # the body model's defaults, as if `{}` were sent (POST /item/{id}/restore).
+    body_optional: bool = False
     # Other media types the success answer can be negotiated as (Accept), with what they hold.
     alternatives: dict[str, Representation] = field(default_factory=dict)
     # Which of INPUTS the handler takes (from its signature).
@@ -141,6 +149,7 @@ def operation(
     upload: Upload | None = None,
     produces: tuple[str, ...] = (),
     linked: bool = True,
+    body_optional: bool = False,
     alternatives: dict[str, Representation] | None = None,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
@@ -208,6 +217,7 @@ def operation(
             upload=upload,
             produces=produces,
             linked=linked,
+            body_optional=body_optional,
             alternatives=alternatives or {},
         )
         op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})

@@ -192,7 +192,9 @@ def _inputs(op: Operation, caller: Caller | None, body: bytes) -> dict[str, Any]
         inputs["caller"] = caller
     if op.query is not None:
         inputs["query"] = query_params(op.query)
-    if op.body is not None:
+    if op.body is not None and op.body_optional and not body:
+        inputs["body"] = op.body.model_validate({})
+    elif op.body is not None:
         inputs["body"] = parse_body(op.body, body, merge_patch=op.merge_patch)
     if op.upload is not None:
         inputs["upload"] = uploaded(op.upload, body)

@@ -169,6 +169,9 @@ def update_store(
 @bp.delete("/store/<id:id>")
 @operation("Stores", status=204, auth=True, conditional=True)
 def delete_store(id: int, actor: Actor, work: Work, conditions: Preconditions | None) -> Response:
-    """Delete a store with everything in it: its items, tags and links (owner or admin)."""
+    """Delete a store with everything in it: its items, tags and links (owner or admin).
+
+    The items in its trash go too, at once and for good: none can be restored afterwards.
+    """
     catalog.delete_store(work[CATALOG], actor, id, _guard(work, id, conditions))
     return Response(status=204)

@@ -94,7 +94,11 @@ def get_tag(id: int, work: Work) -> Response:
 @bp.delete("/tag/<id:id>")
 @operation("Tags", status=204, auth=True, errors=(409,), conditional=True)
 def delete_tag(id: int, actor: Actor, work: Work, conditions: Preconditions | None) -> Response:
-    """Delete a tag that labels no item (owner or admin); otherwise 409."""
+    """Delete a tag that labels no item (owner or admin); otherwise 409.
+
+    Only live items count: items in the trash lose the tag with it, and come back without
+    it when restored.
+    """
     repo = work[CATALOG]
     check = guard(
         conditions,

@@ -29,6 +29,7 @@ from storekeeper_client.models import (
     TagDetailOut,
     TagOut,
     TokensOut,
+    TrashedItemOut,
     UserCreatedOut,
     UserOut,
 )
@@ -42,6 +43,7 @@ from storekeeper_client.queries import (
     StoreItemQuery,
     StoreQuery,
     TagQuery,
+    TrashQuery,
     keyword_query,
 )
 
@@ -484,7 +486,7 @@ class Storekeeper:
 
     @operation("DELETE", "/item/{id}", id="item_id")
     def delete_item(self, item_id: int, *, if_match: str | None = None) -> None:
-        """Delete an item."""
+        """Delete an item: it goes to its store's trash for 30 days (`restore_item`)."""
         self._send("DELETE", f"/item/{item_id}", if_match=if_match)
 
     # Item photos
@@ -546,6 +548,46 @@ class Storekeeper:
     def iter_store_tags(self, store_id: int, **query: Unpack[TagQuery]) -> Iterator[TagOut]:
         """Every tag of a store, page after page."""
         return self.follow(self.list_store_tags(store_id, **query), TagOut)
+
+    # Trash
+
+    @operation("GET", "/store/{id}/trash", id="store_id")
+    @keyword_query
+    def list_trash(
+        self, store_id: int, *, cursor: str | None = None, **query: Unpack[TrashQuery]
+    ) -> Page[TrashedItemOut]:
+        """One page of the items deleted from a store in the last 30 days, latest first
+        (the store's owner or an admin)."""
+        return self._list(f"/store/{store_id}/trash", cursor, query, TrashedItemOut)
+
+    @keyword_query
+    def iter_trash(self, store_id: int, **query: Unpack[TrashQuery]) -> Iterator[TrashedItemOut]:
+        """Every item in a store's trash, page after page."""
+        return self.follow(self.list_trash(store_id, **query), TrashedItemOut)
+
+    @operation("POST", "/item/{id}/restore", id="item_id")
+    def restore_item(
+        self,
+        item_id: int,
+        name: str | None = None,
+        *,
+        if_match: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> ItemOut:
+        """Bring an item back from its store's trash, as it was (its tags that still exist,
+        its photo). When another item has its name now: Conflict (409), unless a new `name`
+        is given. An item that is live: Conflict; purged or never there: NotFound."""
+        key = idempotency_key if idempotency_key is not None else str(uuid.uuid4())
+        body = None if name is None else _body({"name": name})
+        answer = self._send(
+            "POST",
+            f"/item/{item_id}/restore",
+            content=body,
+            content_type=None if body is None else JSON,
+            headers={"Idempotency-Key": key},
+            if_match=if_match,
+        )
+        return ItemOut.model_validate(decode(answer.content))
 
     @operation("POST", "/store/{id}/tag", id="store_id")
     def create_tag(self, store_id: int, name: str, *, idempotency_key: str | None = None) -> TagOut:

@@ -172,6 +172,32 @@ class TokensOut(BaseModel):
     expires_in: Annotated[int, Field(title="Expires In")]
 
 
+class TrashedItemOut(BaseModel):
+    """
+    An item in its store's trash: as it was, with when and by whom it was deleted.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    name: Annotated[str, Field(title="Name")]
+    price: Annotated[Decimal, Field(ge=0, le=999999999.99, title="Price")]
+    quantity: Annotated[int, Field(title="Quantity")]
+    description: Annotated[str, Field(title="Description")]
+    store_id: Annotated[int, Field(title="Store Id")]
+    store: RefOut
+    tags: Annotated[list[RefOut], Field(title="Tags")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+    image: ImageOut | None
+    deleted_at: Annotated[AwareDatetime, Field(title="Deleted At")]
+    deleted_by: Annotated[
+        int | None,
+        Field(
+            description="The user who deleted it; null once that user is deleted.",
+            title="Deleted By",
+        ),
+    ]
+
+
 class UserCreatedOut(BaseModel):
     """
     A registered user.

@@ -22,6 +22,7 @@ TagSort = StoreSort
 ItemSort = Literal[
     "id", "-id", "name", "-name", "price", "-price", "created_at", "-created_at", "relevance"
 ]
+TrashSort = Literal["-deleted_at", "deleted_at", "id", "-id"]
 Amount = Decimal | int
 
 
@@ -37,6 +38,13 @@ class StoreQuery(NamedQuery, total=False):
     """A list of stores."""
 
     sort: StoreSort | None
+
+
+class TrashQuery(TypedDict, total=False):
+    """A store's trash: latest deletion first unless `sort` says otherwise."""
+
+    limit: int | None
+    sort: TrashSort | None
 
 
 class TagQuery(NamedQuery, total=False):

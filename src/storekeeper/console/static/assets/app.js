@@ -12,6 +12,7 @@ import { forgotView, resetView, verifyView } from "./views/recovery.js";
 import { storeView } from "./views/store.js";
 import { storesView } from "./views/stores.js";
 import { importView } from "./views/transfer.js";
+import { trashView } from "./views/trash.js";
 
 const ROUTES = [
   [/^\/console\/$/, storesView],
@@ -23,6 +24,7 @@ const ROUTES = [
   [/^\/console\/verify$/, verifyView],
   [/^\/console\/store\/([1-9][0-9]*)$/, storeView],
   [/^\/console\/store\/([1-9][0-9]*)\/import$/, importView],
+  [/^\/console\/store\/([1-9][0-9]*)\/trash$/, trashView],
   [/^\/console\/store\/([1-9][0-9]*)\/history$/, historyView],
   [/^\/console\/item\/([1-9][0-9]*)$/, itemView],
 ];

@@ -35,7 +35,7 @@ from alembic import op
 from storekeeper.domain.names import look_alike_digest
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

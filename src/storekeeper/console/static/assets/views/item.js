@@ -255,7 +255,7 @@ function deleteSection(ctx, state) {
 
   async function remove(etag) {
     await api.request("DELETE", `/item/${state.item.id}`, { etag });
-    ctx.go(`/console/store/${state.item.store_id}`, { message: `Item “${state.item.name}” deleted.` });
+    ctx.go(`/console/store/${state.item.store_id}`, { message: `Item “${state.item.name}” moved to the trash.` });
   }
 
   button.addEventListener("click", async () => {
@@ -263,7 +263,7 @@ function deleteSection(ctx, state) {
     fill(slot);
     const yes = await confirmDialog({
       title: `Delete “${state.item.name}”?`,
-      message: "The item and its tag labels are deleted. It cannot be undone.",
+      message: "The item goes to the store's trash, with its tags and photo. It can be restored from there for 30 days; then it is deleted for good.",
       confirm: "Delete item",
     });
     if (yes) await busyButton(button, "Deleting…", attempt);

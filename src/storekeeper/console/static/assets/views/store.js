@@ -57,6 +57,7 @@ export async function storeView(ctx) {
         h("dt", {}, "Created"), h("dd", {}, day(store.created_at))),
       h("p", { class: "actions" }, exportButton(id),
         editable ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null,
+        editable ? h("a", { href: `/console/store/${id}/trash` }, "Trash") : null,
         editable ? h("a", { href: `/console/store/${id}/history` }, "History") : null),
       editable ? null : h("p", { class: "muted" }, api.me()
         ? "You can browse this store; only its owner or an admin can change it."
