@@ -7,11 +7,13 @@ from storekeeper.db.catalog import CatalogRepository
 from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.images import ImageRepository
 from storekeeper.db.jobs import JobRepository
+from storekeeper.db.members import MembersRepository
 from storekeeper.db.unit_of_work import bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.images import IMAGES
 from storekeeper.domain.jobs import JOBS
+from storekeeper.domain.members import MEMBERS
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS
 
 REPOSITORIES = (
@@ -20,4 +22,5 @@ REPOSITORIES = (
     bind(IDEMPOTENCY_KEYS, IdempotencyRepository),
     bind(JOBS, JobRepository),
     bind(IMAGES, ImageRepository),
+    bind(MEMBERS, MembersRepository),
 )

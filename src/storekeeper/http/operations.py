@@ -39,6 +39,11 @@ TAGS = (
     ("Stores", "Stores, owned by the user who creates them."),
     ("Items", "What a store sells: exact prices, quantities, descriptions."),
     ("Tags", "Labels of one store, and the links between its items and its tags."),
+    (
+        "Teams",
+        "A store's team: its owner, managers and staff, and what each role may do "
+        '(docs/api.md, "Who may do what").',
+    ),
     ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
     (
         "Accounts",
