@@ -67,9 +67,7 @@ class MemberListParams(ListParams):
 # Handlers
 
 
-def _guard(
-    work: Work, store_id: int, user_id: int, conditions: Preconditions | None
-) -> Guard:
+def _guard(work: Work, store_id: int, user_id: int, conditions: Preconditions | None) -> Guard:
     team = work[MEMBERS]
     return guard(
         conditions,
@@ -98,7 +96,7 @@ def list_members(id: int, query: MemberListParams, actor: Actor, work: Work) -> 
     body=MemberCreate,
     auth=True,
     errors=(409,),
-    creates="/store/{store_id}/member/{user_id}",
+    creates="/store/{id}/member/{user_id}",
 )
 def add_member(id: int, body: MemberCreate, actor: Actor, work: Work) -> Response:
     """Put a user on a store's team: the owner adds managers and staff, a manager adds staff.
@@ -112,7 +110,7 @@ def add_member(id: int, body: MemberCreate, actor: Actor, work: Work) -> Respons
 
 
 @bp.get("/store/<id:id>/member/<id:user_id>")
-@operation("Teams", response=MemberOut, auth=True)
+@operation("Teams", response=MemberOut, auth=True, linked=False)
 def get_member(id: int, user_id: int, actor: Actor, work: Work) -> Response:
     """Read one of a store's team; anyone signed in may read their own (their role there).
 
@@ -131,6 +129,7 @@ def get_member(id: int, user_id: int, actor: Actor, work: Work) -> Response:
     merge_patch=True,
     errors=(409,),
     conditional=True,
+    linked=False,
 )
 def change_member_role(
     id: int,
@@ -147,7 +146,9 @@ def change_member_role(
 
 
 @bp.delete("/store/<id:id>/member/<id:user_id>")
-@operation("Teams", status=204, auth=True, errors=(409,), conditional=True)
+# linked=False on a member's operations: a new store names none of its members, so only
+# adding a member links to them.
+@operation("Teams", status=204, auth=True, errors=(409,), conditional=True, linked=False)
 def remove_member(
     id: int, user_id: int, actor: Actor, work: Work, conditions: Preconditions | None
 ) -> Response:
