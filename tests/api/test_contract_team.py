@@ -126,3 +126,22 @@ def test_deleting_a_member_account_removes_its_memberships(
     assert client.delete(f"/user/{bob.id}", headers=bob.headers).status_code == 204
     team = client.get(f"/store/{shop['id']}/member", headers=alice.headers).get_json()
     assert [m["role"] for m in team] == ["owner"]
+
+
+def test_permissions_say_what_the_caller_may_do(
+    client: FlaskClient, alice: User, bob: User, admin: User
+) -> None:
+    shop = store(client, alice)
+    add(client, alice, shop["id"], "bob", "staff")
+    path = f"/store/{shop['id']}/permission"
+    staff = client.get(path, headers=bob.headers).get_json()
+    assert staff == {"role": "staff", "is_admin": False, "actions": ["item.write", "member.list"]}
+    owner = client.get(path, headers=alice.headers).get_json()
+    assert owner["role"] == "owner"
+    assert {"store.delete", "member.add_manager", "item.delete"} <= set(owner["actions"])
+    everything = client.get(path, headers=admin.headers).get_json()
+    assert everything["role"] is None
+    assert everything["is_admin"] is True
+    assert len(everything["actions"]) == len(owner["actions"])
+    assert client.get(path).get_json() == {"role": None, "is_admin": False, "actions": []}
+    assert_problem(client.get("/store/999/permission"), 404)

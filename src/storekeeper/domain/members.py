@@ -18,12 +18,13 @@ from storekeeper.domain.catalog import (
     store_access,
 )
 from storekeeper.domain.errors import Conflict, Invalid, NotFound
-from storekeeper.domain.model import Actor, Member, Page, PageRequest
+from storekeeper.domain.model import Actor, Member, Page, PageRequest, Permissions
 from storekeeper.domain.policy import (
     Action,
     MemberRole,
     Role,
     add_action,
+    allowed_actions,
     authorize,
     remove_action,
 )
@@ -68,6 +69,18 @@ def list_members(
     """A page of the store's team, for the team itself and admins."""
     store_access(repo, actor, store_id, Action.MEMBER_LIST)
     return members.list_members(store_id, page)
+
+
+def permissions(repo: CatalogRepository, actor: Actor | None, store_id: int) -> Permissions:
+    """The caller's role in a store and every action it allows them (none for a guest), so a
+    client offers only what will be allowed, as GitHub's `permissions` of a repository does.
+    """
+    user_id = None if actor is None else actor.user_id
+    exists, role = repo.store_role(store_id, user_id)
+    if not exists:
+        raise NotFound("No store with this id.")
+    actions = [action.value for action in allowed_actions(actor, role)]
+    return Permissions(role, actor is not None and actor.is_admin, actions)
 
 
 def get_member(

@@ -174,6 +174,15 @@ class Member:
 
 
 @dataclass(frozen=True, slots=True)
+class Permissions:
+    """What the caller may do in one store: their role there, and the actions it allows."""
+
+    role: str | None
+    is_admin: bool
+    actions: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class StoreQuery:
     """A page of stores, filtered by exact name, by a text in the name, or by a member."""
 

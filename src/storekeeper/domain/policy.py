@@ -76,6 +76,11 @@ def allows(actor: Actor | None, role: Role | None, action: Action) -> bool:
     return actor.is_admin or (role is not None and role in ALLOWED[action])
 
 
+def allowed_actions(actor: Actor | None, role: Role | None) -> list[Action]:
+    """Every action this actor may take in a store where they have this role, in table order."""
+    return [action for action in Action if allows(actor, role, action)]
+
+
 def authorize(actor: Actor | None, role: Role | None, action: Action) -> Actor:
     """The actor, when they may take the action; Unauthenticated or Forbidden otherwise."""
     if actor is None:

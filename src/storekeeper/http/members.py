@@ -60,6 +60,27 @@ class MemberOut(OutModel):
     added_at: datetime
 
 
+class PermissionsOut(OutModel):
+    """What the caller may do in a store."""
+
+    model_config = example(
+        {
+            "role": "staff",
+            "is_admin": False,
+            "actions": ["item.write", "member.list"],
+        }
+    )
+
+    role: Literal["owner", "manager", "staff"] | None = Field(
+        description="The caller's role in the store; null without one (or without a token)."
+    )
+    is_admin: bool = Field(description="Whether the caller is an admin, who may do everything.")
+    actions: list[str] = Field(
+        description="Every action the caller may take in the store, named as in the "
+        'permission table (docs/api.md, "Who may do what"): e.g. `item.write`, `item.delete`.'
+    )
+
+
 class MemberListParams(ListParams):
     """Paging of a store's team (by user id)."""
 
@@ -107,6 +128,18 @@ def add_member(id: int, body: MemberCreate, actor: Actor, work: Work) -> Respons
     member = members.add_member(work[CATALOG], work[MEMBERS], actor, id, body.username, body.role)
     location = f"/store/{id}/member/{member.user_id}"
     return respond(MemberOut, member, 201, {"Location": location})
+
+
+@bp.get("/store/<id:id>/permission")
+@operation("Teams", response=PermissionsOut)
+def get_permissions(id: int, actor: Actor | None, work: Work) -> Response:
+    """What the caller may do in a store: their role there and the actions it allows.
+
+    Always 200 for a store that exists (a guest or a stranger gets no role and no action), as
+    GitHub answers a repository's `permissions` for its caller: a client shows only the
+    controls that will be allowed. The server still checks every request.
+    """
+    return respond(PermissionsOut, members.permissions(work[CATALOG], actor, id))
 
 
 @bp.get("/store/<id:id>/member/<id:user_id>")

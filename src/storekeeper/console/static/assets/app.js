@@ -10,6 +10,7 @@ import { notFoundView } from "./views/notfound.js";
 import { forgotView, resetView, verifyView } from "./views/recovery.js";
 import { storeView } from "./views/store.js";
 import { storesView } from "./views/stores.js";
+import { teamView } from "./views/team.js";
 
 const ROUTES = [
   [/^\/console\/$/, storesView],
@@ -20,6 +21,7 @@ const ROUTES = [
   [/^\/console\/reset$/, resetView],
   [/^\/console\/verify$/, verifyView],
   [/^\/console\/store\/([1-9][0-9]*)$/, storeView],
+  [/^\/console\/store\/([1-9][0-9]*)\/team$/, teamView],
   [/^\/console\/item\/([1-9][0-9]*)$/, itemView],
 ];
 
