@@ -76,8 +76,7 @@ class PermissionsOut(OutModel):
     )
     is_admin: bool = Field(description="Whether the caller is an admin, who may do everything.")
     actions: list[str] = Field(
-        description="Every action the caller may take in the store, named as in the "
-        'permission table (docs/api.md, "Who may do what"): e.g. `item.write`, `item.delete`.'
+        description="The actions the caller may take here, e.g. `item.write` (docs/api.md)."
     )
 
 
