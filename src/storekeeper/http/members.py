@@ -71,8 +71,8 @@ class PermissionsOut(OutModel):
         }
     )
 
-    role: Literal["owner", "manager", "staff"] | None = Field(
-        description="The caller's role in the store; null without one (or without a token)."
+    role: str | None = Field(
+        description="Your role here: `owner`, `manager` or `staff`; null without one."
     )
     is_admin: bool = Field(description="Whether the caller is an admin, who may do everything.")
     actions: list[str] = Field(

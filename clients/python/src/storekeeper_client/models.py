@@ -92,9 +92,9 @@ class PermissionsOut(BaseModel):
     """
 
     role: Annotated[
-        Literal["owner", "manager", "staff"] | None,
+        str | None,
         Field(
-            description="The caller's role in the store; null without one (or without a token).",
+            description="Your role here: `owner`, `manager` or `staff`; null without one.",
             title="Role",
         ),
     ]
