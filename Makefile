@@ -134,8 +134,9 @@ bench-smoke: install-dev wrk ## a few seconds, proving the benchmark harness run
 profile: install-dev wrk ## where a request's time goes, per layer: in process, and under load with py-spy
 	$(BIN)/python -m bench.profile --load
 
-bench-long: install-dev wrk ## adds the 1,000,000-item scaling run and the 10-minute leak check
+bench-long: install-dev wrk ## adds the 1,000,000-item scaling run, the 10-minute leak check and the CSV export of 1,000,000 items
 	$(BIN)/python -m bench.run --long
+	$(BIN)/python -m bench.transfer_cost export --items 10000,1000000
 
 soak: install-dev ## $(MINUTES) minutes of mixed and hostile load, a worker SIGKILL a minute (docs/reliability.md)
 	$(BIN)/python -m bench.soak --minutes $(MINUTES)

@@ -9,13 +9,14 @@ from typing import Any
 
 import psycopg
 
+from storekeeper.domain.names import look_alike_digest
 from storekeeper.domain.values import name_key
 
 TAGS_PER_STORE = 5
 _BATCH = 20_000
 _STORE = (
-    "INSERT INTO stores (name, name_key, owner_id, item_count, created_at, updated_at)"
-    " VALUES ({0}, {0}, {0}, {0}, {0}, {0})"
+    "INSERT INTO stores (name, name_key, name_skeleton, owner_id, item_count, created_at,"
+    " updated_at) VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0})"
 )
 _TAG = (
     "INSERT INTO tags (store_id, name, name_key, created_at, updated_at)"
@@ -29,6 +30,11 @@ _LINKS = (
     "SELECT i.id, t.id, i.store_id FROM items i JOIN tags t "
     "ON t.store_id = i.store_id AND t.name = 'tag ' || (i.id % 5)"
 )
+
+
+def _store_keys(name: str) -> tuple[str, str, str]:
+    """A store's name and the two keys the repository stores beside it."""
+    return name, name_key(name), look_alike_digest(name)
 
 
 def _items(store_ids: list[int], per_store: int, now: Any) -> Iterator[tuple[Any, ...]]:
@@ -57,7 +63,7 @@ def _seed_sqlite(path: str, owner_id: int, stores: int, per_store: int) -> None:
             for s in range(stores):
                 name = f"Store {s}"
                 cursor = conn.execute(
-                    _STORE.format("?"), (name, name_key(name), owner_id, per_store, now, now)
+                    _STORE.format("?"), (*_store_keys(name), owner_id, per_store, now, now)
                 )
                 store_ids.append(int(cursor.lastrowid or 0))
             conn.executemany(
@@ -85,7 +91,7 @@ def _seed_postgres(url: str, owner_id: int, stores: int, per_store: int) -> None
         store_ids = [
             conn.execute(
                 _STORE.format("%s") + " RETURNING id",
-                (f"Store {s}", name_key(f"Store {s}"), owner_id, per_store, now, now),
+                (*_store_keys(f"Store {s}"), owner_id, per_store, now, now),
             ).fetchone()[0]  # type: ignore[index]
             for s in range(stores)
         ]

@@ -28,6 +28,7 @@ from storekeeper.http import (
     problems,
     stores,
     tags,
+    transfer,
     users,
 )
 from storekeeper.http.bodies import MAX_BODY
@@ -46,6 +47,7 @@ BLUEPRINTS = (
     stores.bp,
     items.bp,
     photos.bp,
+    transfer.bp,
     tags.bp,
     members.bp,
     users.bp,
@@ -66,6 +68,7 @@ CORS_REQUEST_HEADERS = [
     "X-Request-ID",
 ]
 CORS_EXPOSED_HEADERS = [
+    "Content-Disposition",
     "ETag",
     "Idempotent-Replayed",
     "Link",

@@ -3,9 +3,10 @@
 The table ("Who may do what") is parsed from the docs, checked to equal the code's own
 (domain/policy.py ALLOWED), and crossed with every caller (the store's owner, a manager,
 staff, a member of another store, a signed-in stranger, an anonymous caller, an admin) and
-every write to a store's data. Each case runs on a store of its own, made for it, so a
-success cannot spill into the next case; a refusal must leave the store's data exactly as it
-was (its store, items, tags and team, read before and after). Users are registered once per
+every write to a store's data (the CSV import included: its job is queued, not run). Each
+case runs on a store of its own, made for it, so a success cannot spill into the next case;
+a refusal must leave the store's data exactly as it was (its store, items, tags and team,
+read before and after). Users are registered once per
 module (password hashing is the slow part); the database is emptied when the module ends.
 """
 
@@ -282,6 +283,17 @@ WRITES = (
         "item.write",
         (204,),
         lambda h, w, s, a: h.delete(f"/item/{s.item}/tag/{s.linked_tag}", headers=a),
+    ),
+    Write(
+        "import",
+        "item.import",
+        (202,),
+        lambda h, w, s, a: h.post(
+            f"/store/{s.id}/import",
+            data=b"name,price\nBench,30\n",
+            content_type="text/csv",
+            headers=a,
+        ),
     ),
     Write(
         "member POST staff",

@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from storekeeper.app import create_app
 from storekeeper.db.session import Database
+from storekeeper.domain.names import look_alike_digest
 from storekeeper.domain.values import name_key
 from storekeeper.settings import DEFAULT_PUBLIC_URL
 from tests.helpers import ProvisionedDatabase, User, assert_problem, item, make_settings, store, tag
@@ -49,10 +50,17 @@ def seed_items(database: Database, owner: int, count: int, store_name: str = "Bu
         now = "2026-01-01 00:00:00"
         store_id = conn.execute(
             text(
-                "INSERT INTO stores (name, name_key, owner_id, item_count, created_at, updated_at)"
-                " VALUES (:n, :k, :o, :c, :t, :t) RETURNING id"
+                "INSERT INTO stores (name, name_key, name_skeleton, owner_id, item_count,"
+                " created_at, updated_at) VALUES (:n, :k, :s, :o, :c, :t, :t) RETURNING id"
             ),
-            {"n": store_name, "k": name_key(store_name), "o": owner, "c": count, "t": now},
+            {
+                "n": store_name,
+                "k": name_key(store_name),
+                "s": look_alike_digest(store_name),
+                "o": owner,
+                "c": count,
+                "t": now,
+            },
         ).scalar_one()
         conn.execute(
             text(

@@ -102,9 +102,13 @@ def test_each_method_takes_the_operations_parameters_and_body_fields(
             assert (params[field].default is inspect.Parameter.empty) == required, (name, field)
         extra = set(params) - fields - set(op.path_parameters.values()) - {"self"}
         known = {p["name"] for p in spec.get("parameters", []) if p["in"] == "query"}
-        # A file body is given as a path or bytes, with its type and how to send it.
-        upload = {"path_or_bytes", "content_type", "multipart"} if "requestBody" in spec else set()
-        assert extra <= known | upload | {"idempotency_key", "if_match", "cached"}, (name, extra)
+        known |= {"idempotency_key", "if_match", "cached"}
+        if "requestBody" in spec and schema is None:
+            # A file body: given as a path, bytes or a file, with its type and how to send it.
+            known |= {"file", "path_or_bytes", "content_type", "multipart"}
+        if "202" in spec["responses"]:
+            known |= {"wait", "timeout"}  # a job: the method may wait for it to finish
+        assert extra <= known, (name, extra)
 
 
 def test_sort_choices_are_the_documents(document: dict[str, Any]) -> None:

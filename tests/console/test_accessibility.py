@@ -45,6 +45,7 @@ def pages(catalogue: dict[str, int]) -> list[str]:
         "/console/reset#token=from-an-email",
         "/console/verify#token=from-an-email",
         f"/console/store/{catalogue['store']}",
+        f"/console/store/{catalogue['store']}/import",
         f"/console/item/{catalogue['item']}",
         "/console/no/such/page",
     ]

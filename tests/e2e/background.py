@@ -144,14 +144,17 @@ class Site:
 def deployment(
     folder: Path,
     database_url: str | None,
-    smtp_url: str,
+    smtp_url: str | None,
     servers: int = 1,
     server_workers: int = 2,
     settings: Mapping[str, str] | None = None,
 ) -> Iterator[Site]:
     """The schema upgraded, `servers` servers running and healthy (no worker yet); every
-    process it or the test started stopped on exit (SIGTERM, SIGKILL past a deadline)."""
-    extra = {"STOREKEEPER_SMTP_URL": smtp_url, **FAST_JOBS, **(settings or {})}
+    process it or the test started stopped on exit (SIGTERM, SIGKILL past a deadline).
+    `smtp_url=None` leaves mail to files in the folder, the default of `make run`."""
+    extra = {**FAST_JOBS, **(settings or {})}
+    if smtp_url is not None:  # else the worker writes emails to files, as under `make run`
+        extra["STOREKEEPER_SMTP_URL"] = smtp_url
     if database_url is not None:
         extra["STOREKEEPER_DATABASE_URL"] = database_url
     folder.mkdir(parents=True, exist_ok=True)

@@ -8,21 +8,19 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import psycopg
 import requests
 
-from deploy.processes import free_port, running, spawn, stop_all, tail
+from deploy.processes import free_port, running
 from tests.e2e.tcp_proxy import TcpProxy
 from tests.helpers import PASSWORD, PG_ADMIN_URL, missing, postgres_available, postgres_database
 
 BIN = Path(sys.executable).parent
-WORKER_START_S = 30.0
 
 
 def server_env(instance: str, **extra: str) -> dict[str, str]:
@@ -106,35 +104,13 @@ def server_process(
 
 
 @contextmanager
-def live_server(workers: int = 2, background: bool = False, **settings: str) -> Iterator[str]:
-    """Upgrade the schema, serve on a free port, and yield the base URL; stop on exit.
-
-    `background=True` runs `storekeeper worker` beside the server too, as `make run` does.
-    """
+def live_server(workers: int = 2, **settings: str) -> Iterator[str]:
+    """Upgrade the schema, serve on a free port, and yield the base URL; stop on exit."""
     with tempfile.TemporaryDirectory() as instance:
         env = server_env(instance, **settings)
         subprocess.run([BIN / "storekeeper", "db", "upgrade"], env=env, check=True, timeout=120)
-        with server_process(instance, env, workers) as (base, _), ExitStack() as stack:
-            if background:
-                public = {**env, "STOREKEEPER_PUBLIC_URL": base}
-                stack.enter_context(worker_process(instance, public))
+        with server_process(instance, env, workers) as (base, _):
             yield base
-
-
-@contextmanager
-def worker_process(instance: str, env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
-    """`storekeeper worker`, started (its log says so) before it is yielded; stopped on exit."""
-    log = Path(instance) / "worker.log"
-    proc = spawn([BIN / "storekeeper", "worker"], env, log)
-    try:
-        deadline = time.monotonic() + WORKER_START_S
-        while "worker started" not in (log.read_text(errors="replace") if log.exists() else ""):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start: {tail(log)}")
-            time.sleep(0.05)
-        yield proc
-    finally:
-        stop_all([proc])
 
 
 def round_trip(base: str, username: str, store: str) -> tuple[dict[str, str], dict[str, Any]]:

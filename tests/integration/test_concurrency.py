@@ -30,6 +30,18 @@ def test_concurrent_duplicate_store_names_make_one_store(
     assert len(client.get("/store?name=race").get_json()) == 1
 
 
+def test_concurrent_look_alike_store_names_make_one_store(
+    app: Flask, client: FlaskClient, alice: User
+) -> None:
+    """The unique index decides between look-alikes too, not a look-up before the insert."""
+    names = ["Race", "R\u0430ce", "RACE", "R\u200bace", "\u211bace", "\uff32ace"] * 2
+    statuses = _parallel(
+        app, 12, lambda c: c.post("/store", json={"name": names.pop()}, headers=alice.headers)
+    )
+    assert sorted(statuses) == [201] + [409] * 11
+    assert len(client.get("/store").get_json()) == 1
+
+
 def test_concurrent_item_creates_keep_the_count_exact(
     app: Flask, client: FlaskClient, alice: User
 ) -> None:

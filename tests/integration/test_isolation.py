@@ -9,6 +9,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select
 
 from storekeeper.db.models import Base
+from storekeeper.db.search import is_search_object
 from storekeeper.db.session import Database
 from tests.helpers import auth, empty_database, item, new_user, register, store, tag
 from tests.images import picture
@@ -26,7 +27,12 @@ def _rows(database: Database) -> dict[str, int]:
 def test_every_table_is_one_the_models_declare(database: Database) -> None:
     # empty_database knows tables from the models alone; one only a migration made would
     # keep its rows from test to test.
-    names = set(inspect(database.engine).get_table_names()) - {"alembic_version"}
+    # The search index's tables are the exception: triggers on `items` fill and empty them.
+    names = {
+        name
+        for name in inspect(database.engine).get_table_names()
+        if name != "alembic_version" and not is_search_object(name, "table")
+    }
     assert names == set(Base.metadata.tables)
 
 
@@ -59,10 +65,19 @@ def test_every_row_goes_and_ids_start_from_one_again(
         )
         assert photo.status_code == 201
         assert run_jobs(app, tmp_path / "mail") == ["succeeded", "succeeded"]
+        # An import waiting for the worker: its file is kept until the job has run.
+        queued = client.post(
+            f"/store/{shop['id']}/import",
+            data="name,price\nStool,5\n",
+            headers={**user.headers, "Content-Type": "text/csv"},
+        )
+        assert queued.status_code == 202
         assert client.post("/logout", headers=auth(user.tokens["access_token"])).status_code == 204
         # Ids as a fresh database hands them out, in the second round too.
         assert (user.id, shop["id"], chair["id"], wood["id"]) == (1, 1, 1, 1), round_
         filled = _rows(database)
+        # Only while an import runs does it hold rows (emptied by the same loop as the rest).
+        del filled["import_batches"]
         assert all(filled.values()), filled
         empty_database(database)
         assert not any(_rows(database).values()), round_

@@ -5,15 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from storekeeper.db import migrate
 from storekeeper.db.catalog import items as items_table
 from storekeeper.db.models import Base
 from storekeeper.db.search import ItemSearch
 from storekeeper.db.session import Database
+from storekeeper.domain.names import look_alike_digest
 from storekeeper.domain.search import parse_search
+from storekeeper.domain.values import name_key
 from tests.helpers import ProvisionedDatabase
 
 
@@ -144,3 +148,70 @@ def test_sqlite_search_triggers_survive_every_migration(tmp_path: Path) -> None:
     finally:
         database.dispose()
     assert {"items_fts_insert", "items_fts_update", "items_fts_delete"} <= triggers
+
+
+def test_0011_keys_existing_stores_and_keeps_look_alikes_apart(
+    scratch_database: Database, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Stores whose names already look alike do not stop the upgrade: the first keeps the plain
+    key, the later one a key of its own, until it is renamed."""
+    engine = scratch_database.engine
+    before = _before("0011", engine)
+    migrate.upgrade(engine, before)
+    names = {1: "Corner Shop", 2: "C\u03bfrner Shop", 3: "Baker", 4: "CORNER\u200b SHOP"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
+                "created_at, updated_at, credential_stamp) "
+                "VALUES (1, 'ann', 'ann', 'h', false, :t, :t, 's')"
+            ),
+            {"t": "2026-12-01 00:00:00"},
+        )
+        for store_id, name in names.items():
+            conn.execute(
+                text(
+                    "INSERT INTO stores (id, name, name_key, owner_id, item_count, created_at, "
+                    "updated_at) VALUES (:id, :name, :key, 1, 0, :t, :t)"
+                ),
+                {"id": store_id, "name": name, "key": name_key(name), "t": "2026-12-01"},
+            )
+    capsys.readouterr()
+    migrate.upgrade(engine, "0011")
+    # The operator is told which stores to rename, and which store each one looks like.
+    told = [line for line in capsys.readouterr().err.splitlines() if "looks like" in line]
+    assert told == [
+        "storekeeper: store 2 'C\u03bfrner Shop' looks like store 1 'Corner Shop': kept, under "
+        "a key of its own; rename it",
+        "storekeeper: store 4 'CORNER\\u200b SHOP' looks like store 1 'Corner Shop': kept, "
+        "under a key of its own; rename it",
+    ]
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, name_skeleton FROM stores")).all()
+    keys: dict[int, str] = {row[0]: row[1] for row in rows}
+    plain = look_alike_digest("Corner Shop")
+    assert keys[1] == plain
+    assert keys[3] == look_alike_digest("Baker")
+    assert {keys[2], keys[4]}.isdisjoint({plain, keys[3]}) and keys[2] != keys[4]
+    migrate.upgrade(engine)
+    migrate.check(engine)
+    # A new look-alike is refused by the database itself; the original names stay as typed.
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO stores (name, name_key, name_skeleton, owner_id, item_count, "
+                "created_at, updated_at) VALUES (:name, :key, :digest, 1, 0, :t, :t)"
+            ),
+            {
+                "name": "\u212dorner Shop",
+                "key": name_key("\u212dorner Shop"),
+                "digest": plain,
+                "t": "2026-12-01",
+            },
+        )
+    with engine.connect() as conn:
+        assert dict(conn.execute(text("SELECT id, name FROM stores")).all()) == names
+    migrate.downgrade(engine, before)
+    assert "name_skeleton" not in {c["name"] for c in inspect(engine).get_columns("stores")}
+    migrate.upgrade(engine)
+    migrate.check(engine)

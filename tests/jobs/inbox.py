@@ -14,6 +14,8 @@ from flask import Flask
 from storekeeper.background.account_mail import AccountMail
 from storekeeper.background.image_variants import ImageVariants
 from storekeeper.background.runner import Runner
+from storekeeper.background.worker import imports
+from storekeeper.db.unit_of_work import SqlUnitsOfWork
 from storekeeper.domain.jobs import JOBS, RetryPolicy
 from storekeeper.mail.transport import FileMailer
 from storekeeper.services import Services
@@ -25,8 +27,14 @@ def run_jobs(app: Flask, mail_dir: Path) -> list[str]:
     """Run every due job once, as the worker would; what each run did."""
     found: Services = app.extensions["storekeeper"]
     mail = AccountMail(found.units, FileMailer(mail_dir), found.settings.public_origin, SENDER)
-    handlers = mail.handlers() | ImageVariants(found.units, found.pictures).handlers()
-    runner = Runner(found.units, handlers, RetryPolicy(max_attempts=1))
+    units = found.units
+    assert isinstance(units, SqlUnitsOfWork)
+    handlers = (
+        mail.handlers()
+        | ImageVariants(units, found.pictures).handlers()
+        | imports(units).handlers()
+    )
+    runner = Runner(units, handlers, RetryPolicy(max_attempts=1))
     with found.units(write=True) as work:
         due = work[JOBS].due(datetime.now(UTC), timedelta(seconds=60), 1000)
     return [runner.run(job_id) for job_id in due]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +16,7 @@ from storekeeper.db import models
 from storekeeper.db.repositories import REPOSITORIES
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
-from storekeeper.domain.jobs import JOBS, Job, RetryPolicy
+from storekeeper.domain.jobs import JOBS, Job, JobRefused, RetryPolicy
 
 POLICY = RetryPolicy(max_attempts=3, first_delay_s=10, lease_s=60)
 
@@ -176,3 +177,32 @@ def test_succeeded_jobs_are_purged_after_their_retention_and_failed_ones_stay(
     with units() as work:
         assert work[JOBS].get(old) is None
         assert work[JOBS].get(done) is not None and work[JOBS].get(dead) is not None
+
+
+def test_a_job_longer_than_its_lease_keeps_it_while_it_runs(units: SqlUnitsOfWork) -> None:
+    """The heartbeat moves the lease ahead: no second runner takes a job still being worked on."""
+    policy = RetryPolicy(max_attempts=1, lease_s=0.6)
+    taken: list[bool] = []
+
+    def slow(job: Job) -> Mapping[str, Any]:
+        time.sleep(1.5)  # two and a half leases
+        lease = datetime.now(UTC) + timedelta(seconds=policy.lease_s)
+        with units(write=True) as work:
+            taken.append(work[JOBS].claim(job.id, datetime.now(UTC), lease) is not None)
+        return {}
+
+    job_id = _add(units)
+    assert Runner(units, {"test.echo": slow}, policy).run(job_id) == "succeeded"
+    assert taken == [False]
+    assert _job(units, job_id).attempts == 1
+
+
+def test_a_refused_job_fails_at_once_without_retries(units: SqlUnitsOfWork) -> None:
+    def refuse(job: Job) -> Mapping[str, Any]:
+        raise JobRefused("what it works on is gone")
+
+    job_id = _add(units)
+    assert Runner(units, {"test.echo": refuse}, POLICY).run(job_id) == "failed"
+    job = _job(units, job_id)
+    assert (job.status, job.attempts) == ("failed", 1)
+    assert job.last_error == "JobRefused: what it works on is gone"

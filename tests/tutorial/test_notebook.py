@@ -8,9 +8,17 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from tests.e2e.live import live_server
+from tests.e2e.background import deployment
 
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "docs/tutorial").glob("*.ipynb"))
+# The tests' fast-job settings put back to the defaults a learner's `make run` has.
+AS_MAKE_RUN = {
+    "STOREKEEPER_LOGIN_RATE_LIMIT": "10/minute",
+    "STOREKEEPER_REGISTER_RATE_LIMIT": "1000/hour",
+    "STOREKEEPER_JOB_LEASE": "120",
+    "STOREKEEPER_JOB_RETRY_DELAY": "10",
+    "STOREKEEPER_JOB_MAX_ATTEMPTS": "10",
+}
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tutorial")]
 
 
@@ -25,12 +33,14 @@ def test_the_notebook_is_committed_without_outputs(path: Path) -> None:
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
 def test_every_cell_runs_against_a_live_server_and_again(
-    path: Path, monkeypatch: pytest.MonkeyPatch
+    path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # The default login limit (10 a minute from one address), as under `make run`: two runs
-    # in a row must fit in it, as a learner's would.
-    with live_server(workers=2) as base:
-        monkeypatch.setenv("STOREKEEPER_URL", base)  # the kernel inherits it
+    # in a row must fit in it, as a learner's would. A worker runs beside the server, as
+    # `make run` starts one: the photo's sizes and the import are its work.
+    with deployment(tmp_path / "site", None, None, settings=AS_MAKE_RUN) as site:
+        site.start_worker()
+        monkeypatch.setenv("STOREKEEPER_URL", site.base)  # the kernel inherits it
         for _ in range(2):
             notebook = nbformat.read(path, as_version=4)
             # Raises CellExecutionError, naming the cell, on the first error.
@@ -51,4 +61,8 @@ def test_every_cell_runs_against_a_live_server_and_again(
             assert "manager: delete an item: 204, add staff: 201" in printed
             assert "staff:   delete an item: 403, add staff: 403" in printed
             assert "the httpx session has ended: 401" in printed
-            assert printed.count("HTTP/1.1 202 ") == 2  # a reset link asked for, for any address
+            # A reset link asked for, for any address; an import checked, then applied.
+            assert printed.count("HTTP/1.1 202 ") == 4
+            assert "thumbnail: (256, 192)" in printed
+            assert "asked again with its ETag: 304" in printed
+            assert "'created': 2, 'updated': 1, 'unchanged': 0, 'failed': 0" in printed

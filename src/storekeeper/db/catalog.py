@@ -46,6 +46,7 @@ from storekeeper.domain.model import (
     Tag,
     TagQuery,
 )
+from storekeeper.domain.names import look_alike_digest
 from storekeeper.domain.policy import Role
 from storekeeper.domain.values import Money, name_key
 
@@ -251,6 +252,7 @@ class CatalogRepository:
             .values(
                 name=name,
                 name_key=name_key(name),
+                name_skeleton=look_alike_digest(name),
                 owner_id=owner_id,
                 item_count=0,
                 created_at=now,
@@ -265,7 +267,12 @@ class CatalogRepository:
             self.conn,
             update(stores)
             .where(stores.c.id == store_id)
-            .values(name=name, name_key=name_key(name), updated_at=models.utcnow()),
+            .values(
+                name=name,
+                name_key=name_key(name),
+                name_skeleton=look_alike_digest(name),
+                updated_at=models.utcnow(),
+            ),
         )
 
     def delete_store(self, store_id: int) -> None:
@@ -504,3 +511,46 @@ class CatalogRepository:
             .returning(item_tags.c.item_id)
         )
         return execute(self.conn, stmt).first() is not None
+
+    # Imports: rows matched by name, a batch at a time
+
+    def items_named(self, store_id: int, keys: list[str]) -> dict[str, Item]:
+        stmt = item_query(self._dialect).where(
+            items.c.store_id == store_id, items.c.name_key.in_(keys)
+        )
+        found = (self._item(row._mapping) for row in self._read(stmt))
+        return {name_key(item.name): item for item in found}
+
+    def tags_named(self, store_id: int, keys: list[str]) -> dict[str, int]:
+        stmt = select(tags.c.name_key, tags.c.id).where(
+            tags.c.store_id == store_id, tags.c.name_key.in_(keys)
+        )
+        return {row.name_key: int(row.id) for row in self._read(stmt)}
+
+    def add_items(self, store_id: int, fields: list[ItemFields]) -> list[int]:
+        if not fields:
+            return []
+        now = models.utcnow()
+        rows = [
+            {
+                "store_id": store_id,
+                "name": f.name,
+                "name_key": name_key(f.name),
+                "price_cents": f.price.cents,
+                "quantity": f.quantity,
+                "description": f.description,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for f in fields
+        ]
+        # One INSERT for the batch (SQLAlchemy's "insertmanyvalues"), its ids in the rows' order.
+        stmt = insert(items).returning(items.c.id, sort_by_parameter_order=True)
+        ids = [int(row[0]) for row in execute(self.conn, stmt, rows)]
+        self._count(store_id, len(ids))
+        return ids
+
+    def link_many(self, store_id: int, links: list[tuple[int, int]]) -> None:
+        if links:
+            rows = [{"item_id": i, "tag_id": t, "store_id": store_id} for i, t in links]
+            execute(self.conn, insert(item_tags), rows)

@@ -16,8 +16,8 @@ _SQLITE_UNIQUE = re.compile(r"UNIQUE constraint failed: ((?:\w+\.\w+(?:, )?)+)")
 
 
 def _messages() -> tuple[dict[str, str], dict[tuple[str, tuple[str, ...]], str]]:
-    """Each declared conflict by constraint name (PostgreSQL names it) and by its table and
-    columns (SQLite names only those)."""
+    """Each declared conflict (on a unique constraint or index) by constraint name (PostgreSQL
+    names it) and by its table and columns (SQLite names only those)."""
     by_name: dict[str, str] = {}
     by_columns: dict[tuple[str, tuple[str, ...]], str] = {}
     for table in Base.metadata.tables.values():
@@ -28,6 +28,15 @@ def _messages() -> tuple[dict[str, str], dict[tuple[str, tuple[str, ...]], str]]
             assert isinstance(constraint, UniqueConstraint | PrimaryKeyConstraint), constraint
             by_name[str(constraint.name)] = message
             by_columns[(table.name, tuple(c.name for c in constraint.columns))] = message
+        # A unique index reports a violation as a constraint does, by its name on PostgreSQL
+        # and by its columns on SQLite.
+        for index in table.indexes:
+            message = index.info.get(CONFLICT)
+            if message is None:
+                continue
+            assert index.unique, index
+            by_name[str(index.name)] = message
+            by_columns[(table.name, tuple(c.name for c in index.columns))] = message
     return by_name, by_columns
 
 

@@ -111,6 +111,12 @@ class JobRepository:
             )
         )
 
+    def extend(self, job_id: int, attempt: int, lease_until: datetime) -> bool:
+        done = self.conn.execute(
+            update(jobs).where(self._held(job_id, attempt)).values(lease_until=lease_until)
+        )
+        return bool(done.rowcount)
+
     def fail(
         self, job_id: int, attempt: int, error: str, now: datetime, retry_at: datetime | None
     ) -> None:

@@ -207,6 +207,16 @@ class Store(Base):
         CheckConstraint("length(name) BETWEEN 1 AND 80", name="name_length"),
         CheckConstraint("item_count >= 0", name="item_count_positive"),
         UniqueConstraint("name_key", info=conflict("A store with this name already exists.")),
+        # Names that look alike are one name (domain/names.py); name_key stays for sorting and
+        # filtering, and its own constraint never fires first: equal keys have equal skeletons.
+        # A unique index, not a constraint: SQLite adds only indexes to a table in place, and
+        # migration 0011 must not rebuild `stores` (items and tags refer to it).
+        Index(
+            "uq_stores_name_skeleton",
+            "name_skeleton",
+            unique=True,
+            info=conflict("A store with this name, or one that looks the same, already exists."),
+        ),
         Index("ix_stores_name_key_id", "name_key", "id"),
         Index("ix_stores_created_at_id", "created_at", "id"),
         {"sqlite_autoincrement": True},
@@ -215,6 +225,8 @@ class Store(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
     name_key: Mapped[str] = mapped_column(Key)
+    # SHA-256 (hex) of the name's look-alike key: domain/names.py look_alike_digest.
+    name_skeleton: Mapped[str] = mapped_column(String(64))
     owner_id: Mapped[int] = mapped_column(
         Id, ForeignKey("users.id", ondelete="RESTRICT"), index=True
     )
@@ -414,3 +426,34 @@ class IdempotencyKey(Base):
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ImportFile(Base):
+    """An uploaded CSV file waiting for its import job (domain/transfer.py).
+
+    Kept apart from the job's JSON payload: it may be 10 MiB. Written in the request's
+    transaction with its job, deleted when the job finishes; it goes with its store.
+    """
+
+    __tablename__ = "import_files"
+
+    job_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    store_id: Mapped[int] = mapped_column(Id, ForeignKey("stores.id", ondelete="CASCADE"))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ImportBatch(Base):
+    """The row outcomes of one committed batch of an import, written in the batch's own
+    transaction: a run cut short resumes after the last batch committed, its report exact."""
+
+    __tablename__ = "import_batches"
+
+    job_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The outcomes as JSON: [{"line", "status", "item_id", "errors"}, ...].
+    rows: Mapped[str] = mapped_column(Text)

@@ -8,6 +8,7 @@ from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.images import ImageRepository
 from storekeeper.db.jobs import JobRepository
 from storekeeper.db.members import MembersRepository
+from storekeeper.db.transfer import ImportRepository
 from storekeeper.db.unit_of_work import bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
@@ -15,6 +16,7 @@ from storekeeper.domain.images import IMAGES
 from storekeeper.domain.jobs import JOBS
 from storekeeper.domain.members import MEMBERS
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS
+from storekeeper.domain.transfer import IMPORTS
 
 REPOSITORIES = (
     bind(CATALOG, CatalogRepository),
@@ -23,4 +25,5 @@ REPOSITORIES = (
     bind(JOBS, JobRepository),
     bind(IMAGES, ImageRepository),
     bind(MEMBERS, MembersRepository),
+    bind(IMPORTS, ImportRepository),
 )

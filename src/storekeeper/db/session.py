@@ -62,13 +62,14 @@ _RV = TypeVar("_RV")
 
 
 @contextmanager
-def _bounded() -> Iterator[float]:
-    """Give the database work in this block UNIT_DEADLINE_S; a nested block keeps the outer's."""
+def _bounded(seconds: float = UNIT_DEADLINE_S) -> Iterator[float]:
+    """Give the database work in this block `seconds` (UNIT_DEADLINE_S unless a background job
+    asks for longer); a nested block keeps the outer's."""
     outer = _deadline.get()
     if outer is not None:
         yield outer
         return
-    deadline = time.monotonic() + UNIT_DEADLINE_S
+    deadline = time.monotonic() + seconds
     token = _deadline.set(deadline)
     try:
         yield deadline
@@ -319,13 +320,16 @@ class Database:
         return _transaction(conn)
 
     @contextmanager
-    def unit_of_work(self, write: bool) -> Iterator[Connection]:
+    def unit_of_work(
+        self, write: bool, deadline_s: float = UNIT_DEADLINE_S
+    ) -> Iterator[Connection]:
         """One transaction: committed when the block ends normally, rolled back on any error.
 
         Plain Core connections: the repositories run Core statements only, and an ORM session
-        around them would cost more than the reads themselves.
+        around them would cost more than the reads themselves. `deadline_s` bounds the whole
+        transaction; only the worker asks for more than a request's (an atomic import).
         """
-        with _bounded() as deadline:
+        with _bounded(deadline_s) as deadline:
             lock = self._write_lock if write else None
             wait = min(WRITE_LOCK_TIMEOUT_S, deadline - time.monotonic())
             if lock is not None and not lock.acquire(timeout=max(0.0, wait)):

@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from storekeeper.db.session import Database
+from storekeeper.db.session import UNIT_DEADLINE_S, Database
 from storekeeper.domain.ports import Slot
 
 R = TypeVar("R")
@@ -57,9 +57,12 @@ class SqlUnitsOfWork:
             raise ValueError("a repository slot is bound twice")
 
     @contextmanager
-    def __call__(self, write: bool = False) -> Iterator[SqlWork]:
-        """One transaction: committed when the block ends normally, rolled back on any error."""
-        with self.database.unit_of_work(write) as conn:
+    def __call__(
+        self, write: bool = False, deadline_s: float = UNIT_DEADLINE_S
+    ) -> Iterator[SqlWork]:
+        """One transaction: committed when the block ends normally, rolled back on any error;
+        bounded by `deadline_s` (a request's bound unless a background job asks for more)."""
+        with self.database.unit_of_work(write, deadline_s) as conn:
             yield SqlWork(conn, self._makers)
 
     def hold(self) -> None:

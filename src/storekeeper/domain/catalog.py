@@ -62,6 +62,22 @@ class CatalogRepository(Protocol):
     def link(self, item_id: int, tag_id: int, store_id: int) -> bool: ...
     def unlink(self, item_id: int, tag_id: int) -> bool: ...
 
+    def items_named(self, store_id: int, keys: list[str]) -> dict[str, Item]:
+        """The store's items whose name keys (values.name_key) are among these, by key."""
+        ...
+
+    def tags_named(self, store_id: int, keys: list[str]) -> dict[str, int]:
+        """The ids of the store's tags whose name keys are among these, by key."""
+        ...
+
+    def add_items(self, store_id: int, fields: list[ItemFields]) -> list[int]:
+        """Insert many new items at once (an import's batch); their ids, in the same order."""
+        ...
+
+    def link_many(self, store_id: int, links: list[tuple[int, int]]) -> None:
+        """Label items with tags of their store: (item id, tag id) pairs not linked yet."""
+        ...
+
 
 CATALOG: Slot[CatalogRepository] = Slot("catalog")
 STORE_EMBED_LIMIT = 50

@@ -42,6 +42,10 @@ class Invalid(DomainError):
         return cls({name: [message]}, f"{name}: {message}")
 
 
+class TooLarge(DomainError):
+    """Input beyond a size or count limit (a file's bytes, its rows)."""
+
+
 class TooManyAttempts(DomainError):
     """An action was tried more often than its limit allows; it may be retried later."""
 

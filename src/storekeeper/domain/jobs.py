@@ -61,6 +61,10 @@ class JobRepository(Protocol):
         """Mark the job done, if this attempt still holds it."""
         ...
 
+    def extend(self, job_id: int, attempt: int, lease_until: datetime) -> bool:
+        """Move the lease of a job this attempt still holds; False when it holds it no more."""
+        ...
+
     def fail(
         self, job_id: int, attempt: int, error: str, now: datetime, retry_at: datetime | None
     ) -> None:
@@ -125,6 +129,11 @@ class RetryPolicy:
     def next_try(self, attempt: int, now: datetime) -> datetime | None:
         """When to try again after attempt `attempt` failed; None when it was the last."""
         return None if attempt >= self.max_attempts else now + self.delay(attempt)
+
+
+class JobRefused(Exception):
+    """A job that cannot succeed however often it is tried (what it works on is gone): it
+    fails at once, without retries."""
 
 
 def get_job(repo: JobRepository, actor: Actor | None, job_id: int) -> Job:

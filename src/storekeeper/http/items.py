@@ -14,6 +14,7 @@ from storekeeper.domain.model import Actor, Item, ItemChanges, ItemFields, ItemQ
 from storekeeper.domain.ports import Work
 from storekeeper.domain.search import SEARCH_MAX_CHARS, SEARCH_MAX_WORDS, parse_search
 from storekeeper.domain.values import CLIENT_ID_MAX
+from storekeeper.http import transfer
 from storekeeper.http.bodies import guard, respond
 from storekeeper.http.conditional import Preconditions
 from storekeeper.http.operations import operation
@@ -255,11 +256,23 @@ def list_items(query: ItemListParams, work: Work) -> Response:
 
 
 @bp.get("/store/<id:id>/item")
-@operation("Items", response=ItemOut, many=True, query=StoreItemListParams)
+@operation(
+    "Items",
+    response=ItemOut,
+    many=True,
+    query=StoreItemListParams,
+    alternatives={transfer.CSV: transfer.EXPORT},
+)
 def list_store_items(id: int, query: StoreItemListParams, work: Work) -> Response:
-    """List one store's items, a page at a time, with filters and sorts."""
+    """List one store's items, a page at a time, with filters and sorts; or export them all.
+
+    With `Accept: text/csv` (preferred over JSON by its q-value), every item of the store as
+    a CSV download instead of a page; an Accept that names neither gets JSON.
+    """
+    if transfer.wants_csv():
+        return transfer.vary(transfer.export_items(id, work))
     page = catalog.list_items(work[CATALOG], _query(query, id), in_store=True)
-    return respond_page(ItemOut, page, query)
+    return transfer.vary(respond_page(ItemOut, page, query))
 
 
 def _created(item: Item) -> Response:

@@ -81,15 +81,15 @@ def example_of(model: type[BaseModel]) -> Any:
     return examples[0] if examples else None
 
 
-def _error_response(status: int) -> dict[str, Any]:
+def _error_response(status: int, said: str | None = None) -> dict[str, Any]:
     model = ValidationProblem if status == 422 else Problem
     sample = example_of(model) if status == 422 else None
+    text = said or _ERROR_TEXT.get(status, HTTPStatus(status).phrase)
     if sample is None:
-        text = _ERROR_TEXT.get(status, HTTPStatus(status).phrase)
         title = HTTPStatus(status).phrase
         sample = {"type": "about:blank", "title": title, "status": status, "detail": text}
     return {
-        "description": _ERROR_TEXT.get(status, HTTPStatus(status).phrase),
+        "description": text,
         "headers": {**_COMMON_HEADERS, **_ERROR_HEADERS.get(status, {})},
         "content": {
             "application/problem+json": {
@@ -104,6 +104,8 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
     headers: dict[str, Any] = dict(_COMMON_HEADERS)
     if status == 201:
         headers["Location"] = {"schema": _STRING, "description": "URL of the created resource."}
+    elif status == 202 and op.creates is not None:
+        headers["Location"] = {"schema": _STRING, "description": "URL of the job to poll."}
     if op.many:
         headers["Link"] = {
             "schema": _STRING,
@@ -122,6 +124,16 @@ def _success(op: Operation, status: int, text: str | None = None) -> dict[str, A
         if sample is not None:
             media["example"] = sample
         answer["content"] = {"application/json": media}
+        if status == op.status and op.alternatives:
+            answer["headers"]["Vary"] = {"schema": _STRING, "description": "`Accept`."}
+            for kind, other in op.alternatives.items():
+                answer["content"][kind] = {
+                    "schema": {"type": "string", "description": other.description},
+                    "example": other.example,
+                }
+                answer["description"] += f". As `{kind}` when `Accept` prefers it: " + (
+                    other.description
+                )
     elif op.produces and status == op.status:
         answer["content"] = {
             kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in op.produces
@@ -229,7 +241,7 @@ def _operation(
     for status, text in op.also.items():
         doc["responses"][str(status)] = _success(op, status, text)
     for status in _statuses(op, bool(path_args)):
-        doc["responses"][str(status)] = _error_response(status)
+        doc["responses"][str(status)] = _error_response(status, op.error_text.get(status))
     if op.upload is not None:
         _upload(op.upload, doc)
     if op.query is not None:
@@ -269,6 +281,11 @@ def _upload(upload: Upload, doc: dict[str, Any]) -> None:
             },
             "encoding": {field: {"contentType": ", ".join(upload.media_types)}},
         }
+    if upload.example is not None:
+        for kind in upload.media_types:
+            content[kind]["example"] = upload.example
+        if upload.multipart_field:
+            content[MULTIPART]["example"] = {upload.multipart_field: upload.example}
     text = upload.description or f"The file, at most {limit}: as {', '.join(upload.accepted)}."
     doc["requestBody"] = {"required": True, "description": text, "content": content}
     responses = doc["responses"]

@@ -58,6 +58,14 @@ INPUTS = frozenset({"query", "body", "upload", "work", "actor", "caller", "condi
 
 
 @dataclass(frozen=True)
+class Representation:
+    """Another media type an answer can be negotiated as: what it holds, and a sample."""
+
+    description: str
+    example: str
+
+
+@dataclass(frozen=True)
 class Operation:
     """What an endpoint takes and answers: for the pipeline and the OpenAPI document."""
 
@@ -73,6 +81,7 @@ class Operation:
     merge_patch: bool
     errors: tuple[int, ...]
     also: dict[int, str] = field(default_factory=dict)
+    error_text: dict[int, str] = field(default_factory=dict)
     token_kind: TokenKind = "access"  # noqa: S105 - a token type, not a secret
     creates: str | None = None
     etag: bool = True
@@ -85,6 +94,8 @@ class Operation:
     # Whether the creation of the resource above links here (openapi._add_links): not for a
     # part a new resource lacks until it is made (an item's photo).
     linked: bool = True
+    # Other media types the success answer can be negotiated as (Accept), with what they hold.
+    alternatives: dict[str, Representation] = field(default_factory=dict)
     # Which of INPUTS the handler takes (from its signature).
     inputs: frozenset[str] = frozenset()
     # Set per method when the document is built: a POST that honours Idempotency-Key, a public GET.
@@ -121,6 +132,7 @@ def operation(
     merge_patch: bool = False,
     errors: tuple[int, ...] = (),
     also: dict[int, str] | None = None,
+    error_text: dict[int, str] | None = None,
     token_kind: TokenKind = "access",  # noqa: S107
     creates: str | None = None,
     etag: bool = True,
@@ -130,6 +142,7 @@ def operation(
     upload: Upload | None = None,
     produces: tuple[str, ...] = (),
     linked: bool = True,
+    alternatives: dict[str, Representation] | None = None,
 ) -> Callable[[F], F]:
     """Declare an endpoint; its docstring gives the summary (first line) and description.
 
@@ -142,6 +155,9 @@ def operation(
     the created resource's `id` from the answer body, or, when it is the operation's own path
     (PUT-create, linking an item and a tag), the request's own path parameters.
 
+    `error_text` says what an error status means for this operation, where the document's
+    general text for it (openapi._ERROR_TEXT) says too little.
+
     `id_max` is the largest `{id}` the operation takes (PUT creates only ids a client may choose).
 
     `idempotency_key=False` makes a POST ignore `Idempotency-Key` (http/idempotency.py): for
@@ -153,6 +169,9 @@ def operation(
     `produces` names the media types of an answer that is not JSON (its bytes, documented so).
     `linked=False`: the links of a create above (see `creates`) leave this operation out, as a
     new resource has no such part yet (GET of an item's photo: 404 until one is set).
+
+    `alternatives` names other media types the success answer comes in when the request's
+    Accept prefers them (the handler negotiates), each with what it holds, for the document.
     """
     if tag not in dict(TAGS):
         raise ValueError(f"{tag!r} is none of the document's tags: add it to TAGS")
@@ -180,6 +199,7 @@ def operation(
             merge_patch=merge_patch,
             errors=errors,
             also=also or {},
+            error_text=error_text or {},
             token_kind=token_kind,
             creates=creates,
             etag=etag,
@@ -189,6 +209,7 @@ def operation(
             upload=upload,
             produces=produces,
             linked=linked,
+            alternatives=alternatives or {},
         )
         op = Operation(**{**op.__dict__, "inputs": _check_inputs(func, op)})
 

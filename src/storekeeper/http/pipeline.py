@@ -100,7 +100,7 @@ def run(op: Operation, handler: Callable[..., Response], path: dict[str, Any]) -
     if carries_key(op.idempotency_key):
         with found.units(write=True) as work:
             caller = _authenticate(token, work)
-            answer = claim(work, _user_id(caller), requested_key(), body)
+            answer = claim(work, _user_id(caller), requested_key(), _sent(op, body))
         if isinstance(answer, Response):
             return answer
         claimed = answer
@@ -140,6 +140,19 @@ def _use_case(
         if claimed is not None:
             complete(work, claimed, response)
     return response
+
+
+def _sent(op: Operation, body: bytes) -> bytes:
+    """What an Idempotency-Key binds: the body, or for an upload the file and its type.
+
+    A multipart body's boundary is chosen anew by each send (a browser's retry, an HTTP
+    library's), so the same file sent again is other bytes: fingerprinting the raw body would
+    make an honest retry a 422. A malformed upload is refused here, before anything is claimed.
+    """
+    if op.upload is None:
+        return body
+    file = uploaded(op.upload, body)
+    return file.media_type.encode() + b"\0" + file.data
 
 
 def _read_body(op: Operation) -> bytes:

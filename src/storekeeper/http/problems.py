@@ -20,6 +20,7 @@ _STATUS = {
     errors.Forbidden: 403,
     errors.Unauthenticated: 401,
     errors.Invalid: 422,
+    errors.TooLarge: 413,
     errors.TooManyAttempts: 429,
     errors.Unavailable: 503,
 }

@@ -30,6 +30,15 @@ from storekeeper.http.schemas import (
 
 bp = Blueprint("stores", __name__)
 
+# The one 409 of a store's create and rename (docs/api.md, "Names").
+NAME_TAKEN = (
+    "Another store has this name or one that looks the same: equal ignoring case, invisible "
+    "characters (zero-width and other format characters), runs of white space, and characters "
+    "Unicode lists as confusable (UTS #39: Greek or Cyrillic letters for Latin ones, full-width "
+    "and mathematical letters, 0 for O, m for rn). The name is kept as typed; only the check "
+    "compares look-alikes. Or the request with this Idempotency-Key is still in flight."
+)
+
 
 # Request and response models
 
@@ -133,10 +142,11 @@ def list_stores(query: StoreListParams, actor: Actor | None, work: Work) -> Resp
     body=StoreCreate,
     auth=True,
     errors=(409,),
+    error_text={409: NAME_TAKEN},
     creates="/store/{id}",
 )
 def create_store(body: StoreCreate, actor: Actor, work: Work) -> Response:
-    """Create a store owned by the caller; names are unique case-insensitively."""
+    """Create a store owned by the caller; no two stores have names that look the same."""
     store = catalog.create_store(work[CATALOG], actor, body.name)
     return respond(StoreOut, store, 201, {"Location": f"/store/{store.id}"})
 
@@ -156,6 +166,7 @@ def get_store(id: int, work: Work) -> Response:
     auth=True,
     merge_patch=True,
     errors=(409,),
+    error_text={409: NAME_TAKEN},
     conditional=True,
 )
 def update_store(

@@ -50,6 +50,8 @@ class Upload:
     max_bytes: int
     multipart_field: str | None = None
     description: str = ""
+    # A sample file for the document (as text), shown for each way the body may be sent.
+    example: str | None = None
 
     def __post_init__(self) -> None:
         if not self.media_types or MULTIPART in self.media_types:

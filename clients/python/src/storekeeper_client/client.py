@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal, TypeVar, Unpack
+from typing import BinaryIO, Final, Literal, TypeVar, Unpack
 
 import httpx
 from pydantic import BaseModel
@@ -66,6 +66,10 @@ UNSET: Final = _Unset.UNSET
 DEFAULT_URL = "http://127.0.0.1:8000"
 JSON = "application/json"
 MERGE_PATCH = "application/merge-patch+json"
+CSV = "text/csv"
+# A job is polled this often while `import_items` waits for it.
+JOB_POLL_S = 0.5
+FINISHED = ("succeeded", "failed")
 
 
 class Storekeeper:
@@ -334,6 +338,72 @@ class Storekeeper:
     def iter_store_items(self, store_id: int, **query: Unpack[StoreItemQuery]) -> Iterator[ItemOut]:
         """Every item of a store that the filters select, page after page."""
         return self.follow(self.list_store_items(store_id, **query), ItemOut)
+
+    def export_items(self, store_id: int, into: str | os.PathLike[str] | BinaryIO) -> int:
+        """Write every item of a store as CSV into a file (a path or an open binary file),
+        as the server streams it; the number of bytes written."""
+        if isinstance(into, str | os.PathLike):
+            with Path(into).open("wb") as file:
+                return self.export_items(store_id, file)
+        auth = self._auth if self._auth is not None else None
+        with self._http.stream(
+            "GET", f"/store/{store_id}/item", headers={"Accept": CSV}, auth=auth
+        ) as answer:
+            if answer.status_code >= 400:
+                answer.read()
+                raise problem_from(answer)
+            written = 0
+            for chunk in answer.iter_bytes():
+                into.write(chunk)
+                written += len(chunk)
+        return written
+
+    @operation("POST", "/store/{id}/import", id="store_id")
+    def import_items(
+        self,
+        store_id: int,
+        file: str | os.PathLike[str] | bytes,
+        *,
+        dry_run: bool | None = None,
+        atomic: bool | None = None,
+        wait: bool = True,
+        timeout: float = 600.0,
+        idempotency_key: str | None = None,
+    ) -> JobOut:
+        """Import items from CSV (a path or the file's bytes): a job the server runs later.
+
+        With `wait` (the default), polls the job until it has finished (TimeoutError after
+        `timeout` seconds) and returns it with its `result`: the counts and each row's outcome.
+        `dry_run` changes nothing; `atomic` changes nothing when any row fails.
+        """
+        data = file if isinstance(file, bytes) else Path(file).read_bytes()
+        params = {
+            name: query_value(value)
+            for name, value in (("dry_run", dry_run), ("atomic", atomic))
+            if value is not None
+        }
+        key = idempotency_key if idempotency_key is not None else str(uuid.uuid4())
+        answer = self._send(
+            "POST",
+            f"/store/{store_id}/import",
+            content=data,
+            content_type=CSV,
+            params=params,
+            headers={"Idempotency-Key": key},
+        )
+        job = JobOut.model_validate(decode(answer.content))
+        return self.wait_for_job(job.id, timeout) if wait else job
+
+    def wait_for_job(self, job_id: int, timeout: float = 600.0) -> JobOut:
+        """Poll a job until it has succeeded or failed; TimeoutError after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get_job(job_id).value
+            if job.status in FINISHED:
+                return job
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job_id} is still {job.status} after {timeout} s")
+            time.sleep(JOB_POLL_S)
 
     @operation("POST", "/store/{id}/item", id="store_id")
     def create_store_item(

@@ -209,6 +209,27 @@ export async function request(method, path, { body, etag, key, auth = true, type
   }
 }
 
+/**
+ * A download as a Blob with the file name the server gave it (Content-Disposition). The token
+ * goes in a header, so a plain link cannot fetch it: the caller saves the Blob.
+ */
+export async function download(path, accept) {
+  for (let renewed = false; ; renewed = true) {
+    const token = await accessToken();
+    const headers = { Accept: accept };
+    if (token) headers.Authorization = `Bearer ${token}`;
+    const response = await send("GET", path, headers);
+    if (response.status === 401 && token && !renewed) {
+      await response.arrayBuffer();
+      await renew();
+      continue;
+    }
+    if (!response.ok) await answer(response); // throws the ApiError
+    const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+    return { blob: await response.blob(), filename: named ? named[1] : "download" };
+  }
+}
+
 /** Every row of a list, following its Link headers (for short lists such as a store's tags). */
 export async function all(path) {
   const rows = [];

@@ -11,6 +11,7 @@ import { forgotView, resetView, verifyView } from "./views/recovery.js";
 import { storeView } from "./views/store.js";
 import { storesView } from "./views/stores.js";
 import { teamView } from "./views/team.js";
+import { importView } from "./views/transfer.js";
 
 const ROUTES = [
   [/^\/console\/$/, storesView],
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^\/console\/verify$/, verifyView],
   [/^\/console\/store\/([1-9][0-9]*)$/, storeView],
   [/^\/console\/store\/([1-9][0-9]*)\/team$/, teamView],
+  [/^\/console\/store\/([1-9][0-9]*)\/import$/, importView],
   [/^\/console\/item\/([1-9][0-9]*)$/, itemView],
 ];
 

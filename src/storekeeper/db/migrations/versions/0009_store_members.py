@@ -1,14 +1,15 @@
 """store members
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0011
 Create Date: 2026-12-07
 
 A store's team (contract "A store's team"): the users other than its owner who work on a
 store, each with a role there (`manager` or `staff`). A membership goes with its store and
 with its user (both ON DELETE CASCADE): deleting an account that owns no store removes its
-memberships; the contract's 409 is for owned stores only. 0008 (CSV import) is written in
-parallel: the chain is re-linked to the final head when both are merged.
+memberships; the contract's 409 is for owned stores only. Written to follow 0007, and
+re-linked after 0011 when main (0008 imports, 0011 store name skeletons) was merged into the
+team branch, so the chain has one head; the lead re-links it again at the final merge.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

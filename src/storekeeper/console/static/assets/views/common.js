@@ -20,6 +20,7 @@ export function permissions(actions) {
   return {
     writeItems: can.has("item.write"),
     deleteItems: can.has("item.delete"),
+    importItems: can.has("item.import"),
     manageTags: can.has("tag.create"),
     rename: can.has("store.rename"),
     deleteStore: can.has("store.delete"),

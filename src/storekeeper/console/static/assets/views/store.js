@@ -10,6 +10,7 @@ import { conflictPanel } from "./conflict.js";
 import { accessTo, day, ownerText, roleText, scrollTable } from "./common.js";
 import { thumbnailCell } from "./photo.js";
 import { filtersFromAddress, filtersToAddress, sortFollowsSearch } from "./search.js";
+import { exportButton } from "./transfer.js";
 
 const PAGE = 20;
 const SORTS = [
@@ -55,6 +56,8 @@ export async function storeView(ctx) {
         h("dt", {}, "Items"), h("dd", {}, count),
         h("dt", {}, "Created"), h("dd", {}, day(store.created_at)),
         role ? [h("dt", {}, "Your role"), h("dd", {}, roleText(role))] : null),
+      h("p", { class: "actions" }, exportButton(id),
+        may.importItems ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null),
       may.seeTeam ? h("p", {}, h("a", { href: `/console/store/${id}/team` }, "Team"), ": who works on this store, and their roles.") : null,
       may.writeItems ? null : h("p", { class: "muted" }, api.me()
         ? "You can browse this store; only its team or an admin can change it."
