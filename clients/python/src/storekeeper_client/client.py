@@ -550,7 +550,7 @@ class Storekeeper:
 
     @operation("POST", "/store/{id}/tag", id="store_id")
     def create_tag(self, store_id: int, name: str, *, idempotency_key: str | None = None) -> TagOut:
-        """Create a tag in a store you own."""
+        """Create a tag in a store (its owner, managers or an admin)."""
         answer = self._create(f"/store/{store_id}/tag", {"name": name}, idempotency_key)
         return TagOut.model_validate(decode(answer.content))
 
