@@ -134,7 +134,10 @@ def test_permissions_say_what_the_caller_may_do(
     shop = store(client, alice)
     add(client, alice, shop["id"], "bob", "staff")
     path = f"/store/{shop['id']}/permission"
-    staff = client.get(path, headers=bob.headers).get_json()
+    answer = client.get(path, headers=bob.headers)
+    assert answer.headers["Cache-Control"] == "private, no-cache"
+    assert "Authorization" in answer.headers["Vary"]
+    staff = answer.get_json()
     assert staff == {"role": "staff", "is_admin": False, "actions": ["item.write", "member.list"]}
     owner = client.get(path, headers=alice.headers).get_json()
     assert owner["role"] == "owner"

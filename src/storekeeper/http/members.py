@@ -138,7 +138,9 @@ def get_permissions(id: int, actor: Actor | None, work: Work) -> Response:
     GitHub answers a repository's `permissions` for its caller: a client shows only the
     controls that will be allowed. The server still checks every request.
     """
-    return respond(PermissionsOut, members.permissions(work[CATALOG], actor, id))
+    # The answer is the caller's own: no shared cache may hand it to another caller.
+    private = {"Cache-Control": "private, no-cache", "Vary": "Authorization"}
+    return respond(PermissionsOut, members.permissions(work[CATALOG], actor, id), 200, private)
 
 
 @bp.get("/store/<id:id>/member/<id:user_id>")
