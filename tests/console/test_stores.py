@@ -48,7 +48,7 @@ def test_your_stores_are_yours_and_every_store_can_be_browsed(
     console.create_store("My Own Shop")
     console.nav_link("Stores").click()
     expect(console.heading()).to_have_text("Your stores")
-    table = console.page.get_by_role("table", name="Stores you own")
+    table = console.page.get_by_role("table", name="Stores you own or work in")
     expect(table.get_by_role("link", name="My Own Shop")).to_be_visible()
     expect(table.get_by_role("link", name="Next Door")).to_have_count(0)
     console.link("Browse every store").click()
@@ -62,7 +62,7 @@ def test_your_stores_are_yours_and_every_store_can_be_browsed(
     console.accessible()
     console.link("Next Door").click()
     expect(console.heading()).to_have_text("Next Door")
-    expect(console.page.get_by_text("only its owner or an admin can change it")).to_be_visible()
+    expect(console.page.get_by_text("only its team or an admin can change it")).to_be_visible()
     expect(console.button("Rename")).to_have_count(0)
     expect(console.button("Add item")).to_have_count(0)
 

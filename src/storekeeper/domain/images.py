@@ -13,10 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from storekeeper.domain.catalog import CATALOG, CatalogRepository, writable_item
+from storekeeper.domain.catalog import CATALOG, CatalogRepository, item_access
 from storekeeper.domain.errors import NotFound
 from storekeeper.domain.jobs import JOBS, Payload
 from storekeeper.domain.model import Actor, Item
+from storekeeper.domain.policy import Action
 from storekeeper.domain.ports import Slot, UnitsOfWork
 
 Size = Literal["thumb", "medium"]
@@ -126,11 +127,11 @@ def set_item_image(
     under the item's lock, and its variants queued in the same transaction.
     """
     with units() as work:
-        writable_item(work[CATALOG], actor, item_id)
+        item_access(work[CATALOG], actor, item_id, Action.ITEM_WRITE)
     picture = pictures.prepare(upload)
     with units(write=True) as work:
         repo, images = work[CATALOG], work[IMAGES]
-        writable_item(repo, actor, item_id)
+        item_access(repo, actor, item_id, Action.ITEM_WRITE)
         repo.lock_item(item_id)
         if guard is not None:
             guard(images.shown(item_id))
@@ -153,7 +154,7 @@ def delete_item_image(
     guard: PhotoGuard = None,
 ) -> None:
     """Remove an item's photo (404 when it has none); its bytes go when no item shows them."""
-    writable_item(repo, actor, item_id)
+    item_access(repo, actor, item_id, Action.ITEM_WRITE)
     repo.lock_item(item_id)
     if guard is not None:
         guard(images.shown(item_id))
