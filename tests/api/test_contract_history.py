@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from storekeeper.db.models import StoreEvent
 from storekeeper.db.session import Database
-from tests.helpers import User, assert_problem, item, make_admin, store, tag
+from tests.helpers import User, assert_problem, item, make_admin, new_user, store, tag
 from tests.images import picture
 from tests.jobs.inbox import run_jobs
 
@@ -165,6 +165,24 @@ def test_every_write_records_its_one_event(
         "failed": [None, 0],
     }
 
+    # The team: one event per change, about member:<user id>.
+    bob = new_user(client, "bob")
+    rec.one(
+        "POST", f"/store/{shop}/member", 201, "member.added", ("member", bob.id),
+        {"username": [None, "bob"], "role": [None, "staff"]},
+        json={"username": "bob", "role": "staff"},
+    )  # fmt: skip
+    rec.one(
+        "PATCH", f"/store/{shop}/member/{bob.id}", 200, "member.updated", ("member", bob.id),
+        {"role": ["staff", "manager"]}, json={"role": "manager"},
+    )  # fmt: skip
+    rec.send("PATCH", f"/store/{shop}/member/{bob.id}", 200, json={"role": "manager"})
+    assert rec.only_new() == []  # the same role again changes nothing
+    rec.one(
+        "DELETE", f"/store/{shop}/member/{bob.id}", 204, "member.removed", ("member", bob.id),
+        {"username": ["bob", None], "role": ["manager", None]},
+    )  # fmt: skip
+
     # Moving an item is an update in both stores, with the store_id change.
     request_id, _ = rec.send("PATCH", f"/item/{chair}", 200, json={"store_id": other})
     (left,) = rec.only_new()
@@ -259,6 +277,16 @@ def test_only_managers_read_the_history(
     assert len(events(client, alice, shop)) == 1
     assert len(events(client, admin, shop)) == 1
     assert_problem(client.get(f"/store/{shop}/event", headers=bob.headers), 403)
+    # The policy's store.history: managers too, staff not.
+    for role, status in (("staff", 403), ("manager", 200)):
+        answer = client.post(
+            f"/store/{shop}/member", json={"username": bob.username, "role": role},
+            headers=alice.headers,
+        ) if role == "staff" else client.patch(
+            f"/store/{shop}/member/{bob.id}", json={"role": role}, headers=alice.headers
+        )  # fmt: skip
+        assert answer.status_code in (200, 201), answer.get_data(as_text=True)
+        assert client.get(f"/store/{shop}/event", headers=bob.headers).status_code == status
     assert_problem(client.get(f"/store/{shop}/event"), 401)
     assert_problem(client.get("/store/999/event", headers=alice.headers), 404)
 

@@ -20,7 +20,7 @@ from openapi_spec_validator import validate
 from storekeeper.app import create_app
 from storekeeper.db.session import Database
 from storekeeper.metrics import METHODS
-from tests.helpers import PASSWORD, ProvisionedDatabase, User, make_settings
+from tests.helpers import PASSWORD, ProvisionedDatabase, User, make_settings, new_user
 
 
 def test_health_and_ready(client: FlaskClient) -> None:
@@ -95,19 +95,21 @@ def _follow(expression: str, path_args: dict[str, int], body: dict[str, Any]) ->
     """The value of a link's runtime expression (the two forms the document uses)."""
     if expression.startswith("$request.path."):
         return path_args[expression.removeprefix("$request.path.")]
-    assert expression == "$response.body#/id", expression
-    found: int = body["id"]
+    assert expression.startswith("$response.body#/"), expression
+    found: int = body[expression.removeprefix("$response.body#/")]
     return found
 
 
 def test_the_links_of_a_create_lead_to_what_it_created(client: FlaskClient, alice: User) -> None:
     operations = _operations(client.get("/openapi.json").get_json())
     shop = client.post("/store", json={"name": "Linked"}, headers=alice.headers).get_json()
+    new_user(client, "grace")
     creates = [
         ("/store", {}, "post", {"name": "Other"}),
         ("/store/{id}/item", {"id": shop["id"]}, "post", {"name": "Chair", "price": 1}),
         ("/store/{id}/tag", {"id": shop["id"]}, "post", {"name": "wood"}),
         ("/item/{id}", {"id": 4242}, "put", {"name": "Put", "price": 1, "store_id": shop["id"]}),
+        ("/store/{id}/member", {"id": shop["id"]}, "post", {"username": "grace", "role": "staff"}),
     ]
     for path, path_args, method, body in creates:
         answer = client.open(

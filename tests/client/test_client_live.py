@@ -296,3 +296,27 @@ def test_item_photos_raw_multipart_from_a_path_read_and_removed(
         assert sk.get_item(lamp.id).value.image is None
         with pytest.raises(NotFound):
             sk.get_item_image(lamp.id)
+
+
+def test_a_team_lists_adds_changes_removes_and_leaves(base_url: str) -> None:
+    with _client(base_url) as owner, _client(base_url) as clerk:
+        store = owner.create_store(unique("Team Shop"))
+        clerk_me = clerk.get_me().value
+        added = owner.add_member(store.id, clerk_me.username, "staff")
+        assert (added.user_id, added.role) == (clerk_me.id, "staff")
+        assert [m.role for m in owner.iter_members(store.id)] == ["owner", "staff"]
+        assert clerk.get_permissions(store.id).value.actions == ["item.write", "member.list"]
+        assert [s.id for s in clerk.iter_stores(member="me")] == [store.id]
+        with pytest.raises(Forbidden):
+            clerk.add_member(store.id, clerk_me.username, "manager")
+        read = owner.get_member(store.id, clerk_me.id)
+        changed = owner.change_member_role(store.id, clerk_me.id, "manager", if_match=read.etag)
+        assert changed.role == "manager"
+        with pytest.raises(Conflict):
+            owner.add_member(store.id, clerk_me.username, "staff")
+        clerk.leave_store(store.id)
+        assert list(clerk.iter_stores(member="me")) == []
+        owner.add_member(store.id, clerk_me.username, "staff")
+        owner.remove_member(store.id, clerk_me.id)
+        with pytest.raises(NotFound):
+            owner.get_member(store.id, clerk_me.id)

@@ -41,5 +41,7 @@ def test_strangers_are_told_the_history_is_not_theirs(console: Console, server: 
     store = server.call("POST", "/store", server.token("keeper"), json={"name": "Kept Shop"})
     console.register("stranger")
     console.open(f"/console/store/{store['id']}/history")
-    expect(console.page.get_by_text("Only the store's owner or an admin")).to_be_visible()
+    expect(
+        console.page.get_by_text("Only the store's owner, its managers or an admin")
+    ).to_be_visible()
     console.accessible()

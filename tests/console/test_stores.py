@@ -30,7 +30,9 @@ def test_create_a_store_and_see_the_api_refuse_a_bad_or_taken_name(
     name = console.field("Store name")
     name.fill("corner shop")
     console.button("Create store").click()
-    expect(name).to_have_accessible_description("Name: A store with this name already exists.")
+    expect(name).to_have_accessible_description(
+        "Name: A store with this name, or one that looks the same, already exists."
+    )
     expect(name).to_have_attribute("aria-invalid", "true")
     console.accessible()
     name.fill("x" * 81)
@@ -48,7 +50,7 @@ def test_your_stores_are_yours_and_every_store_can_be_browsed(
     console.create_store("My Own Shop")
     console.nav_link("Stores").click()
     expect(console.heading()).to_have_text("Your stores")
-    table = console.page.get_by_role("table", name="Stores you own")
+    table = console.page.get_by_role("table", name="Stores you own or work in")
     expect(table.get_by_role("link", name="My Own Shop")).to_be_visible()
     expect(table.get_by_role("link", name="Next Door")).to_have_count(0)
     console.link("Browse every store").click()
@@ -62,7 +64,7 @@ def test_your_stores_are_yours_and_every_store_can_be_browsed(
     console.accessible()
     console.link("Next Door").click()
     expect(console.heading()).to_have_text("Next Door")
-    expect(console.page.get_by_text("only its owner or an admin can change it")).to_be_visible()
+    expect(console.page.get_by_text("only its team or an admin can change it")).to_be_visible()
     expect(console.button("Rename")).to_have_count(0)
     expect(console.button("Add item")).to_have_count(0)
 
@@ -77,7 +79,9 @@ def test_rename_a_store_and_a_taken_name_is_said_next_to_it(
     name = console.page.get_by_role("form", name="Rename").get_by_role("textbox", name="Store name")
     name.fill("Taken Name")
     console.button("Rename").click()
-    expect(name).to_have_accessible_description("Name: A store with this name already exists.")
+    expect(name).to_have_accessible_description(
+        "Name: A store with this name, or one that looks the same, already exists."
+    )
     name.fill("New Name")
     console.button("Rename").click()
     expect(console.heading()).to_have_text("New Name")

@@ -470,6 +470,12 @@ def _reference_fails(case: Case, name: str, message: str) -> bool:
         return (
             item_id is not None and item_id > CLIENT_ID_MAX and _exists(case.formatted_path) is None
         )
+    if (name, message) == ("username", "no user has this username"):
+        # Adding a member names a user; the run knows every user it registered (disposable
+        # users are made with names the generator does not draw).
+        known = {history().username, *(name for name, _ in history().users.values())}
+        wanted = str(body.get("username", "")).casefold()
+        return wanted not in {k.casefold() for k in known}
     if (name, message) == ("token", "is invalid, used or expired"):
         # An emailed token is 256 random bits that only the email holds: a generated one is
         # never a live one.
@@ -530,11 +536,12 @@ def filter_failure(context: HookContext, failure: Failure, case: Case, response:
     that is not (or, with If-None-Match, is) the current one, and the contract's 422s for a
     `store_id` that names no store (or is missing when PUT would create), and for a tag of
     another store than the item, and for a PUT creating at an id above the client range that a
-    link carried; an emailed token the generator made up, a current password that is not the
-    user's; a photo the codec cannot decode; a new item's photo, read or removed before one is
-    set (Schemathesis infers such links from the paths), or the photo of an item deleted since
-    with its store; an item read after its DELETE that a restore from the trash brought back.
-    Each is dropped only once the state, read now (or the codec), confirms it.
+    link carried; a new member's username that names no user the run registered; an emailed
+    token the generator made up, a current password that is not the user's; a photo the codec
+    cannot decode; a new item's photo, read or removed before one is set (Schemathesis infers
+    such links from the paths), or the photo of an item deleted since with its store; an item
+    read after its DELETE that a restore from the trash brought back. Each is dropped only once
+    the state, read now (or the codec), confirms it.
     """
     if isinstance(failure, EnsureResourceAvailability):
         return not _photo_absent(case, response)

@@ -65,6 +65,14 @@ def test_every_row_goes_and_ids_start_from_one_again(
         )
         assert photo.status_code == 201
         assert run_jobs(app, tmp_path / "mail") == ["succeeded", "succeeded"]
+        # A member of the store's team.
+        new_user(client, "bob")
+        joined = client.post(
+            f"/store/{shop['id']}/member",
+            json={"username": "bob", "role": "staff"},
+            headers=user.headers,
+        )
+        assert joined.status_code == 201
         # An import waiting for the worker: its file is kept until the job has run.
         queued = client.post(
             f"/store/{shop['id']}/import",

@@ -56,7 +56,10 @@ def test_every_cell_runs_against_a_live_server_and_again(
             assert "stock value: 29.94" in printed
             assert "4 passed" in printed
             assert "- verified: False" in printed
-            assert "the old password logs in: 401" in printed
+            assert "the old password is refused: 422" in printed
+            assert "owner:   delete an item: 204, add staff: 201" in printed
+            assert "manager: delete an item: 204, add staff: 201" in printed
+            assert "staff:   delete an item: 403, add staff: 403" in printed
             assert "the httpx session has ended: 401" in printed
             # A reset link asked for, for any address; an import checked, then applied.
             assert printed.count("HTTP/1.1 202 ") == 4

@@ -23,6 +23,7 @@ from storekeeper.domain.model import (
     Tag,
     TagQuery,
 )
+from storekeeper.domain.policy import Role
 from storekeeper.domain.values import CLIENT_ID_MAX, Money, name_key
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -70,9 +71,11 @@ class FakeCatalog:
         count = sum(1 for s, _ in self.items.values() if s == store_id)
         return Store(store_id, name, owner, count, NOW, NOW)
 
-    def store_owner(self, store_id: int) -> tuple[bool, int | None]:
+    def store_role(self, store_id: int, user_id: int | None) -> tuple[bool, Role | None]:
         found = self.stores.get(store_id)
-        return (False, None) if found is None else (True, found[1])
+        if found is None:
+            return False, None
+        return True, ("owner" if user_id is not None and found[1] == user_id else None)
 
     def add_store(self, name: str, owner_id: int | None) -> int:
         assert owner_id is not None

@@ -15,6 +15,7 @@ from sqlalchemy import (
     delete,
     exists,
     insert,
+    or_,
     select,
     text,
     update,
@@ -47,12 +48,14 @@ from storekeeper.domain.model import (
     TagQuery,
 )
 from storekeeper.domain.names import look_alike_digest
+from storekeeper.domain.policy import Role
 from storekeeper.domain.values import Money, name_key
 
 stores: Table = cast(Table, models.Store.__table__)
 items: Table = cast(Table, models.Item.__table__)
 tags: Table = cast(Table, models.Tag.__table__)
 item_tags: Table = cast(Table, models.ItemTag.__table__)
+members: Table = cast(Table, models.StoreMember.__table__)
 
 # Every table whose rows belong to a store (it has a store_id), children before parents:
 # derived from the tables, so whatever a new resource of a store keeps goes with its store.
@@ -165,7 +168,14 @@ def tag_by_id(dialect: str, with_items: bool) -> Select[Any]:
     return stmt
 
 
-_STORE_OWNER = select(stores.c.owner_id).where(stores.c.id == bindparam("store_id"))
+# A store's owner and one user's membership role there, in one statement.
+_STORE_ROLE = select(
+    stores.c.owner_id,
+    select(members.c.role)
+    .where(members.c.store_id == stores.c.id, members.c.user_id == bindparam("user_id"))
+    .scalar_subquery()
+    .label("role"),
+).where(stores.c.id == bindparam("store_id"))
 _ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"), LIVE)
 
 
@@ -242,6 +252,12 @@ class CatalogRepository:
 
     def list_stores(self, query: StoreQuery) -> Page[Store]:
         stmt = select(stores).where(*name_filters(stores.c.name_key, query.name, query.q))
+        if query.member_id is not None:
+            # Owned, or a membership: both indexed by user (stores.owner_id, store_members).
+            membership = exists().where(
+                members.c.store_id == stores.c.id, members.c.user_id == query.member_id
+            )
+            stmt = stmt.where(or_(stores.c.owner_id == query.member_id, membership))
         stmt = keyset(stmt, STORE_SORTS, stores.c.id, query.page)
         rows, after = page_of(self._read(stmt).all(), STORE_SORTS, query.page)
         return Page([self._store(r._mapping) for r in rows], after)
@@ -252,9 +268,13 @@ class CatalogRepository:
             return None
         return self._store(row, briefs(row["items_json"]), refs(row["tags_json"]))
 
-    def store_owner(self, store_id: int) -> tuple[bool, int | None]:
-        owner = self._read(_STORE_OWNER, {"store_id": store_id}).first()
-        return (False, None) if owner is None else (True, owner.owner_id)
+    def store_role(self, store_id: int, user_id: int | None) -> tuple[bool, Role | None]:
+        row = self._read(_STORE_ROLE, {"store_id": store_id, "user_id": user_id}).first()
+        if row is None:
+            return False, None
+        if user_id is not None and row.owner_id == user_id:
+            return True, "owner"
+        return True, cast("Role | None", row.role)
 
     def add_store(self, name: str, owner_id: int | None) -> int:
         now = models.utcnow()

@@ -237,6 +237,31 @@ class Store(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class StoreMember(Base):
+    """A user on a store's team, other than its owner, with their role there.
+
+    The owner is no row here (stores.owner_id says who it is), so there is one owner per store
+    by construction. A membership goes with its store and with its user: a user who is only a
+    member of stores may delete their account (the 409 is for owned stores alone).
+    """
+
+    __tablename__ = "store_members"
+    __table_args__ = (
+        CheckConstraint("role IN ('manager', 'staff')", name="role"),
+        UniqueConstraint(
+            "store_id", "user_id", info=conflict("This user is already on the store's team.")
+        ),
+        # GET /store?member=me and the deletion of a user look members up by user.
+        Index("ix_store_members_user_id_store_id", "user_id", "store_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    store_id: Mapped[int] = mapped_column(Id, ForeignKey("stores.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(Id, ForeignKey("users.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class Item(Base):
     """An item for sale in one store; price in exact cents."""
 

@@ -8,6 +8,7 @@ from storekeeper.db.events import EventRepository
 from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.images import ImageRepository
 from storekeeper.db.jobs import JobRepository
+from storekeeper.db.members import MembersRepository
 from storekeeper.db.transfer import ImportRepository
 from storekeeper.db.trash import TrashRepository
 from storekeeper.db.unit_of_work import bind
@@ -16,6 +17,7 @@ from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.events import EVENTS
 from storekeeper.domain.images import IMAGES
 from storekeeper.domain.jobs import JOBS
+from storekeeper.domain.members import MEMBERS
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS
 from storekeeper.domain.transfer import IMPORTS
 from storekeeper.domain.trash import TRASH
@@ -27,6 +29,7 @@ REPOSITORIES = (
     bind(JOBS, JobRepository),
     bind(IMAGES, ImageRepository),
     bind(TRASH, TrashRepository),
+    bind(MEMBERS, MembersRepository),
     bind(IMPORTS, ImportRepository),
     bind(EVENTS, EventRepository),
 )

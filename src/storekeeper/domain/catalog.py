@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol
 
 from storekeeper.domain import events
-from storekeeper.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from storekeeper.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
 from storekeeper.domain.events import EventRepository, EventType
 from storekeeper.domain.model import (
     Actor,
@@ -20,6 +21,7 @@ from storekeeper.domain.model import (
     Tag,
     TagQuery,
 )
+from storekeeper.domain.policy import Action, Role, authorize
 from storekeeper.domain.ports import Slot
 from storekeeper.domain.values import CLIENT_ID_MAX
 
@@ -33,7 +35,10 @@ class CatalogRepository(Protocol):
 
     def list_stores(self, query: StoreQuery) -> Page[Store]: ...
     def store_detail(self, store_id: int, embed: int) -> Store | None: ...
-    def store_owner(self, store_id: int) -> tuple[bool, int | None]: ...
+    def store_role(self, store_id: int, user_id: int | None) -> tuple[bool, Role | None]:
+        """Whether the store exists, and the user's role in it (None: none, or no user)."""
+        ...
+
     def lock_store(self, store_id: int) -> None: ...
     def add_store(self, name: str, owner_id: int | None) -> int: ...
     def rename_store(self, store_id: int, name: str) -> None: ...
@@ -104,52 +109,52 @@ def require_actor(actor: Actor | None) -> Actor:
     return actor
 
 
-def check_owner(actor: Actor | None, owner_id: int | None) -> None:
-    """The one ownership rule: the owner of a store or an admin may change it and its contents."""
-    who = require_actor(actor)
-    if not who.is_admin and who.user_id != owner_id:
-        raise Forbidden("Only the store's owner or an admin may do this.")
-
-
 def require_store(repo: CatalogRepository, store_id: int) -> None:
     """A store's own lists and reads need the store (404 otherwise)."""
-    exists, _ = repo.store_owner(store_id)
+    exists, _ = repo.store_role(store_id, None)
     if not exists:
         raise NotFound("No store with this id.")
 
 
-def writable_store(
-    repo: CatalogRepository, actor: Actor | None, store_id: int, field: str | None = None
-) -> None:
-    """Check that a store exists (404, or 422 on a body `field`) and the actor may write it."""
-    require_actor(actor)
-    exists, owner = repo.store_owner(store_id)
+def store_access(
+    repo: CatalogRepository,
+    actor: Actor | None,
+    store_id: int,
+    action: Action,
+    field: str | None = None,
+) -> Role | None:
+    """Check that a store exists (404, or 422 on a body `field`) and the actor may take the
+    action in it (401, 403); the actor's role there. One read gives existence and role.
+    """
+    who = require_actor(actor)
+    exists, role = repo.store_role(store_id, who.user_id)
     if not exists:
         if field:
             raise Invalid.field(field, "no store has this id")
         raise NotFound("No store with this id.")
-    check_owner(actor, owner)
+    authorize(who, role, action)
+    return role
 
 
-def _writable_item(repo: CatalogRepository, actor: Actor | None, item_id: int) -> int:
-    """The store of an existing item the actor may change (401, 404 or 403 otherwise)."""
+def item_access(repo: CatalogRepository, actor: Actor | None, item_id: int, action: Action) -> int:
+    """The store of an existing item the actor may take the action on (401, 404 or 403)."""
     require_actor(actor)
     store_id = repo.item_store(item_id)
     if store_id is None:
         raise NotFound("No item with this id.")
-    writable_store(repo, actor, store_id)
+    store_access(repo, actor, store_id, action)
     return store_id
-
-
-# The same check, for the use cases on an item's parts (domain/images.py).
-writable_item = _writable_item
 
 
 # Stores
 
 
-def list_stores(repo: CatalogRepository, query: StoreQuery) -> Page[Store]:
-    """A page of stores."""
+def list_stores(
+    repo: CatalogRepository, query: StoreQuery, actor: Actor | None = None, mine: bool = False
+) -> Page[Store]:
+    """A page of stores; `mine`: only those the actor owns or is a member of (401 without)."""
+    if mine:
+        query = replace(query, member_id=require_actor(actor).user_id)
     return repo.list_stores(query)
 
 
@@ -175,7 +180,7 @@ def rename_store(
     guard: Guard = None,
 ) -> Store:
     """Change a store's name (or nothing, when no name is given)."""
-    writable_store(repo, actor, store_id)
+    store_access(repo, actor, store_id, Action.STORE_RENAME)
     check_guard(guard)
     if name is not None:
         old = get_store(repo, store_id).name
@@ -190,7 +195,7 @@ def delete_store(
     repo: CatalogRepository, actor: Actor | None, store_id: int, guard: Guard = None
 ) -> None:
     """Delete a store with all its items, tags and links."""
-    writable_store(repo, actor, store_id)
+    store_access(repo, actor, store_id, Action.STORE_DELETE)
     check_guard(guard)
     repo.delete_store(store_id)
 
@@ -260,14 +265,14 @@ def create_item(
     from_body: bool,
 ) -> Item:
     """Create an item in a store the actor may write to."""
-    writable_store(repo, actor, store_id, "store_id" if from_body else None)
+    store_access(repo, actor, store_id, Action.ITEM_WRITE, "store_id" if from_body else None)
     return _item_created(repo, actor, repo.add_item(store_id, fields))
 
 
 def _move(repo: CatalogRepository, actor: Actor | None, item_id: int, old: int, new: int) -> None:
     """Moving an item needs both stores; its tags belong to the old store, so links go."""
     if new != old:
-        writable_store(repo, actor, new, "store_id")
+        store_access(repo, actor, new, Action.ITEM_WRITE, "store_id")
         repo.unlink_item_tags(item_id)
 
 
@@ -292,10 +297,10 @@ def replace_item(
             raise Invalid.field(
                 "id", f"an item created by PUT must have an id of at most {CLIENT_ID_MAX}"
             )
-        writable_store(repo, actor, store_id, "store_id")
+        store_access(repo, actor, store_id, Action.ITEM_WRITE, "store_id")
         check_guard(guard)
         return _item_created(repo, actor, repo.add_item(store_id, fields, item_id)), True
-    writable_store(repo, actor, current)
+    store_access(repo, actor, current, Action.ITEM_WRITE)
     target = current if store_id is None else store_id
     check_guard(guard)
     before = get_item(repo, item_id)
@@ -313,7 +318,7 @@ def patch_item(
     guard: Guard = None,
 ) -> Item:
     """Change some of an item's fields (merge-patch semantics; changes are validated values)."""
-    current = _writable_item(repo, actor, item_id)
+    current = item_access(repo, actor, item_id, Action.ITEM_WRITE)
     check_guard(guard)
     before = get_item(repo, item_id)
     if changes.store_id is not None:
@@ -329,7 +334,7 @@ def delete_item(
 ) -> None:
     """Move an item to its store's trash (domain/trash.py), with its tags and photo."""
     who = require_actor(actor)
-    _writable_item(repo, actor, item_id)
+    item_access(repo, actor, item_id, Action.ITEM_DELETE)
     check_guard(guard)
     # Locked first, so the event's last values are the ones the trash keeps.
     repo.lock_item(item_id)
@@ -359,8 +364,8 @@ def get_tag(repo: CatalogRepository, tag_id: int, with_items: bool = True) -> Ta
 
 
 def create_tag(repo: CatalogRepository, actor: Actor | None, store_id: int, name: str) -> Tag:
-    """Create a tag in a store the actor may write to."""
-    writable_store(repo, actor, store_id)
+    """Create a tag in a store."""
+    store_access(repo, actor, store_id, Action.TAG_CREATE)
     tag = get_tag(repo, repo.add_tag(store_id, name), with_items=False)
     changes = events.created({"name": tag.name})
     _record(repo, actor, store_id, EventType.TAG_CREATED, ("tag", tag.id), changes)
@@ -373,7 +378,7 @@ def delete_tag(
     """Delete a tag that labels no item."""
     require_actor(actor)
     tag = get_tag(repo, tag_id, with_items=False)
-    writable_store(repo, actor, tag.store_id)
+    store_access(repo, actor, tag.store_id, Action.TAG_DELETE)
     check_guard(guard)
     if repo.tag_in_use(tag_id):
         raise Conflict("The tag still labels items; remove it from them first.")
@@ -386,7 +391,7 @@ def link_tag(
     repo: CatalogRepository, actor: Actor | None, item_id: int, tag_id: int
 ) -> tuple[Tag, bool]:
     """Label an item with a tag of the same store; True when the link is new."""
-    store_id = _writable_item(repo, actor, item_id)
+    store_id = item_access(repo, actor, item_id, Action.ITEM_WRITE)
     tag = get_tag(repo, tag_id, with_items=False)
     if tag.store_id != store_id:
         raise Invalid.field("tag_id", "the tag belongs to another store than the item")
@@ -403,7 +408,7 @@ def _tag_ref(tag: Tag) -> dict[str, object]:
 
 def unlink_tag(repo: CatalogRepository, actor: Actor | None, item_id: int, tag_id: int) -> None:
     """Remove a tag from an item."""
-    store_id = _writable_item(repo, actor, item_id)
+    store_id = item_access(repo, actor, item_id, Action.ITEM_WRITE)
     tag = repo.get_tag(tag_id, with_items=False)
     if tag is None or not repo.unlink(item_id, tag_id):
         raise NotFound("The item is not labelled with this tag.")

@@ -13,11 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from storekeeper.domain.catalog import CATALOG, CatalogRepository, record, writable_item
+from storekeeper.domain.catalog import CATALOG, CatalogRepository, item_access, record
 from storekeeper.domain.errors import NotFound
 from storekeeper.domain.events import EventType
 from storekeeper.domain.jobs import JOBS, Payload
 from storekeeper.domain.model import Actor, Item
+from storekeeper.domain.policy import Action
 from storekeeper.domain.ports import Slot, UnitsOfWork
 
 Size = Literal["thumb", "medium"]
@@ -127,11 +128,11 @@ def set_item_image(
     under the item's lock, and its variants queued in the same transaction.
     """
     with units() as work:
-        writable_item(work[CATALOG], actor, item_id)
+        item_access(work[CATALOG], actor, item_id, Action.ITEM_WRITE)
     picture = pictures.prepare(upload)
     with units(write=True) as work:
         repo, images = work[CATALOG], work[IMAGES]
-        store_id = writable_item(repo, actor, item_id)
+        store_id = item_access(repo, actor, item_id, Action.ITEM_WRITE)
         repo.lock_item(item_id)
         if guard is not None:
             guard(images.shown(item_id))
@@ -157,7 +158,7 @@ def delete_item_image(
     guard: PhotoGuard = None,
 ) -> None:
     """Remove an item's photo (404 when it has none); its bytes go when no item shows them."""
-    store_id = writable_item(repo, actor, item_id)
+    store_id = item_access(repo, actor, item_id, Action.ITEM_WRITE)
     repo.lock_item(item_id)
     if guard is not None:
         guard(images.shown(item_id))

@@ -182,12 +182,34 @@ class PageRequest(Generic[S]):
 
 
 @dataclass(frozen=True, slots=True)
+class Member:
+    """Someone on a store's team: its owner (role `owner`), a manager or a staff member."""
+
+    user_id: int
+    username: str
+    role: str
+    # When the user joined the team (for the owner: when the store was created).
+    added_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Permissions:
+    """What the caller may do in one store: their role there, and the actions it allows."""
+
+    role: str | None
+    is_admin: bool
+    actions: list[str]
+
+
+@dataclass(frozen=True, slots=True)
 class StoreQuery:
-    """A page of stores, filtered by exact name or by a text in the name."""
+    """A page of stores, filtered by exact name, by a text in the name, or by a member."""
 
     page: PageRequest[StoreSort]
     name: str | None = None
     q: str | None = None
+    # Only the stores this user owns or is a member of (`?member=me`).
+    member_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

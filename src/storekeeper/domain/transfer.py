@@ -40,6 +40,7 @@ from storekeeper.domain.model import (
     ItemQuery,
     PageRequest,
 )
+from storekeeper.domain.policy import Action
 from storekeeper.domain.ports import Slot, UnitsOfWork, Work
 from storekeeper.domain.values import (
     DESCRIPTION_MAX,
@@ -327,7 +328,7 @@ def _batch(
     write: bool,
 ) -> list[RowOutcome]:
     """One batch's outcomes: decided against the store as it is, and applied when `write`."""
-    catalog.writable_store(repo, actor, store_id)
+    catalog.store_access(repo, actor, store_id, Action.ITEM_IMPORT)
     planned = _plan(repo, store_id, rows)
     decisions = [d for d in planned if isinstance(d, _Decision)]
     made = _apply(repo, store_id, decisions, _tag_ids(repo, store_id, decisions)) if write else {}
@@ -379,13 +380,13 @@ class ImportRequest:
 def start_import(work: Work, actor: Actor | None, request: ImportRequest, data: bytes) -> Job:
     """Check the file as a whole and record its import as a job (the worker runs it).
 
-    The same check as creating an item: the store's owner or an admin. The job and the file
+    The policy's `item.import`: the store's owner, its managers, or an admin. The job and the file
     are written in the caller's transaction, so a refused request leaves neither.
     """
     repo = work[CATALOG]
-    catalog.writable_store(repo, actor, request.store_id)
+    catalog.store_access(repo, actor, request.store_id, Action.ITEM_IMPORT)
     read_file(data)
-    assert actor is not None  # writable_store refused an anonymous caller
+    assert actor is not None  # store_access refused an anonymous caller
     request = replace(request, request_id=actor.request_id)
     job_id = work[JOBS].add(IMPORT, request.payload(), actor.user_id)
     work[IMPORTS].add_file(job_id, request.store_id, data)
@@ -492,7 +493,7 @@ def _record_import(
     """
     if not result["applied"] or result["created"] + result["updated"] == 0:
         return
-    if not repo.store_owner(store_id)[0]:
+    if not repo.store_role(store_id, None)[0]:
         return
     changes: events.Changes = {
         name: [None, result[name]] for name in ("created", "updated", "unchanged", "failed")

@@ -19,11 +19,12 @@ from storekeeper.domain.catalog import (
     get_item,
     record,
     require_actor,
-    writable_store,
+    store_access,
 )
 from storekeeper.domain.errors import Conflict, DomainError, NotFound
 from storekeeper.domain.events import EventType
 from storekeeper.domain.model import Actor, Item, Page, TrashedItem, TrashQuery
+from storekeeper.domain.policy import Action
 from storekeeper.domain.ports import Slot, UnitsOfWork
 from storekeeper.domain.values import name_key
 
@@ -62,7 +63,7 @@ def list_trash(
     catalog: CatalogRepository, trash: TrashRepository, actor: Actor | None, query: TrashQuery
 ) -> Page[TrashedItem]:
     """A page of a store's trash: for those who may change the store (its managers)."""
-    writable_store(catalog, actor, query.store_id)
+    store_access(catalog, actor, query.store_id, Action.TRASH_READ)
     return trash.list_trash(query)
 
 
@@ -84,7 +85,7 @@ def restore_item(
     if found is None:
         raise _not_in_trash(catalog, item_id)
     store_id = found.store_id
-    writable_store(catalog, actor, store_id)
+    store_access(catalog, actor, store_id, Action.ITEM_RESTORE)
     check_guard(guard)
     wanted = found.name if name is None else name
     if trash.name_taken(store_id, name_key(wanted)):

@@ -290,7 +290,7 @@ def _created(item: Item) -> Response:
     creates="/item/{id}",
 )
 def create_item(body: ItemCreate, actor: Actor, work: Work) -> Response:
-    """Create an item in the store named by `store_id` (its owner or an admin)."""
+    """Create an item in the store named by `store_id` (its team or an admin)."""
     fields = body.to_fields()
     return _created(
         catalog.create_item(work[CATALOG], actor, body.store_id, fields, from_body=True)
@@ -308,7 +308,7 @@ def create_item(body: ItemCreate, actor: Actor, work: Work) -> Response:
     creates="/item/{id}",
 )
 def create_store_item(id: int, body: StoreItemCreate, actor: Actor, work: Work) -> Response:
-    """Create an item in the store of the path (its owner or an admin)."""
+    """Create an item in the store of the path (its team or an admin)."""
     fields = body.to_fields()
     return _created(catalog.create_item(work[CATALOG], actor, id, fields, from_body=False))
 

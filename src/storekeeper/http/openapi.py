@@ -327,6 +327,17 @@ def _placed(created: list[str], target: list[str]) -> dict[str, str] | None:
     return None
 
 
+def _created_value(name: str, own_path: bool, created: list[str], source: list[str]) -> str:
+    """Where a created path's parameter comes from: the request's own path when the create
+    names it there (its own path; the store of a new member, "/store/{id}/member/{user_id}"
+    from "/store/{id}/member"), else the answer's field of that name (`id` for most).
+    """
+    upto = created.index("{" + name + "}") + 1
+    if own_path or created[:upto] == source[:upto]:
+        return f"$request.path.{name}"
+    return f"$response.body#/{name}"
+
+
 def _add_links(
     paths: dict[str, dict[str, Any]], operations: list[tuple[Operation, str, dict[str, Any]]]
 ) -> None:
@@ -350,7 +361,7 @@ def _add_links(
             if placed is None:
                 continue
             parameters = {
-                target: f"$request.path.{created_name}" if own_path else "$response.body#/id"
+                target: _created_value(created_name, own_path, created, _segments(source))
                 for target, created_name in placed.items()
             }
             for target_doc in item.values():

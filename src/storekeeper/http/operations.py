@@ -40,6 +40,11 @@ TAGS = (
     ("Items", "What a store sells: exact prices, quantities, descriptions."),
     ("Tags", "Labels of one store, and the links between its items and its tags."),
     (
+        "Teams",
+        "A store's team: its owner, managers and staff, and what each role may do "
+        '(docs/api.md, "Who may do what").',
+    ),
+    (
         "Trash",
         "Deleted items, kept in their store's trash for 30 days: listed, restored, then "
         "purged by the worker.",

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
 from flask import Blueprint, Response
+from pydantic import Field
 
 from storekeeper.domain import catalog
 from storekeeper.domain.catalog import CATALOG
@@ -101,6 +103,14 @@ class StoreOut(StoreSummaryOut):
 class StoreListParams(NamedListParams):
     """Paging, sorting and filters of /store."""
 
+    member: Annotated[
+        Literal["me"] | None,
+        Field(
+            description="`me`: only the stores the caller owns or is on the team of "
+            "(needs a token: 401 without)."
+        ),
+    ] = None
+
 
 # Handlers
 
@@ -116,11 +126,12 @@ def _guard(work: Work, store_id: int, conditions: Preconditions | None) -> catal
 
 
 @bp.get("/store")
-@operation("Stores", response=StoreSummaryOut, many=True, query=StoreListParams)
-def list_stores(query: StoreListParams, work: Work) -> Response:
-    """List stores, a page at a time."""
+@operation("Stores", response=StoreSummaryOut, many=True, query=StoreListParams, errors=(401,))
+def list_stores(query: StoreListParams, actor: Actor | None, work: Work) -> Response:
+    """List stores, a page at a time; `?member=me`: the caller's own (owned or on the team)."""
     stores = StoreQuery(page_request(query), query.name, query.q)
-    return respond_page(StoreSummaryOut, catalog.list_stores(work[CATALOG], stores), query)
+    page = catalog.list_stores(work[CATALOG], stores, actor, mine=query.member == "me")
+    return respond_page(StoreSummaryOut, page, query)
 
 
 @bp.post("/store")
@@ -161,7 +172,7 @@ def get_store(id: int, work: Work) -> Response:
 def update_store(
     id: int, body: StoreUpdate, actor: Actor, work: Work, conditions: Preconditions | None
 ) -> Response:
-    """Rename a store (owner or admin)."""
+    """Rename a store (its owner, managers and admins)."""
     check = _guard(work, id, conditions)
     return respond(StoreOut, catalog.rename_store(work[CATALOG], actor, id, body.name, check))
 
@@ -169,7 +180,7 @@ def update_store(
 @bp.delete("/store/<id:id>")
 @operation("Stores", status=204, auth=True, conditional=True)
 def delete_store(id: int, actor: Actor, work: Work, conditions: Preconditions | None) -> Response:
-    """Delete a store with everything in it: its items, tags and links (owner or admin).
+    """Delete a store with everything in it: its items, tags, links and team (owner or admin).
 
     The items in its trash go too, at once and for good: none can be restored afterwards.
     """

@@ -79,7 +79,7 @@ def list_store_tags(id: int, query: TagListParams, work: Work) -> Response:
     creates="/tag/{id}",
 )
 def create_tag(id: int, body: TagCreate, actor: Actor, work: Work) -> Response:
-    """Create a tag in a store (owner or admin); names are unique per store case-insensitively."""
+    """Create a tag in a store (owner, managers, admins); unique per store, ignoring case."""
     tag = catalog.create_tag(work[CATALOG], actor, id, body.name)
     return respond(TagOut, tag, 201, {"Location": f"/tag/{tag.id}"})
 
@@ -94,7 +94,7 @@ def get_tag(id: int, work: Work) -> Response:
 @bp.delete("/tag/<id:id>")
 @operation("Tags", status=204, auth=True, errors=(409,), conditional=True)
 def delete_tag(id: int, actor: Actor, work: Work, conditions: Preconditions | None) -> Response:
-    """Delete a tag that labels no item (owner or admin); otherwise 409.
+    """Delete a tag that labels no item (owner, managers, admins); otherwise 409.
 
     Only live items count: items in the trash lose the tag with it, and come back without
     it when restored.

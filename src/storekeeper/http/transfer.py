@@ -118,7 +118,7 @@ class ImportParams(Input):
 def import_items(
     id: int, query: ImportParams, upload: Uploaded, actor: Actor, work: Work
 ) -> Response:
-    """Import items from a CSV file: a job, run in the background (owner or admin).
+    """Import items from a CSV file: a job, run in the background (owner, managers or admins).
 
     Each row creates an item, or updates the store's item of the same name (compared as the
     unique rule compares names); an empty cell leaves its field as it is, a `tags` cell

@@ -78,7 +78,7 @@ class RestoreIn(InModel):
 @bp.get("/store/<id:id>/trash")
 @operation("Trash", response=TrashedItemOut, many=True, query=TrashListParams, auth=True)
 def list_trash(id: int, query: TrashListParams, actor: Actor, work: Work) -> Response:
-    """List the items deleted from a store in the last 30 days (its owner or an admin).
+    """List the items deleted from a store in the last 30 days (owner, managers, admins).
 
     Newest deletion first by default. After 30 days in the trash an item is purged for good;
     deleting the store deletes its trash with it.

@@ -24,6 +24,8 @@ from storekeeper_client.models import (
     Health,
     ItemOut,
     JobOut,
+    MemberOut,
+    PermissionsOut,
     StoreOut,
     StoreSummaryOut,
     TagDetailOut,
@@ -39,6 +41,7 @@ from storekeeper_client.queries import (
     Amount,
     EventQuery,
     ItemQuery,
+    MemberQuery,
     SearchFilters,
     StoreItemQuery,
     StoreQuery,
@@ -253,7 +256,7 @@ class Storekeeper:
 
     @keyword_query
     def iter_stores(self, **query: Unpack[StoreQuery]) -> Iterator[StoreSummaryOut]:
-        """Every store, page after page."""
+        """Every store, page after page (`member="me"`: yours, owned or on the team)."""
         return self.follow(self.list_stores(**query), StoreSummaryOut)
 
     @operation("POST", "/store")
@@ -591,7 +594,7 @@ class Storekeeper:
 
     @operation("POST", "/store/{id}/tag", id="store_id")
     def create_tag(self, store_id: int, name: str, *, idempotency_key: str | None = None) -> TagOut:
-        """Create a tag in a store you own."""
+        """Create a tag in a store (its owner, managers or an admin)."""
         answer = self._create(f"/store/{store_id}/tag", {"name": name}, idempotency_key)
         return TagOut.model_validate(decode(answer.content))
 
@@ -618,6 +621,71 @@ class Storekeeper:
         """Take a tag off an item."""
         self._send("DELETE", f"/item/{item_id}/tag/{tag_id}")
 
+    # A store's team
+
+    @operation("GET", "/store/{id}/member", id="store_id")
+    @keyword_query
+    def list_members(
+        self, store_id: int, *, cursor: str | None = None, **query: Unpack[MemberQuery]
+    ) -> Page[MemberOut]:
+        """One page of a store's team: its owner (role `owner`), managers and staff."""
+        return self._list(f"/store/{store_id}/member", cursor, query, MemberOut)
+
+    @keyword_query
+    def iter_members(self, store_id: int, **query: Unpack[MemberQuery]) -> Iterator[MemberOut]:
+        """Everyone on a store's team, page after page."""
+        return self.follow(self.list_members(store_id, **query), MemberOut)
+
+    @operation("POST", "/store/{id}/member", id="store_id")
+    def add_member(
+        self,
+        store_id: int,
+        username: str,
+        role: Literal["manager", "staff"],
+        *,
+        idempotency_key: str | None = None,
+    ) -> MemberOut:
+        """Put a user on a store's team (the owner adds anyone, a manager adds staff)."""
+        body: JsonBody = {"username": username, "role": role}
+        answer = self._create(f"/store/{store_id}/member", body, idempotency_key)
+        return MemberOut.model_validate(decode(answer.content))
+
+    @operation("GET", "/store/{id}/member/{user_id}", id="store_id", user_id="user_id")
+    def get_member(
+        self, store_id: int, user_id: int, *, cached: Versioned[MemberOut] | None = None
+    ) -> Versioned[MemberOut]:
+        """One of a store's team (your own entry: your role there)."""
+        return self._read(f"/store/{store_id}/member/{user_id}", MemberOut, cached)
+
+    @operation("PATCH", "/store/{id}/member/{user_id}", id="store_id", user_id="user_id")
+    def change_member_role(
+        self,
+        store_id: int,
+        user_id: int,
+        role: Literal["manager", "staff"],
+        *,
+        if_match: str | None = None,
+    ) -> MemberOut:
+        """Give a member another role (the store's owner or an admin)."""
+        path = f"/store/{store_id}/member/{user_id}"
+        return self._patch(path, {"role": role}, if_match, MemberOut)
+
+    @operation("DELETE", "/store/{id}/member/{user_id}", id="store_id", user_id="user_id")
+    def remove_member(self, store_id: int, user_id: int, *, if_match: str | None = None) -> None:
+        """Take someone off a store's team (yourself: leave_store)."""
+        self._send("DELETE", f"/store/{store_id}/member/{user_id}", if_match=if_match)
+
+    def leave_store(self, store_id: int) -> None:
+        """Leave a store's team (removing yourself)."""
+        self.remove_member(store_id, self.get_me().value.id)
+
+    @operation("GET", "/store/{id}/permission", id="store_id")
+    def get_permissions(
+        self, store_id: int, *, cached: Versioned[PermissionsOut] | None = None
+    ) -> Versioned[PermissionsOut]:
+        """Your role in a store and the actions it allows (none when logged out)."""
+        return self._read(f"/store/{store_id}/permission", PermissionsOut, cached)
+
     # History
 
     @operation("GET", "/store/{id}/event", id="store_id")
@@ -625,7 +693,7 @@ class Storekeeper:
     def list_events(
         self, store_id: int, *, cursor: str | None = None, **query: Unpack[EventQuery]
     ) -> Page[EventOut]:
-        """One page of a store's history, newest first (its owner or an admin)."""
+        """One page of a store's history, newest first (its owner, managers and admins)."""
         return self._list(f"/store/{store_id}/event", cursor, query, EventOut)
 
     @keyword_query

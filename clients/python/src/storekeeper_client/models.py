@@ -84,6 +84,45 @@ class JobOut(BaseModel):
     result: Annotated[dict[str, Any] | None, Field(title="Result")]
 
 
+class MemberOut(BaseModel):
+    """
+    Someone on a store's team: its owner (role `owner`), a manager or staff.
+    """
+
+    user_id: Annotated[int, Field(title="User Id")]
+    username: Annotated[str, Field(title="Username")]
+    role: Annotated[Literal["owner", "manager", "staff"], Field(title="Role")]
+    added_at: Annotated[AwareDatetime, Field(title="Added At")]
+
+
+class PermissionsOut(BaseModel):
+    """
+    What the caller may do in a store.
+    """
+
+    role: Annotated[
+        str | None,
+        Field(
+            description="Your role here: `owner`, `manager` or `staff`; null without one.",
+            title="Role",
+        ),
+    ]
+    is_admin: Annotated[
+        bool,
+        Field(
+            description="Whether the caller is an admin, who may do everything.",
+            title="Is Admin",
+        ),
+    ]
+    actions: Annotated[
+        list[str],
+        Field(
+            description="The actions the caller may take here, e.g. `item.write` (docs/api.md).",
+            title="Actions",
+        ),
+    ]
+
+
 class Problem(BaseModel):
     """
     An RFC 9457 problem detail.

@@ -35,9 +35,16 @@ class NamedQuery(TypedDict, total=False):
 
 
 class StoreQuery(NamedQuery, total=False):
-    """A list of stores."""
+    """A list of stores; `member="me"`: only those you own or are on the team of."""
 
     sort: StoreSort | None
+    member: Literal["me"] | None
+
+
+class MemberQuery(TypedDict, total=False):
+    """A list of a store's team (by user id)."""
+
+    limit: int | None
 
 
 class TrashQuery(TypedDict, total=False):

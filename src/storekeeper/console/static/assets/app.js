@@ -11,6 +11,7 @@ import { notFoundView } from "./views/notfound.js";
 import { forgotView, resetView, verifyView } from "./views/recovery.js";
 import { storeView } from "./views/store.js";
 import { storesView } from "./views/stores.js";
+import { teamView } from "./views/team.js";
 import { importView } from "./views/transfer.js";
 import { trashView } from "./views/trash.js";
 
@@ -23,6 +24,7 @@ const ROUTES = [
   [/^\/console\/reset$/, resetView],
   [/^\/console\/verify$/, verifyView],
   [/^\/console\/store\/([1-9][0-9]*)$/, storeView],
+  [/^\/console\/store\/([1-9][0-9]*)\/team$/, teamView],
   [/^\/console\/store\/([1-9][0-9]*)\/import$/, importView],
   [/^\/console\/store\/([1-9][0-9]*)\/trash$/, trashView],
   [/^\/console\/store\/([1-9][0-9]*)\/history$/, historyView],

@@ -3,10 +3,42 @@
 import * as api from "../api.js";
 import { h } from "../dom.js";
 
-/** Whether the signed-in user may change a store with this owner (its owner or an admin). */
-export function mayChange(ownerId) {
-  const user = api.me();
-  return Boolean(user && (user.is_admin || user.id === ownerId));
+/**
+ * What the caller may do in a store, from the server's own table (GET /store/{id}/permission):
+ * `role` ("owner", "manager", "staff" or null; "admin" for an admin without one) and the
+ * controls to offer. The server still checks every request; this only hides what would fail.
+ */
+export async function accessTo(store) {
+  if (!api.me()) return { role: null, may: permissions([]) };
+  const { data } = await api.request("GET", `/store/${store.id}/permission`);
+  return { role: data.role || (data.is_admin ? "admin" : null), may: permissions(data.actions) };
+}
+
+/** The controls a set of actions (docs/api.md, "Who may do what") allows. */
+export function permissions(actions) {
+  const can = new Set(actions);
+  return {
+    writeItems: can.has("item.write"),
+    deleteItems: can.has("item.delete"),
+    readTrash: can.has("trash.read"),
+    restoreItems: can.has("item.restore"),
+    importItems: can.has("item.import"),
+    manageTags: can.has("tag.create"),
+    rename: can.has("store.rename"),
+    seeHistory: can.has("store.history"),
+    deleteStore: can.has("store.delete"),
+    seeTeam: can.has("member.list"),
+    addStaff: can.has("member.add_staff"),
+    removeStaff: can.has("member.remove_staff"),
+    addManagers: can.has("member.add_manager"),
+    removeManagers: can.has("member.remove_manager"),
+    changeRoles: can.has("member.change_role"),
+  };
+}
+
+/** A role as people read it. */
+export function roleText(role) {
+  return { admin: "Admin", owner: "Owner", manager: "Manager", staff: "Staff" }[role] || "None";
 }
 
 /** Who owns a store, as the reader knows them. */
@@ -26,10 +58,9 @@ export function scrollTable(label, table) {
   return h("div", { class: "table-wrap", role: "region", "aria-label": label, tabindex: "0" }, table);
 }
 
-/** The stores the signed-in user may put items in: their own, or every store for an admin. */
+/** The stores the signed-in user may put items in: theirs (owned or on the team), or all for an admin. */
 export async function writableStores() {
   const user = api.me();
   if (!user) return [];
-  const rows = await api.all("/store?limit=200&sort=name");
-  return user.is_admin ? rows : rows.filter((store) => store.owner_id === user.id);
+  return api.all(user.is_admin ? "/store?limit=200&sort=name" : "/store?member=me&limit=200&sort=name");
 }

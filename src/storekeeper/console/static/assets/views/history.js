@@ -1,10 +1,11 @@
 // A store's history: who changed what and when, newest first, with each field's before and
-// after. For those who may see it (the store's owner or an admin); "More" loads older events.
+// after. For those who may see it (the store's owner, managers, admins: the policy's
+// store.history); "More" loads older events.
 
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import { busyButton, describe, money } from "../ui.js";
-import { mayChange, scrollTable } from "./common.js";
+import { accessTo, scrollTable } from "./common.js";
 
 const PAGE = 25;
 // Each event type in words: the API's types are a stable vocabulary (docs/api.md).
@@ -32,10 +33,11 @@ export async function historyView(ctx) {
   const title = `History of ${store.name}`;
   const crumbs = h("p", { class: "crumbs" },
     h("a", { href: "/console/" }, "Stores"), " › ", h("a", { href: `/console/store/${id}` }, store.name), " › history");
-  if (!mayChange(store.owner_id)) {
+  const { may } = await accessTo(store);
+  if (!may.seeHistory) {
     return {
       title,
-      content: [crumbs, h("h1", {}, title), h("p", {}, "Only the store's owner or an admin can see its history.")],
+      content: [crumbs, h("h1", {}, title), h("p", {}, "Only the store's owner, its managers or an admin can see its history.")],
     };
   }
   const body = h("tbody");

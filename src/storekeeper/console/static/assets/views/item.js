@@ -1,4 +1,4 @@
-// An item: its details, and for its store's owner the edit (If-Match), move, tags, delete.
+// An item: its details, and for its store's team the edit (If-Match), move, tags, and (managers) delete.
 
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
@@ -6,7 +6,7 @@ import {
   busyButton, isBusy, clearErrors, confirmDialog, describe, field, money, problemSlot, select, showError,
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
-import { day, mayChange, writableStores } from "./common.js";
+import { accessTo, day, writableStores } from "./common.js";
 import { photoSection } from "./photo.js";
 
 const FIELDS = [
@@ -21,7 +21,8 @@ export async function itemView(ctx) {
   const id = Number(ctx.params[0]);
   const { data: item, etag } = await api.request("GET", `/item/${id}`);
   const { data: store } = await api.request("GET", `/store/${item.store_id}`);
-  const editable = mayChange(store.owner_id);
+  const { may } = await accessTo(store);
+  const editable = may.writeItems;
   const state = { item, etag };
   const heading = h("h1", {}, item.name);
   const facts = h("dl", { class: "facts" });
@@ -48,7 +49,7 @@ export async function itemView(ctx) {
     sections.push(editSection(ctx, state, stores, () => {
       showFacts();
       return tags.load();
-    }), tags.element, deleteSection(ctx, state));
+    }), tags.element, may.deleteItems ? deleteSection(ctx, state) : null);
   }
   return {
     title: item.name,
@@ -57,7 +58,7 @@ export async function itemView(ctx) {
       heading,
       facts,
       photo,
-      editable ? null : h("p", { class: "muted" }, "Only the store's owner or an admin can change this item."),
+      editable ? null : h("p", { class: "muted" }, "Only the store's team or an admin can change this item."),
       sections,
     ],
   };

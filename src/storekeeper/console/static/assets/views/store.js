@@ -1,4 +1,4 @@
-// A store: its items (paged, sorted, filtered), its tags, and for its owner the changes.
+// A store: its items (paged, sorted, filtered), its tags, and for its team what each role may change.
 
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
@@ -7,7 +7,7 @@ import {
   showError,
 } from "../ui.js";
 import { conflictPanel } from "./conflict.js";
-import { day, mayChange, ownerText, scrollTable } from "./common.js";
+import { accessTo, day, ownerText, roleText, scrollTable } from "./common.js";
 import { thumbnailCell } from "./photo.js";
 import { filtersFromAddress, filtersToAddress, sortFollowsSearch } from "./search.js";
 import { exportButton } from "./transfer.js";
@@ -31,11 +31,11 @@ export async function storeView(ctx) {
     api.all(`/store/${id}/tag?limit=200&sort=name`),
   ]);
   const state = { store, etag, tags };
-  const editable = mayChange(store.owner_id);
+  const { role, may } = await accessTo(store);
   const heading = h("h1", {}, store.name);
   const count = h("span", {}, countText(store.item_count));
-  const items = itemsSection(state, editable, refreshStore, ctx.query);
-  const tagSection = tagsSection(state, editable, items);
+  const items = itemsSection(state, may.writeItems, refreshStore, ctx.query);
+  const tagSection = tagsSection(state, may.manageTags, items);
   await items.ready;
 
   // After the person's own changes to items the store's ETag changes too; a rename must
@@ -54,17 +54,19 @@ export async function storeView(ctx) {
       h("dl", { class: "facts" },
         h("dt", {}, "Owner"), h("dd", {}, ownerText(store.owner_id)),
         h("dt", {}, "Items"), h("dd", {}, count),
-        h("dt", {}, "Created"), h("dd", {}, day(store.created_at))),
+        h("dt", {}, "Created"), h("dd", {}, day(store.created_at)),
+        role ? [h("dt", {}, "Your role"), h("dd", {}, roleText(role))] : null),
       h("p", { class: "actions" }, exportButton(id),
-        editable ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null,
-        editable ? h("a", { href: `/console/store/${id}/trash` }, "Trash") : null,
-        editable ? h("a", { href: `/console/store/${id}/history` }, "History") : null),
-      editable ? null : h("p", { class: "muted" }, api.me()
-        ? "You can browse this store; only its owner or an admin can change it."
-        : "You are browsing as a guest; sign in as its owner to change it."),
+        may.importItems ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null,
+        may.readTrash ? h("a", { href: `/console/store/${id}/trash` }, "Trash") : null,
+        may.seeHistory ? h("a", { href: `/console/store/${id}/history` }, "History") : null),
+      may.seeTeam ? h("p", {}, h("a", { href: `/console/store/${id}/team` }, "Team"), ": who works on this store, and their roles.") : null,
+      may.writeItems ? null : h("p", { class: "muted" }, api.me()
+        ? "You can browse this store; only its team or an admin can change it."
+        : "You are browsing as a guest; sign in as one of its team to change it."),
       items.element,
       tagSection,
-      editable ? manageSection(ctx, state) : null,
+      may.rename || may.deleteStore ? manageSection(ctx, state, may) : null,
     ],
   };
 }
@@ -322,7 +324,7 @@ function addTagForm(state, created) {
   return form;
 }
 
-function manageSection(ctx, state) {
+function manageSection(ctx, state, may) {
   const store = state.store;
   const renameButton = h("button", { type: "submit" }, "Rename");
   const conflictSlot = h("div");
@@ -409,9 +411,10 @@ function manageSection(ctx, state) {
 
   return h("section", { "aria-labelledby": "manage-heading" },
     h("h2", { id: "manage-heading" }, "Manage this store"),
-    form,
-    h("h3", {}, "Delete"),
-    deleteSlot,
-    h("p", {}, "Deleting a store deletes its items and tags with it."),
-    h("div", { class: "actions" }, deleteButton));
+    may.rename ? form : null,
+    may.deleteStore ? [
+      h("h3", {}, "Delete"),
+      deleteSlot,
+      h("p", {}, "Deleting a store deletes its items and tags with it."),
+      h("div", { class: "actions" }, deleteButton)] : null);
 }

@@ -7,7 +7,6 @@ import { day, ownerText, scrollTable } from "./common.js";
 import { itemSearchForm, itemSearchResults } from "./search.js";
 
 const PAGE = 20;
-const SCAN = 200;
 
 export async function storesView(ctx) {
   const user = api.me();
@@ -56,7 +55,7 @@ function searchForm(ctx, q, mineOnly) {
   return form;
 }
 
-/** A list that grows by pages: the API's pages, or for "yours" the owned rows found in them. */
+/** A list that grows by the API's pages: of every store, or of yours (`?member=me`). */
 function storeList({ mineOnly, q }) {
   const body = h("tbody");
   const status = h("p", { role: "status" });
@@ -64,24 +63,21 @@ function storeList({ mineOnly, q }) {
   const table = h(
     "table",
     {},
-    h("caption", {}, mineOnly ? "Stores you own" : "Stores"),
+    h("caption", {}, mineOnly ? "Stores you own or work in" : "Stores"),
     h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Store"), h("th", { scope: "col", class: "num" }, "Items"),
       h("th", { scope: "col" }, "Owner"), h("th", { scope: "col" }, "Created"))),
     body,
   );
-  const user = api.me();
-  const query = new URLSearchParams({ limit: String(mineOnly ? SCAN : PAGE) });
+  const query = new URLSearchParams({ limit: String(PAGE) });
+  if (mineOnly) query.set("member", "me");
   if (q) query.set("q", q);
   let next = `/store?${query}`;
   let shown = 0;
 
   async function more() {
-    let found = [];
-    do {
-      const page = await api.request("GET", next);
-      next = page.next;
-      found = found.concat(mineOnly ? page.data.filter((s) => s.owner_id === user.id) : page.data);
-    } while (next && found.length < PAGE);
+    const page = await api.request("GET", next);
+    next = page.next;
+    const found = page.data;
     for (const store of found) {
       body.append(h("tr", {},
         h("td", {}, h("a", { href: `/console/store/${store.id}` }, store.name)),

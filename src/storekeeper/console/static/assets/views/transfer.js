@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import { busyButton, checkbox, clearErrors, describe, field, problemSlot, showError } from "../ui.js";
-import { mayChange, scrollTable } from "./common.js";
+import { accessTo, scrollTable } from "./common.js";
 
 const POLL_MS = 500;
 // A file may have 50,000 rows: more than a table should hold. The failed rows come first.
@@ -40,11 +40,12 @@ export async function importView(ctx) {
   const back = h("p", {}, h("a", { href: `/console/store/${id}` }, `Back to ${store.name}`));
   const crumbs = h("p", { class: "crumbs" },
     h("a", { href: "/console/" }, "Stores"), " › ", h("a", { href: `/console/store/${id}` }, store.name), " › import");
-  if (!mayChange(store.owner_id)) {
+  const { may } = await accessTo(store);
+  if (!may.importItems) {
     return {
       title,
       content: [crumbs, h("h1", {}, title),
-        h("p", {}, "Only the store's owner or an admin can import items into it."), back],
+        h("p", {}, "Only the store's owner, its managers or an admin can import items into it."), back],
     };
   }
   const file = field("CSV file", "file", {
