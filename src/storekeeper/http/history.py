@@ -111,8 +111,8 @@ class EventOut(OutModel):
 def list_store_events(id: int, query: EventListParams, actor: Actor, work: Work) -> Response:
     """List a store's history, newest first: every change of its data, one event each.
 
-    For the store's owner, its managers and admins. `changes` holds each changed field as `[old, new]`
-    (null for none: a creation's old values, a deletion's new ones).
+    For the store's owner, its managers and admins. `changes` holds each changed field as
+    `[old, new]` (null for none: a creation's old values, a deletion's new ones).
     """
     events = EventQuery(
         id,
