@@ -162,6 +162,7 @@ def snapshot(world: World, shop: Shop) -> dict[str, Any]:
         "tags": http.get(f"/store/{shop.id}/tag?limit=200", headers=owner).get_json(),
         "team": http.get(f"/store/{shop.id}/member?limit=200", headers=owner).get_json(),
         "image": http.get(f"/item/{shop.item}/image").status_code,
+        "trash": http.get(f"/store/{shop.id}/trash?limit=200", headers=owner).get_json(),
     }
 
 
@@ -175,6 +176,11 @@ class Write:
     send: Callable[[FlaskClient, World, Shop, dict[str, str]], Any]
     # Made before the snapshot, as the owner: what the write needs to find (a photo to remove).
     prepare: Callable[[FlaskClient, World, Shop], None] | None = None
+
+
+def _in_the_trash(http: FlaskClient, world: World, shop: Shop) -> None:
+    owner = world.users["owner"].headers
+    assert http.delete(f"/item/{shop.item}", headers=owner).status_code == 204
 
 
 def _with_photo(http: FlaskClient, world: World, shop: Shop) -> None:
@@ -244,6 +250,13 @@ WRITES = (
         "item.delete",
         (204,),
         lambda h, w, s, a: h.delete(f"/item/{s.item}", headers=a),
+    ),
+    Write(
+        "item restore",
+        "item.restore",
+        (200,),
+        lambda h, w, s, a: h.post(f"/item/{s.item}/restore", headers=a),
+        _in_the_trash,
     ),
     Write(
         "item image PUT",
