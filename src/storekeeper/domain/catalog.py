@@ -183,6 +183,7 @@ def rename_store(
     store_access(repo, actor, store_id, Action.STORE_RENAME)
     check_guard(guard)
     if name is not None:
+        repo.lock_store(store_id)  # the event's old name is the one this rename replaced
         old = get_store(repo, store_id).name
         repo.rename_store(store_id, name)
         if name != old:
@@ -303,6 +304,9 @@ def replace_item(
     store_access(repo, actor, current, Action.ITEM_WRITE)
     target = current if store_id is None else store_id
     check_guard(guard)
+    # Locked before it is read, so a concurrent write cannot slip between: the event's old
+    # values are the ones this write replaced.
+    repo.lock_item(item_id)
     before = get_item(repo, item_id)
     _move(repo, actor, item_id, current, target)
     repo.update_item(item_id, ItemChanges.replacing(fields, target))
@@ -320,6 +324,7 @@ def patch_item(
     """Change some of an item's fields (merge-patch semantics; changes are validated values)."""
     current = item_access(repo, actor, item_id, Action.ITEM_WRITE)
     check_guard(guard)
+    repo.lock_item(item_id)  # as in replace_item: the event's old values are exact
     before = get_item(repo, item_id)
     if changes.store_id is not None:
         _move(repo, actor, item_id, current, changes.store_id)
