@@ -139,6 +139,8 @@ def change_role(
 ) -> Member:
     """Give a member another role (the owner and admins)."""
     store_access(repo, actor, store_id, Action.MEMBER_CHANGE_ROLE)
+    # Locked before it is read: the event's old role is the one this change replaced.
+    members.lock_member(store_id, user_id)
     current = _member(members, store_id, user_id)
     if current.role == "owner":
         raise Conflict("The store's owner is no member: their role cannot change.")
