@@ -19,6 +19,7 @@ from storekeeper.domain.ports import AttemptLimiter
 from storekeeper.http import (
     accounts,
     console,
+    history,
     items,
     jobs,
     members,
@@ -56,6 +57,7 @@ BLUEPRINTS = (
     accounts.bp,
     jobs.bp,
     ops.bp,
+    history.bp,
     console.bp,
 )
 

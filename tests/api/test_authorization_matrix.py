@@ -163,6 +163,7 @@ def snapshot(world: World, shop: Shop) -> dict[str, Any]:
         "team": http.get(f"/store/{shop.id}/member?limit=200", headers=owner).get_json(),
         "image": http.get(f"/item/{shop.item}/image").status_code,
         "trash": http.get(f"/store/{shop.id}/trash?limit=200", headers=owner).get_json(),
+        "history": http.get(f"/store/{shop.id}/event?limit=200", headers=owner).get_json(),
     }
 
 
@@ -389,6 +390,13 @@ def test_the_table_decides(world: World, write: Write, caller: str) -> None:
     want = expected(caller, write.action)
     if want == "ok":
         assert answer.status_code in write.success, (answer.status_code, answer.get_json())
+        # Every allowed write is one event in the store's history, by its caller; not a
+        # store's deletion (its history goes with it), nor an import, whose event comes when
+        # its job has run (tests/api/test_contract_history.py).
+        if write.action not in ("store.delete", "item.import"):
+            after = snapshot(world, shop)["history"]
+            (event,) = after[: len(after) - len(before["history"])]
+            assert event["actor_id"] == world.users[caller].id
         return
     assert answer.status_code == int(want), (answer.status_code, answer.get_json())
     assert answer.mimetype == "application/problem+json"

@@ -30,7 +30,9 @@ def test_create_a_store_and_see_the_api_refuse_a_bad_or_taken_name(
     name = console.field("Store name")
     name.fill("corner shop")
     console.button("Create store").click()
-    expect(name).to_have_accessible_description("Name: A store with this name, or one that looks the same, already exists.")
+    expect(name).to_have_accessible_description(
+        "Name: A store with this name, or one that looks the same, already exists."
+    )
     expect(name).to_have_attribute("aria-invalid", "true")
     console.accessible()
     name.fill("x" * 81)
@@ -77,7 +79,9 @@ def test_rename_a_store_and_a_taken_name_is_said_next_to_it(
     name = console.page.get_by_role("form", name="Rename").get_by_role("textbox", name="Store name")
     name.fill("Taken Name")
     console.button("Rename").click()
-    expect(name).to_have_accessible_description("Name: A store with this name, or one that looks the same, already exists.")
+    expect(name).to_have_accessible_description(
+        "Name: A store with this name, or one that looks the same, already exists."
+    )
     name.fill("New Name")
     console.button("Rename").click()
     expect(console.heading()).to_have_text("New Name")

@@ -9,6 +9,7 @@ import pytest
 
 from storekeeper.domain import catalog
 from storekeeper.domain.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from storekeeper.domain.events import Event, EventQuery, NewEvent
 from storekeeper.domain.model import (
     Actor,
     Item,
@@ -32,8 +33,23 @@ ADMIN = Actor(3, is_admin=True)
 
 
 @dataclass
+class FakeEvents:
+    """The history, as a list: the use cases only add to it here."""
+
+    added: list[NewEvent] = field(default_factory=list)
+
+    def add(self, event: NewEvent) -> None:
+        self.added.append(event)
+
+    def page(self, query: EventQuery) -> Page[Event]:
+        raise AssertionError("no use case here reads the history")
+
+
+@dataclass
 class FakeCatalog:
     """Just enough of CatalogRepository to run the use cases."""
+
+    events: FakeEvents = field(default_factory=FakeEvents)
 
     stores: dict[int, tuple[str, int]] = field(default_factory=dict)
     items: dict[int, tuple[int, ItemFields]] = field(default_factory=dict)

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from storekeeper.db import models
 from storekeeper.db.constraints import execute
 from storekeeper.db.embedding import BRIEF_KEYS, briefs, json_rows, refs
+from storekeeper.db.events import EventRepository
 from storekeeper.db.filters import name_filters
 from storekeeper.db.images import blobs, drop_unused, item_images, shown_hashes
 from storekeeper.db.locks import lock_row
@@ -214,6 +215,8 @@ class CatalogRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self._dialect = conn.dialect.name
+        # The stores' history, on the same connection: an event commits with its change.
+        self.events = EventRepository(conn)
 
     def _read(self, statement: Any, params: dict[str, Any] | None = None) -> Any:
         """Run a read on the Core connection: no ORM bookkeeping on the hot path."""

@@ -485,3 +485,36 @@ class ImportBatch(Base):
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     # The outcomes as JSON: [{"line", "status", "item_id", "errors"}, ...].
     rows: Mapped[str] = mapped_column(Text)
+
+
+class StoreEvent(Base):
+    """One change of a store's data (domain/events.py): written once with the change, never
+    updated. It goes with its store (the cascade, and the repository's explicit delete of a
+    store's contents); its actor becomes null when that user is deleted."""
+
+    __tablename__ = "store_events"
+    __table_args__ = (
+        # The history newest first, and its two filters, each within one store.
+        Index("ix_store_events_store_id_id", "store_id", "id"),
+        Index("ix_store_events_store_id_type_id", "store_id", "type", "id"),
+        Index(
+            "ix_store_events_store_id_resource_type_resource_id_id",
+            "store_id",
+            "resource_type",
+            "resource_id",
+            "id",
+        ),
+        Index("ix_store_events_actor_id", "actor_id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    store_id: Mapped[int] = mapped_column(Id, ForeignKey("stores.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(64))
+    actor_id: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"))
+    resource_type: Mapped[str] = mapped_column(String(16))
+    resource_id: Mapped[int] = mapped_column(Id)
+    # {"<field>": [old, new], ...} as JSON text.
+    changes: Mapped[str] = mapped_column(Text)
+    request_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from storekeeper.db.accounts import AccountRepository
 from storekeeper.db.catalog import CatalogRepository
+from storekeeper.db.events import EventRepository
 from storekeeper.db.idempotency import IdempotencyRepository
 from storekeeper.db.images import ImageRepository
 from storekeeper.db.jobs import JobRepository
@@ -13,6 +14,7 @@ from storekeeper.db.trash import TrashRepository
 from storekeeper.db.unit_of_work import bind
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
+from storekeeper.domain.events import EVENTS
 from storekeeper.domain.images import IMAGES
 from storekeeper.domain.jobs import JOBS
 from storekeeper.domain.members import MEMBERS
@@ -29,4 +31,5 @@ REPOSITORIES = (
     bind(TRASH, TrashRepository),
     bind(MEMBERS, MembersRepository),
     bind(IMPORTS, ImportRepository),
+    bind(EVENTS, EventRepository),
 )

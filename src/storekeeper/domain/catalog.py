@@ -6,7 +6,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Protocol
 
+from storekeeper.domain import events
 from storekeeper.domain.errors import Conflict, Invalid, NotFound, Unauthenticated
+from storekeeper.domain.events import EventRepository, EventType
 from storekeeper.domain.model import (
     Actor,
     Item,
@@ -25,7 +27,11 @@ from storekeeper.domain.values import CLIENT_ID_MAX
 
 
 class CatalogRepository(Protocol):
-    """Stores, items and tags inside one unit of work."""
+    """Stores, items and tags inside one unit of work, with the stores' history: every use
+    case that changes a store's data records its event there, in the same transaction."""
+
+    @property
+    def events(self) -> EventRepository: ...
 
     def list_stores(self, query: StoreQuery) -> Page[Store]: ...
     def store_detail(self, store_id: int, embed: int) -> Store | None: ...
@@ -177,7 +183,12 @@ def rename_store(
     store_access(repo, actor, store_id, Action.STORE_RENAME)
     check_guard(guard)
     if name is not None:
+        repo.lock_store(store_id)  # the event's old name is the one this rename replaced
+        old = get_store(repo, store_id).name
         repo.rename_store(store_id, name)
+        if name != old:
+            changes = {"name": [old, name]}
+            _record(repo, actor, store_id, EventType.STORE_UPDATED, ("store", store_id), changes)
     return get_store(repo, store_id)
 
 
@@ -188,6 +199,41 @@ def delete_store(
     store_access(repo, actor, store_id, Action.STORE_DELETE)
     check_guard(guard)
     repo.delete_store(store_id)
+
+
+# History
+
+
+def _record(
+    repo: CatalogRepository,
+    actor: Actor | None,
+    store_id: int,
+    type_: EventType,
+    resource: tuple[str, int],
+    changes: events.Changes,
+) -> None:
+    events.record(repo.events, actor, store_id, type_, resource, changes)
+
+
+# The same, for the use cases on an item's parts (domain/images.py).
+record = _record
+
+
+def _item_changed(repo: CatalogRepository, actor: Actor | None, before: Item) -> None:
+    """Record an item's update: in its store, and, when it moved, in both of its stores."""
+    after = get_item(repo, before.id)
+    changes = events.diff(events.item_state(before), events.item_state(after))
+    if not changes:
+        return  # a write that changes nothing is no event (docs/api.md, "History")
+    stores = {before.store_id, after.store_id}
+    for store_id in sorted(stores):
+        _record(repo, actor, store_id, EventType.ITEM_UPDATED, ("item", before.id), changes)
+
+
+def _item_created(repo: CatalogRepository, actor: Actor | None, item: Item) -> Item:
+    changes = events.created(events.item_state(item))
+    _record(repo, actor, item.store_id, EventType.ITEM_CREATED, ("item", item.id), changes)
+    return item
 
 
 # Items
@@ -221,7 +267,7 @@ def create_item(
 ) -> Item:
     """Create an item in a store the actor may write to."""
     store_access(repo, actor, store_id, Action.ITEM_WRITE, "store_id" if from_body else None)
-    return repo.add_item(store_id, fields)
+    return _item_created(repo, actor, repo.add_item(store_id, fields))
 
 
 def _move(repo: CatalogRepository, actor: Actor | None, item_id: int, old: int, new: int) -> None:
@@ -254,12 +300,17 @@ def replace_item(
             )
         store_access(repo, actor, store_id, Action.ITEM_WRITE, "store_id")
         check_guard(guard)
-        return repo.add_item(store_id, fields, item_id), True
+        return _item_created(repo, actor, repo.add_item(store_id, fields, item_id)), True
     store_access(repo, actor, current, Action.ITEM_WRITE)
     target = current if store_id is None else store_id
     check_guard(guard)
+    # Locked before it is read, so a concurrent write cannot slip between: the event's old
+    # values are the ones this write replaced.
+    repo.lock_item(item_id)
+    before = get_item(repo, item_id)
     _move(repo, actor, item_id, current, target)
     repo.update_item(item_id, ItemChanges.replacing(fields, target))
+    _item_changed(repo, actor, before)
     return get_item(repo, item_id), False
 
 
@@ -273,10 +324,13 @@ def patch_item(
     """Change some of an item's fields (merge-patch semantics; changes are validated values)."""
     current = item_access(repo, actor, item_id, Action.ITEM_WRITE)
     check_guard(guard)
+    repo.lock_item(item_id)  # as in replace_item: the event's old values are exact
+    before = get_item(repo, item_id)
     if changes.store_id is not None:
         _move(repo, actor, item_id, current, changes.store_id)
     if changes:
         repo.update_item(item_id, changes)
+        _item_changed(repo, actor, before)
     return get_item(repo, item_id)
 
 
@@ -287,9 +341,14 @@ def delete_item(
     who = require_actor(actor)
     item_access(repo, actor, item_id, Action.ITEM_DELETE)
     check_guard(guard)
-    if not repo.delete_item(item_id, who.user_id):
+    # Locked first, so the event's last values are the ones the trash keeps.
+    repo.lock_item(item_id)
+    item = repo.get_item(item_id)
+    if item is None or not repo.delete_item(item_id, who.user_id):
         # Another request put it in the trash while this one waited for the row.
         raise NotFound("No item with this id.")
+    changes = events.deleted(events.item_state(item))
+    _record(repo, actor, item.store_id, EventType.ITEM_DELETED, ("item", item_id), changes)
 
 
 # Tags
@@ -312,7 +371,10 @@ def get_tag(repo: CatalogRepository, tag_id: int, with_items: bool = True) -> Ta
 def create_tag(repo: CatalogRepository, actor: Actor | None, store_id: int, name: str) -> Tag:
     """Create a tag in a store."""
     store_access(repo, actor, store_id, Action.TAG_CREATE)
-    return get_tag(repo, repo.add_tag(store_id, name), with_items=False)
+    tag = get_tag(repo, repo.add_tag(store_id, name), with_items=False)
+    changes = events.created({"name": tag.name})
+    _record(repo, actor, store_id, EventType.TAG_CREATED, ("tag", tag.id), changes)
+    return tag
 
 
 def delete_tag(
@@ -326,6 +388,8 @@ def delete_tag(
     if repo.tag_in_use(tag_id):
         raise Conflict("The tag still labels items; remove it from them first.")
     repo.delete_tag(tag_id)
+    changes = events.deleted({"name": tag.name})
+    _record(repo, actor, tag.store_id, EventType.TAG_DELETED, ("tag", tag_id), changes)
 
 
 def link_tag(
@@ -336,11 +400,22 @@ def link_tag(
     tag = get_tag(repo, tag_id, with_items=False)
     if tag.store_id != store_id:
         raise Invalid.field("tag_id", "the tag belongs to another store than the item")
-    return tag, repo.link(item_id, tag_id, store_id)
+    new = repo.link(item_id, tag_id, store_id)
+    if new:  # labelling an item again with its tag changes nothing
+        changes = {"tag": [None, _tag_ref(tag)]}
+        _record(repo, actor, store_id, EventType.ITEM_TAGGED, ("item", item_id), changes)
+    return tag, new
+
+
+def _tag_ref(tag: Tag) -> dict[str, object]:
+    return {"id": tag.id, "name": tag.name}
 
 
 def unlink_tag(repo: CatalogRepository, actor: Actor | None, item_id: int, tag_id: int) -> None:
     """Remove a tag from an item."""
-    item_access(repo, actor, item_id, Action.ITEM_WRITE)
-    if not repo.unlink(item_id, tag_id):
+    store_id = item_access(repo, actor, item_id, Action.ITEM_WRITE)
+    tag = repo.get_tag(tag_id, with_items=False)
+    if tag is None or not repo.unlink(item_id, tag_id):
         raise NotFound("The item is not labelled with this tag.")
+    changes = {"tag": [_tag_ref(tag), None]}
+    _record(repo, actor, store_id, EventType.ITEM_UNTAGGED, ("item", item_id), changes)

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from storekeeper.domain.catalog import CATALOG, CatalogRepository, item_access
+from storekeeper.domain.catalog import CATALOG, CatalogRepository, item_access, record
 from storekeeper.domain.errors import NotFound
+from storekeeper.domain.events import EventType
 from storekeeper.domain.jobs import JOBS, Payload
 from storekeeper.domain.model import Actor, Item
 from storekeeper.domain.policy import Action
@@ -131,7 +132,7 @@ def set_item_image(
     picture = pictures.prepare(upload)
     with units(write=True) as work:
         repo, images = work[CATALOG], work[IMAGES]
-        item_access(repo, actor, item_id, Action.ITEM_WRITE)
+        store_id = item_access(repo, actor, item_id, Action.ITEM_WRITE)
         repo.lock_item(item_id)
         if guard is not None:
             guard(images.shown(item_id))
@@ -139,6 +140,9 @@ def set_item_image(
         created, previous = images.attach(item_id, picture.sha256)
         if previous is not None and previous != picture.sha256:
             images.drop_if_unused(previous)
+        if previous != picture.sha256:  # the same photo again changes nothing
+            changes = {"image": [previous, picture.sha256]}
+            record(repo, actor, store_id, EventType.ITEM_IMAGE_UPDATED, ("item", item_id), changes)
         payload: Payload = {"sha256": picture.sha256}
         work[JOBS].add(MAKE_VARIANTS, payload, actor.user_id if actor else None)
         item = repo.get_item(item_id)
@@ -154,7 +158,7 @@ def delete_item_image(
     guard: PhotoGuard = None,
 ) -> None:
     """Remove an item's photo (404 when it has none); its bytes go when no item shows them."""
-    item_access(repo, actor, item_id, Action.ITEM_WRITE)
+    store_id = item_access(repo, actor, item_id, Action.ITEM_WRITE)
     repo.lock_item(item_id)
     if guard is not None:
         guard(images.shown(item_id))
@@ -162,6 +166,8 @@ def delete_item_image(
     if previous is None:
         raise NotFound("This item has no photo.")
     images.drop_if_unused(previous)
+    changes = {"image": [previous, None]}
+    record(repo, actor, store_id, EventType.ITEM_IMAGE_DELETED, ("item", item_id), changes)
 
 
 def read_item_image(

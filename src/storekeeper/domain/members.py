@@ -9,15 +9,18 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from storekeeper.domain import events
 from storekeeper.domain.catalog import (
     CatalogRepository,
     Guard,
     check_guard,
+    record,
     require_actor,
     require_store,
     store_access,
 )
 from storekeeper.domain.errors import Conflict, Invalid, NotFound
+from storekeeper.domain.events import EventType
 from storekeeper.domain.model import Actor, Member, Page, PageRequest, Permissions
 from storekeeper.domain.policy import (
     Action,
@@ -119,7 +122,10 @@ def add_member(
         # The owner is on the team already, as owner: the same answer as for any member.
         raise Conflict(f"This user is already on the store's team, as {current.role}.")
     members.add_member(store_id, user_id, role)
-    return _member(members, store_id, user_id)
+    added = _member(members, store_id, user_id)
+    changes = events.created({"username": added.username, "role": added.role})
+    record(repo, actor, store_id, EventType.MEMBER_ADDED, ("member", user_id), changes)
+    return added
 
 
 def change_role(
@@ -133,12 +139,16 @@ def change_role(
 ) -> Member:
     """Give a member another role (the owner and admins)."""
     store_access(repo, actor, store_id, Action.MEMBER_CHANGE_ROLE)
+    # Locked before it is read: the event's old role is the one this change replaced.
+    members.lock_member(store_id, user_id)
     current = _member(members, store_id, user_id)
     if current.role == "owner":
         raise Conflict("The store's owner is no member: their role cannot change.")
     check_guard(guard)
-    if current.role != role:
+    if current.role != role:  # the same role again changes nothing: no event
         members.set_role(store_id, user_id, role)
+        changes = {"role": [current.role, role]}
+        record(repo, actor, store_id, EventType.MEMBER_UPDATED, ("member", user_id), changes)
     return _member(members, store_id, user_id)
 
 
@@ -175,6 +185,8 @@ def remove_member(
         raise Conflict("The store's owner cannot be removed from its team.")
     check_guard(guard)
     members.remove_member(store_id, user_id)
+    changes = events.deleted({"username": target.username, "role": target.role})
+    record(repo, actor, store_id, EventType.MEMBER_REMOVED, ("member", user_id), changes)
 
 
 def _as_member_role(role: str) -> MemberRole:

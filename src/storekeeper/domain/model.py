@@ -22,10 +22,12 @@ TrashSort = Literal["deleted_at", "id"]
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who makes a request: an authenticated user."""
+    """Who makes a request: an authenticated user, and the request's id (X-Request-ID) that
+    the history records with each change they make (domain/events.py)."""
 
     user_id: int
     is_admin: bool = False
+    request_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,15 +21,16 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from storekeeper.domain import catalog
+from storekeeper.domain import catalog, events
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG, CatalogRepository
 from storekeeper.domain.csvfile import TAG_SEPARATOR, RawRow, export_lines, read_file
 from storekeeper.domain.errors import DomainError, Unauthenticated
+from storekeeper.domain.events import EventType
 from storekeeper.domain.jobs import JOBS, Job
 from storekeeper.domain.model import (
     Actor,
@@ -351,6 +352,8 @@ class ImportRequest:
     store_id: int
     dry_run: bool = False
     atomic: bool = False
+    # The X-Request-ID of the request that queued the import: its history event carries it.
+    request_id: str | None = None
 
     def payload(self) -> dict[str, Any]:
         """The job's payload."""
@@ -358,13 +361,20 @@ class ImportRequest:
             "store_id": self.store_id,
             "dry_run": self.dry_run,
             "atomic": self.atomic,
+            "request_id": self.request_id,
         }
 
     @classmethod
     def of(cls, job: Job) -> ImportRequest:
-        """The request a job's payload holds."""
+        """The request a job's payload holds (jobs queued before 1.1's history have no id)."""
         p = job.payload
-        return cls(int(p["store_id"]), bool(p["dry_run"]), bool(p["atomic"]))
+        request_id = p.get("request_id")
+        return cls(
+            int(p["store_id"]),
+            bool(p["dry_run"]),
+            bool(p["atomic"]),
+            request_id if isinstance(request_id, str) else None,
+        )
 
 
 def start_import(work: Work, actor: Actor | None, request: ImportRequest, data: bytes) -> Job:
@@ -377,6 +387,7 @@ def start_import(work: Work, actor: Actor | None, request: ImportRequest, data: 
     catalog.store_access(repo, actor, request.store_id, Action.ITEM_IMPORT)
     read_file(data)
     assert actor is not None  # store_access refused an anonymous caller
+    request = replace(request, request_id=actor.request_id)
     job_id = work[JOBS].add(IMPORT, request.payload(), actor.user_id)
     work[IMPORTS].add_file(job_id, request.store_id, data)
     job = work[JOBS].get(job_id)
@@ -449,7 +460,7 @@ def run_import(
         done = work[IMPORTS].batches(job.id)
     if user is None:
         raise Unauthenticated("The user who started the import no longer exists.")
-    actor = Actor(user.id, user.is_admin)
+    actor = Actor(user.id, user.is_admin, request.request_id)
     if data is None:
         # Finished by an earlier attempt that died before it could say so: its result stands.
         if job.result is not None and "progress" not in job.result:
@@ -466,7 +477,28 @@ def run_import(
     result = _result(request, outcomes, applied)
     with units(write=True) as work:
         work[IMPORTS].finish(job.id, result)
+        _record_import(work[CATALOG], actor, store_id, job.id, result)
     return result
+
+
+def _record_import(
+    repo: CatalogRepository, actor: Actor, store_id: int, job_id: int, result: dict[str, Any]
+) -> None:
+    """One event for the whole import, with its counts, written with the job's result.
+
+    Not one per row: an import is one change the user asked for (50,000 rows would bury the
+    history), and its job's result lists every row. An import that changed nothing (a dry
+    run, a discarded atomic one, only unchanged or failed rows) is no event, like any write
+    that changes nothing; nor is one whose store was deleted meanwhile (its history is gone).
+    """
+    if not result["applied"] or result["created"] + result["updated"] == 0:
+        return
+    if not repo.store_role(store_id, None)[0]:
+        return
+    changes: events.Changes = {
+        name: [None, result[name]] for name in ("created", "updated", "unchanged", "failed")
+    }
+    catalog.record(repo, actor, store_id, EventType.IMPORT_FINISHED, ("job", job_id), changes)
 
 
 def _atomic(

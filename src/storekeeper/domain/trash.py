@@ -11,15 +11,18 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from storekeeper.domain import events
 from storekeeper.domain.catalog import (
     CatalogRepository,
     Guard,
     check_guard,
     get_item,
+    record,
     require_actor,
     store_access,
 )
 from storekeeper.domain.errors import Conflict, DomainError, NotFound
+from storekeeper.domain.events import EventType
 from storekeeper.domain.model import Actor, Item, Page, TrashedItem, TrashQuery
 from storekeeper.domain.policy import Action
 from storekeeper.domain.ports import Slot, UnitsOfWork
@@ -94,7 +97,10 @@ def restore_item(
     if not trash.restore(item_id, name):
         # Another restore, or the purge, took it since it was read (the read takes no lock).
         raise _not_in_trash(catalog, item_id)
-    return get_item(catalog, item_id)
+    restored = get_item(catalog, item_id)
+    changes = events.created(events.item_state(restored))
+    record(catalog, actor, store_id, EventType.ITEM_RESTORED, ("item", item_id), changes)
+    return restored
 
 
 def _not_in_trash(catalog: CatalogRepository, item_id: int) -> DomainError:

@@ -49,6 +49,10 @@ TAGS = (
         "Deleted items, kept in their store's trash for 30 days: listed, restored, then "
         "purged by the worker.",
     ),
+    (
+        "History",
+        "A store's history: every change of its data, who made it and in which request.",
+    ),
     ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
     (
         "Accounts",

@@ -28,6 +28,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flask import Response, abort, request
@@ -170,6 +171,10 @@ def _authenticate(token: Token | None, work: Any) -> Caller | None:
     state = current()
     if state is not None:
         state.user_id = caller.actor.user_id
+        # The request's id travels with its actor into every use case: the history records
+        # it with each change (domain/events.py).
+        actor = replace(caller.actor, request_id=state.request_id)
+        caller = replace(caller, actor=actor)
     return caller
 
 

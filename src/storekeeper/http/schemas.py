@@ -355,6 +355,7 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "greater_than_equal": lambda ctx: f"must be at least {ctx.get('ge')}",
     "less_than_equal": lambda ctx: f"must be at most {ctx.get('le')}",
     "literal_error": lambda ctx: f"must be one of {ctx.get('expected')}",
+    "enum": lambda ctx: f"must be one of {ctx.get('expected')}",
     "model_type": lambda ctx: "must be a JSON object",
     "model_attributes_type": lambda ctx: "must be a JSON object",
     "dict_type": lambda ctx: "must be a JSON object",

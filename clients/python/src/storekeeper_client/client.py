@@ -20,6 +20,7 @@ from storekeeper_client.errors import StorekeeperError, problem_from
 from storekeeper_client.models import (
     AcceptedOut,
     AccessTokenOut,
+    EventOut,
     Health,
     ItemOut,
     JobOut,
@@ -38,6 +39,7 @@ from storekeeper_client.operations import operation
 from storekeeper_client.paging import Page, Versioned, next_url
 from storekeeper_client.queries import (
     Amount,
+    EventQuery,
     ItemQuery,
     MemberQuery,
     SearchFilters,
@@ -683,6 +685,22 @@ class Storekeeper:
     ) -> Versioned[PermissionsOut]:
         """Your role in a store and the actions it allows (none when logged out)."""
         return self._read(f"/store/{store_id}/permission", PermissionsOut, cached)
+
+    # History
+
+    @operation("GET", "/store/{id}/event", id="store_id")
+    @keyword_query
+    def list_events(
+        self, store_id: int, *, cursor: str | None = None, **query: Unpack[EventQuery]
+    ) -> Page[EventOut]:
+        """One page of a store's history, newest first (its owner, managers and admins)."""
+        return self._list(f"/store/{store_id}/event", cursor, query, EventOut)
+
+    @keyword_query
+    def iter_events(self, store_id: int, **query: Unpack[EventQuery]) -> Iterator[EventOut]:
+        """Every event of a store's history, newest first, page after page; `type` (e.g.
+        "item.updated") and `resource` (e.g. "item:42") narrow it."""
+        return self.follow(self.list_events(store_id, **query), EventOut)
 
     # Operations
 

@@ -28,6 +28,15 @@ class AccessTokenOut(BaseModel):
     expires_in: Annotated[int, Field(title="Expires In")]
 
 
+class ActorOut(BaseModel):
+    """
+    Who made a change.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    username: Annotated[str, Field(title="Username")]
+
+
 class Health(BaseModel):
     """
     Process and database state.
@@ -132,6 +141,15 @@ class RefOut(BaseModel):
 
     id: Annotated[int, Field(title="Id")]
     name: Annotated[str, Field(title="Name")]
+
+
+class ResourceOut(BaseModel):
+    """
+    What an event is about.
+    """
+
+    type: Annotated[str, Field(title="Type")]
+    id: Annotated[int, Field(title="Id")]
 
 
 class StoreOut(BaseModel):
@@ -251,6 +269,22 @@ class ValidationProblem(BaseModel):
     status: Annotated[int, Field(title="Status")]
     detail: Annotated[str, Field(title="Detail")]
     errors: Annotated[dict[str, list[str]], Field(title="Errors")]
+
+
+class EventOut(BaseModel):
+    """
+    One change of the store's data: what, by whom, in which request, and its fields'
+    values before and after.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    type: Annotated[str, Field(title="Type")]
+    actor_id: Annotated[int | None, Field(title="Actor Id")]
+    actor: ActorOut | None
+    resource: ResourceOut
+    changes: Annotated[dict[str, Any], Field(title="Changes")]
+    request_id: Annotated[str | None, Field(title="Request Id")]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
 
 
 class ItemOut(BaseModel):

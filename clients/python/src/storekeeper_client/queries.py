@@ -77,6 +77,15 @@ class ItemQuery(StoreItemQuery, total=False):
     store_id: int | None
 
 
+class EventQuery(TypedDict, total=False):
+    """A page of a store's history: `type` is an event type ("item.updated"), `resource` a
+    resource as "<type>:<id>" ("item:42")."""
+
+    limit: int | None
+    type: str | None
+    resource: str | None
+
+
 class SearchFilters(TypedDict, total=False):
     """What narrows a search besides its text and store (search_items)."""
 

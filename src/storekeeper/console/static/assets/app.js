@@ -5,6 +5,7 @@ import { fill, h } from "./dom.js";
 import { flash } from "./ui.js";
 import { accountView } from "./views/account.js";
 import { registerView, signInView } from "./views/auth.js";
+import { historyView } from "./views/history.js";
 import { itemView } from "./views/item.js";
 import { notFoundView } from "./views/notfound.js";
 import { forgotView, resetView, verifyView } from "./views/recovery.js";
@@ -26,6 +27,7 @@ const ROUTES = [
   [/^\/console\/store\/([1-9][0-9]*)\/team$/, teamView],
   [/^\/console\/store\/([1-9][0-9]*)\/import$/, importView],
   [/^\/console\/store\/([1-9][0-9]*)\/trash$/, trashView],
+  [/^\/console\/store\/([1-9][0-9]*)\/history$/, historyView],
   [/^\/console\/item\/([1-9][0-9]*)$/, itemView],
 ];
 

@@ -25,6 +25,7 @@ export function permissions(actions) {
     importItems: can.has("item.import"),
     manageTags: can.has("tag.create"),
     rename: can.has("store.rename"),
+    seeHistory: can.has("store.history"),
     deleteStore: can.has("store.delete"),
     seeTeam: can.has("member.list"),
     addStaff: can.has("member.add_staff"),

@@ -4,7 +4,7 @@
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import { busyButton, clearErrors, describe, field, money, problemSlot, showError } from "../ui.js";
-import { mayChange, scrollTable } from "./common.js";
+import { accessTo, scrollTable } from "./common.js";
 
 const PAGE = 50;
 
@@ -15,7 +15,8 @@ export async function trashView(ctx) {
   const crumbs = h("p", { class: "crumbs" },
     h("a", { href: "/console/" }, "Stores"), " › ", h("a", { href: `/console/store/${id}` }, store.name), " › trash");
   const back = h("p", {}, h("a", { href: `/console/store/${id}` }, `Back to ${store.name}`));
-  if (!mayChange(store.owner_id)) {
+  const { may } = await accessTo(store);
+  if (!may.readTrash) {
     return {
       title,
       content: [crumbs, h("h1", {}, title),

@@ -1,0 +1,40 @@
+"""The history's `changes`: only what changed, as the API writes each value."""
+
+from __future__ import annotations
+
+from storekeeper.domain import events
+from storekeeper.domain.events import EventType
+from storekeeper.domain.values import Money
+
+
+def test_diff_lists_only_the_changed_fields_as_old_and_new() -> None:
+    before = {"name": "Chair", "price": Money(1999), "quantity": 4}
+    after = {"name": "Chair", "price": Money(1750), "quantity": 3}
+    assert events.diff(before, after) == {"price": [19.99, 17.5], "quantity": [4, 3]}
+    assert events.diff(before, dict(before)) == {}
+
+
+def test_creations_and_deletions_have_null_on_the_side_that_is_not() -> None:
+    state = {"name": "Lamp", "price": Money(500)}
+    assert events.created(state) == {"name": [None, "Lamp"], "price": [None, 5.0]}
+    assert events.deleted(state) == {"name": ["Lamp", None], "price": [5.0, None]}
+
+
+def test_the_types_are_the_contracts_words() -> None:
+    assert [t.value for t in EventType] == [
+        "store.updated",
+        "item.created",
+        "item.updated",
+        "item.deleted",
+        "item.restored",
+        "item.image.updated",
+        "item.image.deleted",
+        "item.tagged",
+        "item.untagged",
+        "tag.created",
+        "tag.deleted",
+        "member.added",
+        "member.updated",
+        "member.removed",
+        "import.finished",
+    ]
