@@ -47,8 +47,9 @@ def _is_string(schema: dict[str, Any]) -> bool:
     )
 
 
-def _url(path: str, shop_id: int, item_id: int) -> str:
-    return path.format(id=item_id if path.startswith("/item/") else shop_id)
+def _url(path: str, shop_id: int, item_id: int, user_id: int = 1) -> str:
+    """The path with its ids: the item's or the store's, and a team member's (`user_id`)."""
+    return path.format(id=item_id if path.startswith("/item/") else shop_id, user_id=user_id)
 
 
 def _valid_body(schema: dict[str, Any], shop_id: int) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def test_nul_in_any_body_string_is_422_naming_it(client: FlaskClient, alice: Use
                 continue
             for value in ("\x00", f"x\x00{valid[field]}", f"{valid[field]}\x00"):
                 answer = client.open(
-                    _url(path, shop["id"], thing["id"]),
+                    _url(path, shop["id"], thing["id"], alice.id),
                     method=method,
                     json={**valid, field: value},
                     headers=alice.headers,
