@@ -17,6 +17,7 @@ from alembic.util.exc import CommandError
 from sqlalchemy import Engine, create_engine
 
 from storekeeper.db.models import Base
+from storekeeper.db.search import include_name
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -133,7 +134,8 @@ def revision(message: str, migrations: Path = MIGRATIONS) -> Path:
         try:
             command.upgrade(alembic_config(engine, migrations), "head")
             with engine.connect() as conn:
-                if not compare_metadata(MigrationContext.configure(conn), Base.metadata):
+                context = MigrationContext.configure(conn, opts={"include_name": include_name})
+                if not compare_metadata(context, Base.metadata):
                     raise NothingToWrite("the models and the migrations agree")
             script = command.revision(
                 alembic_config(engine, migrations),

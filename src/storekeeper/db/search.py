@@ -55,6 +55,12 @@ def is_search_object(name: str | None, kind: str) -> bool:
     return (kind, name) in {("column", VECTOR_COLUMN), ("index", VECTOR_INDEX)}
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's filter for comparing models and database: everything but the search index
+    (0007 makes it in each database's own SQL, which no model holds)."""
+    return not is_search_object(name, type_)
+
+
 class ItemSearch:
     """A search's condition and relevance on one database, for the items table."""
 

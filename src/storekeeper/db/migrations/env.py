@@ -9,7 +9,7 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Engine
 
 from storekeeper.db.models import Base, UTCDateTime
-from storekeeper.db.search import is_search_object
+from storekeeper.db.search import include_name
 
 engine: Engine = context.config.attributes["engine"]
 
@@ -22,12 +22,6 @@ def render_item(kind: str, value: Any, autogen: AutogenContext) -> str | Literal
     if kind == "type" and isinstance(value, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
-
-
-def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Compare everything but the search index: migration 0007 makes it in SQL of each
-    database (an FTS5 table and its shadow tables, a generated column), which no model holds."""
-    return not is_search_object(name, type_)
 
 
 with engine.connect() as connection:
