@@ -136,24 +136,25 @@ class ImageOut(OutModel):
     etag: str
 
 
+ITEM_EXAMPLE = {
+    "id": 7,
+    "name": "Oak chair",
+    "price": 19.99,
+    "quantity": 4,
+    "description": "Solid oak, seat height 45 cm.",
+    "store_id": 1,
+    "store": {"id": 1, "name": "Corner Shop"},
+    "tags": [{"id": 3, "name": "furniture"}],
+    "created_at": CREATED_AT,
+    "updated_at": UPDATED_AT,
+    "image": None,
+}
+
+
 class ItemOut(OutModel):
     """An item."""
 
-    model_config = example(
-        {
-            "id": 7,
-            "name": "Oak chair",
-            "price": 19.99,
-            "quantity": 4,
-            "description": "Solid oak, seat height 45 cm.",
-            "store_id": 1,
-            "store": {"id": 1, "name": "Corner Shop"},
-            "tags": [{"id": 3, "name": "furniture"}],
-            "created_at": CREATED_AT,
-            "updated_at": UPDATED_AT,
-            "image": None,
-        }
-    )
+    model_config = example(ITEM_EXAMPLE)
 
     id: int
     name: str

@@ -15,10 +15,10 @@ from storekeeper.domain.ports import Work
 from storekeeper.domain.trash import TRASH
 from storekeeper.http.bodies import guard, respond
 from storekeeper.http.conditional import Preconditions
-from storekeeper.http.items import ItemOut
+from storekeeper.http.items import ITEM_EXAMPLE, ItemOut
 from storekeeper.http.operations import operation
 from storekeeper.http.paging import page_request, respond_page
-from storekeeper.http.schemas import CREATED_AT, UPDATED_AT, InModel, ListParams, Name, example
+from storekeeper.http.schemas import InModel, ListParams, Name, example
 
 bp = Blueprint("trash", __name__)
 
@@ -28,23 +28,7 @@ DELETED_AT = "2026-11-24T09:30:00Z"
 class TrashedItemOut(ItemOut):
     """An item in its store's trash: as it was, with when and by whom it was deleted."""
 
-    model_config = example(
-        {
-            "id": 7,
-            "name": "Oak chair",
-            "price": 19.99,
-            "quantity": 4,
-            "description": "Solid oak, seat height 45 cm.",
-            "store_id": 1,
-            "store": {"id": 1, "name": "Corner Shop"},
-            "tags": [{"id": 3, "name": "furniture"}],
-            "created_at": CREATED_AT,
-            "updated_at": UPDATED_AT,
-            "image": None,
-            "deleted_at": DELETED_AT,
-            "deleted_by": 1,
-        }
-    )
+    model_config = example({**ITEM_EXAMPLE, "deleted_at": DELETED_AT, "deleted_by": 1})
 
     deleted_at: datetime
     deleted_by: Annotated[
