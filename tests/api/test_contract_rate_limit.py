@@ -20,6 +20,9 @@ from storekeeper.security import Passwords
 from tests.helpers import PASSWORD, ProvisionedDatabase, assert_problem, make_settings, register
 
 REDIS_URL = "redis://127.0.0.1:6379/15"
+# The tests on that Redis database empty it first: run them one at a time, in one worker
+# (two at once under xdist counted each other's attempts, or lost them to the other's flush).
+ONE_REDIS = pytest.mark.xdist_group("redis-db-15")
 
 
 def limited_client(
@@ -61,6 +64,7 @@ def test_failures_from_one_address_never_lock_the_owner_out(
     assert right.status_code == 200
 
 
+@ONE_REDIS
 @pytest.mark.parametrize("limiter", ["database", "redis"])
 def test_guessing_one_username_from_many_addresses_meets_a_ceiling(
     client: FlaskClient,
@@ -170,6 +174,7 @@ def _redis_available() -> bool:
         return False
 
 
+@ONE_REDIS
 def test_redis_limiter(
     test_database: ProvisionedDatabase, database: Database, tmp_path: Path
 ) -> None:
