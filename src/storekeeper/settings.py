@@ -125,6 +125,19 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("JOB_MAX_ATTEMPTS", "10", "tries before a job is failed for good", _WORKER),
     Variable(
+        "WEBHOOK_ALLOW_PRIVATE",
+        "false",
+        "let webhooks deliver to private, loopback and link-local addresses (and plain http)",
+        _BOTH,
+    ),
+    Variable(
+        "WEBHOOK_RETRY_SCALE",
+        "1",
+        "multiplies webhook retry delays and the 3 days before a failing webhook is disabled"
+        " (tests: 0.001)",
+        _WORKER,
+    ),
+    Variable(
         "ADMIN_PASSWORD",
         "unset (asked on the terminal)",
         "the password create-admin sets",
@@ -174,6 +187,9 @@ class Settings:
     job_lease_s: int = 120
     job_retry_delay_s: int = 10
     job_max_attempts: int = 10
+    webhook_allow_private: bool = False
+    # Multiplies the webhook retry schedule and its 3-day disabling window (domain/deliveries.py).
+    webhook_retry_scale: float = 1.0
 
     @property
     def public_origin(self) -> str:
@@ -195,6 +211,16 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(f"{PREFIX}{name}: must be between {low} and {high}, got {value}")
     return value
+
+
+def _scale(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive multiplier (a finite decimal number greater than 0, at most 1000)."""
+    raw = env.get(PREFIX + name, "").strip()
+    if raw == "":
+        return default
+    if not re.fullmatch(r"\d+(\.\d+)?|\.\d+", raw) or not 0 < float(raw) <= 1000:
+        raise SettingsError(f"{PREFIX}{name}: must be a number above 0, at most 1000, got {raw!r}")
+    return float(raw)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -417,4 +443,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_lease_s=_int(env, "JOB_LEASE", 120, 1, 24 * 3600),
         job_retry_delay_s=_int(env, "JOB_RETRY_DELAY", 10, 1, 3600),
         job_max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 10, 1, 100),
+        webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", False),
+        webhook_retry_scale=_scale(env, "WEBHOOK_RETRY_SCALE", 1.0),
     )
