@@ -21,6 +21,7 @@ from storekeeper_client.errors import (
 )
 from storekeeper_client.paging import Page, Versioned
 from storekeeper_client.retry import NO_RETRIES, RetryPolicy
+from storekeeper_client.webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "DEFAULT_URL",
@@ -46,4 +47,6 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationFailed",
     "Versioned",
+    "WebhookVerificationError",
+    "verify_webhook",
 ]
