@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from storekeeper.domain.webhooks import DisabledReason
+
 # Seconds after failed attempt n (1-based) before attempt n + 1; attempt 10 is the last.
 SCHEDULE_S = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
 MAX_ATTEMPTS = len(SCHEDULE_S) + 1
@@ -74,7 +76,7 @@ class RetrySchedule:
 
 def disable_reason(
     status: int | None, failing_since: datetime | None, now: datetime, schedule: RetrySchedule
-) -> str | None:
+) -> DisabledReason | None:
     """Why a failed attempt disables its webhook ('gone', 'failing'), or None when it does not.
 
     `failing_since` is the webhook's, including this failure (set by it when it is the first).
