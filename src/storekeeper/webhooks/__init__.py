@@ -1,0 +1,1 @@
+"""Sending webhooks: where they may go (addresses.py)."""
