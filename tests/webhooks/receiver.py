@@ -65,6 +65,8 @@ class Receiver:
 
     script: Script
     tls: ssl.SSLContext | None = None
+    # False: the script gets the connection as it is, nothing read (a TLS client's hello).
+    read_request: bool = True
     connections: int = 0
     requests: list[Request] = field(default_factory=list)
     server_names: list[str | None] = field(default_factory=list)
@@ -132,7 +134,8 @@ class Receiver:
             sock.settimeout(READ_TIMEOUT_S)
             if self.tls is not None:
                 sock = self.tls.wrap_socket(sock, server_side=True)
-            exchange = Exchange(sock, _read_request(sock), self._stopping)
+            request = _read_request(sock) if self.read_request else None
+            exchange = Exchange(sock, request, self._stopping)
             if exchange.request is not None:
                 self.requests.append(exchange.request)
             self.exchanges.append(exchange)
@@ -202,6 +205,18 @@ def drip(exchange: Exchange) -> None:
         exchange.send(bytes([byte]))
         if exchange.stopping.wait(0.5):
             return
+
+
+def drip_tls(exchange: Exchange) -> None:
+    """Begin a TLS handshake record of 16 KiB, then send its bytes one every 0.3 s (at most 60).
+
+    A client whose timeout were per read would wait for each byte afresh and hang here.
+    """
+    exchange.send(b"\x16\x03\x03\x40\x00")
+    for _ in range(60):
+        if exchange.stopping.wait(0.3):
+            return
+        exchange.send(b"\x00")
 
 
 def flood(total: int) -> Script:

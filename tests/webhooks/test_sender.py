@@ -13,7 +13,16 @@ from deploy.processes import free_port
 from storekeeper.webhooks.addresses import Destinations
 from storekeeper.webhooks.sender import Outcome, Sender
 from tests.mailserver import Certificate, make_certificate
-from tests.webhooks.receiver import Receiver, Script, answer, drip, flood, raw, silent
+from tests.webhooks.receiver import (
+    Receiver,
+    Script,
+    answer,
+    drip,
+    drip_tls,
+    flood,
+    raw,
+    silent,
+)
 
 BODY = b'{"type": "item.created", "timestamp": "2026-12-07T02:00:00Z", "data": {}}'
 SIGNATURE = "v1,c2VjcmV0LXNpZ25hdHVyZS1vZi10aGUtYm9keQ=="
@@ -137,6 +146,14 @@ def test_a_receiver_that_drips_its_answer_is_cut_at_the_deadline() -> None:
         outcome = sender(timeout_s=1).post(receiver.url(), HEADERS, BODY)
     assert (outcome.status, outcome.error) == (None, "timed out after 1 s")
     assert receiver.exchanges[0].sent >= 1
+
+
+def test_a_receiver_that_drips_its_tls_handshake_is_cut_at_the_deadline() -> None:
+    with Receiver(drip_tls, read_request=False) as receiver:
+        url = receiver.url("localhost").replace("http:", "https:")
+        outcome = sender(timeout_s=1).post(url, HEADERS, BODY)
+    assert (outcome.status, outcome.error) == (None, "timed out after 1 s")
+    assert receiver.exchanges[0].sent >= 5
 
 
 def test_connection_refused() -> None:

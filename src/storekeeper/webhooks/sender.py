@@ -178,18 +178,21 @@ def _left(deadline: float) -> float:
 
 
 def _connect(addresses: list[IPAddress], port: int, deadline: float) -> socket.socket:
-    """A TCP connection to the first of the vetted addresses that answers."""
+    """A TCP connection to the first of the vetted addresses that answers.
+
+    An address that does not answer may use half the time left when others follow it, so
+    one unreachable address (IPv6 on a host without a route) does not use up the attempt.
+    """
     failure: OSError = ConnectionError("no address")
-    for address in addresses:
+    for index, address in enumerate(addresses):
+        left = _left(deadline)
         family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         try:
-            sock.settimeout(_left(deadline))
+            sock.settimeout(left if index == len(addresses) - 1 else left / 2)
             sock.connect((str(address), port))
         except OSError as exc:
             sock.close()
-            if isinstance(exc, TimeoutError):
-                raise
             failure = exc
         else:
             return sock
