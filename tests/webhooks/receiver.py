@@ -10,6 +10,10 @@ read from it (None when the client sent none before closing), so the test decide
 what goes back, byte by byte: an answer, nothing at all, one byte a second, a flood. It
 records every connection accepted (before any TLS), every request and the server name each
 TLS client asked for (SNI). Leaving the block stops every script and closes everything.
+
+`Resolver` stands in for DNS (`Destinations(allow_private, resolve=Resolver({...}))`), so a
+test can name hosts that resolve to the receiver, or to a public address first and to
+loopback after (rebinding), without a DNS server.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -167,6 +171,21 @@ def _read_request(sock: socket.socket) -> Request | None:
             break
         body += chunk
     return Request(method, target, headers, body)
+
+
+class Resolver:
+    """A DNS stand-in for Destinations: each name's answers, one list per look-up of it (the
+    last list repeats), e.g. Resolver({"hooks.test": [["93.184.216.34"], ["127.0.0.1"]]})."""
+
+    def __init__(self, answers: Mapping[str, Sequence[Sequence[str]]]) -> None:
+        self.answers = answers
+        self.lookups: list[str] = []
+
+    def __call__(self, host: str, port: int) -> Sequence[str]:
+        given = self.answers.get(host, [[]])
+        self.lookups.append(host)
+        asked = self.lookups.count(host)
+        return given[min(asked, len(given)) - 1]
 
 
 # Scripts

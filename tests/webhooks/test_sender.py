@@ -15,6 +15,7 @@ from storekeeper.webhooks.sender import Outcome, Sender
 from tests.mailserver import Certificate, make_certificate
 from tests.webhooks.receiver import (
     Receiver,
+    Resolver,
     Script,
     answer,
     drip,
@@ -34,19 +35,6 @@ HEADERS = {
     "webhook-signature": SIGNATURE,
 }
 PUBLIC = "93.184.216.34"
-
-
-class Resolver:
-    """A DNS stand-in: each host name's answers, one list per look-up (the last one repeats)."""
-
-    def __init__(self, answers: Mapping[str, Sequence[Sequence[str]]]) -> None:
-        self.answers = answers
-        self.lookups: list[str] = []
-
-    def __call__(self, host: str, port: int) -> Sequence[str]:
-        given = self.answers[host]
-        self.lookups.append(host)
-        return given[min(len(self.lookups), len(given)) - 1]
 
 
 def sender(
@@ -120,6 +108,15 @@ def test_a_redirect_is_a_failure_and_is_not_followed() -> None:
         "the receiver answered 302, a redirect to /elsewhere; redirects are not followed"
     )
     assert receiver.connections == 1 and len(receiver.requests) == 1
+
+
+def test_an_error_is_one_short_line_whatever_the_receiver_sends() -> None:
+    location = "https://elsewhere.example/" + "a" * 1000 + "\tb"
+    with Receiver(answer(308, {"Location": location})) as receiver:
+        outcome = sender().post(receiver.url(), HEADERS, BODY)
+    assert outcome.error is not None and len(outcome.error) == 300
+    assert outcome.error.startswith("the receiver answered 308, a redirect to https://elsewhere")
+    assert outcome.error.endswith("a…")
 
 
 def test_a_huge_answer_is_read_only_up_to_the_bound() -> None:
@@ -240,3 +237,21 @@ def test_https_refuses_a_certificate_for_another_name(certificate: Certificate) 
     assert outcome.status is None
     assert outcome.error is not None and "Hostname mismatch" in outcome.error
     assert receiver.server_names == ["hooks.test"] and receiver.requests == []
+
+
+def test_https_to_an_address_verifies_the_address_and_sends_no_server_name(
+    certificate: Certificate,
+) -> None:
+    with Receiver(answer(200), tls=certificate.server_context()) as receiver:
+        outcome = sender(ca_file=certificate.cert).post(receiver.url(), HEADERS, BODY)
+    assert outcome.succeeded
+    assert receiver.server_names == [None]  # SNI carries names only
+    assert receiver.requests[0].headers["host"] == f"127.0.0.1:{receiver.port}"
+
+
+def test_https_to_a_plain_http_receiver_is_a_tls_failure() -> None:
+    with Receiver(answer(200), read_request=False) as receiver:
+        url = receiver.url("localhost").replace("http:", "https:")
+        outcome = sender().post(url, HEADERS, BODY)
+    assert outcome.status is None and outcome.error is not None
+    assert outcome.error.startswith("TLS failed: ")

@@ -127,7 +127,7 @@ class Sender:
             # that sends a little more than its headers is not cut off mid-answer.
             with contextlib.suppress(OSError, http.client.HTTPException):
                 response.read(self.max_body_bytes)
-            return response.status, retry_after, _one_line(error)
+            return response.status, retry_after, None if error is None else _one_line(error)
         finally:
             sock.close()
 
@@ -136,9 +136,9 @@ class Sender:
         if isinstance(exc, TimeoutError):
             return f"timed out after {self.timeout_s:g} s"
         if isinstance(exc, ssl.SSLCertVerificationError):
-            return _one_line(f"TLS certificate not accepted: {exc.verify_message}") or ""
+            return _one_line(f"TLS certificate not accepted: {exc.verify_message}")
         if isinstance(exc, ssl.SSLError):
-            return _one_line(f"TLS failed: {exc.reason or exc.strerror or 'unknown error'}") or ""
+            return _one_line(f"TLS failed: {exc.reason or exc.strerror or 'unknown error'}")
         if isinstance(exc, http.client.RemoteDisconnected):
             return "the receiver closed the connection without answering"
         if isinstance(exc, ConnectionRefusedError):
@@ -147,7 +147,7 @@ class Sender:
             return "connection reset by the receiver"
         if isinstance(exc, http.client.HTTPException):
             return f"the answer is not valid HTTP ({type(exc).__name__})"
-        return _one_line(f"network error: {exc.strerror or type(exc).__name__}") or ""
+        return _one_line(f"network error: {exc.strerror or type(exc).__name__}")
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
@@ -242,9 +242,7 @@ class _Reader(io.RawIOBase):
         return self._sock.recv_into(buffer)
 
 
-def _one_line(text: str | None) -> str | None:
+def _one_line(text: str) -> str:
     """`text` on one line of printable characters, cut to MAX_ERROR_CHARS."""
-    if text is None:
-        return None
     line = " ".join("".join(c if c.isprintable() else " " for c in text).split())
     return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
