@@ -125,6 +125,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("JOB_MAX_ATTEMPTS", "10", "tries before a job is failed for good", _WORKER),
     Variable(
+        "WEBHOOK_ALLOW_PRIVATE",
+        "false",
+        "true lets webhooks reach loopback and private addresses (tests, a private network)",
+        _BOTH,
+    ),
+    Variable(
         "ADMIN_PASSWORD",
         "unset (asked on the terminal)",
         "the password create-admin sets",
@@ -174,6 +180,9 @@ class Settings:
     job_lease_s: int = 120
     job_retry_delay_s: int = 10
     job_max_attempts: int = 10
+    # Webhook URLs may name loopback, private and link-local addresses (checked when a webhook
+    # is saved and again at each delivery), and plain http.
+    webhook_allow_private: bool = False
 
     @property
     def public_origin(self) -> str:
@@ -417,4 +426,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_lease_s=_int(env, "JOB_LEASE", 120, 1, 24 * 3600),
         job_retry_delay_s=_int(env, "JOB_RETRY_DELAY", 10, 1, 3600),
         job_max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 10, 1, 100),
+        webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", False),
     )

@@ -1,0 +1,1 @@
+"""Webhooks: where they may go (addresses), how they are sent (sender)."""
