@@ -1,1 +1,1 @@
-"""Sending webhooks: where they may go (addresses.py)."""
+"""Webhooks: where they may go (addresses), how they are sent (sender)."""
