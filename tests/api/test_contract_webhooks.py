@@ -4,8 +4,10 @@ store event to the pending deliveries the worker sends (the sending is tested wi
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import logging
+import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
@@ -21,6 +24,7 @@ from storekeeper.db.models import Job, StoreEvent, Webhook, WebhookDelivery
 from storekeeper.db.session import Database
 from storekeeper.db.webhooks import WebhookRepository
 from storekeeper.domain.webhooks import Attempt
+from storekeeper.http.context import SERVICES
 from tests.helpers import (
     HOOK_URL,
     ProvisionedDatabase,
@@ -593,3 +597,55 @@ def test_deleting_a_store_deletes_its_webhooks_and_deliveries(
     assert {w["store_id"] for w in rows(database, Webhook.__table__)} == {kept["id"]}
     hooks = {w["id"] for w in rows(database, Webhook.__table__)}
     assert deliveries(database) and {d["webhook_id"] for d in deliveries(database)} <= hooks
+
+
+class WatchedDestinations:
+    """The app's own rules, counting their checks and whether a write lock was held then."""
+
+    def __init__(self, real: Any, sqlite_path: str | None) -> None:
+        self.real = real
+        self.sqlite_path = sqlite_path
+        self.checked: list[str] = []
+        self.locked: list[bool] = []
+
+    def check(self, url: str) -> str | None:
+        self.checked.append(url)
+        if self.sqlite_path is not None:
+            # Another connection takes the write lock at once: no transaction holds it.
+            other = sqlite3.connect(self.sqlite_path, timeout=0, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                self.locked.append(False)
+            except sqlite3.OperationalError:
+                self.locked.append(True)
+            finally:
+                other.close()
+        reason: str | None = self.real.check(url)
+        return reason
+
+
+def test_the_url_is_checked_once_and_outside_any_write_transaction(
+    app: Flask, client: FlaskClient, alice: User, test_database: ProvisionedDatabase
+) -> None:
+    """A check looks the host up (seconds, for a slow resolver): never while holding a write
+    lock (on SQLite, every writer of the app would wait behind it), and once a request."""
+    wired = app.extensions[SERVICES]
+    path = (
+        test_database.url.removeprefix("sqlite:///") if test_database.backend == "sqlite" else None
+    )
+    watched = WatchedDestinations(wired.destinations, path)
+    app.extensions[SERVICES] = dataclasses.replace(wired, destinations=watched)
+    try:
+        shop = store(client, alice)
+        made = webhook(client, alice, shop["id"])
+        ok(
+            client.patch(
+                f"/webhook/{made['id']}", json={"url": HOOK_URL + "/2"}, headers=alice.headers
+            )
+        )
+        ok(client.patch(f"/webhook/{made['id']}", json={"description": "x"}, headers=alice.headers))
+    finally:
+        app.extensions[SERVICES] = wired
+    assert watched.checked == [HOOK_URL, HOOK_URL + "/2"]
+    assert not any(watched.locked)

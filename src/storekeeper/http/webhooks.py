@@ -17,6 +17,7 @@ from storekeeper.domain.webhooks import (
     MAX_URL_CHARS,
     WEBHOOKS,
     DeliveryQuery,
+    Prechecked,
     Webhook,
     WebhookChange,
 )
@@ -263,7 +264,7 @@ def list_webhooks(id: int, query: WebhookListParams, actor: Actor, work: Work) -
     creates="/webhook/{id}",
     error_text={409: "The store has 20 webhooks already, the most it may have."},
 )
-def create_webhook(id: int, body: WebhookCreate, actor: Actor, work: Work) -> Response:
+def create_webhook(id: int, body: WebhookCreate, actor: Actor) -> Response:
     """Subscribe a URL to a store's events (owner, managers and admins).
 
     The answer carries the webhook's `secret`, which signs every delivery: it is shown here
@@ -271,16 +272,21 @@ def create_webhook(id: int, body: WebhookCreate, actor: Actor, work: Work) -> Re
     422 on `url`, an unknown event type a 422 on `events`; a store has at most 20 webhooks
     (409 beyond).
     """
-    made = webhooks.create_webhook(
-        work[CATALOG],
-        work[WEBHOOKS],
-        services().destinations,
-        actor,
-        id,
-        body.url,
-        body.events,
-        body.description,
-    )
+    # Its own unit of work: the URL's host is looked up first, in no transaction (so its
+    # answer is stored under an Idempotency-Key in one more, as a registration's is).
+    found = services()
+    destinations = Prechecked.of(found.destinations, body.url)
+    with found.units(write=True) as work:
+        made = webhooks.create_webhook(
+            work[CATALOG],
+            work[WEBHOOKS],
+            destinations,
+            actor,
+            id,
+            body.url,
+            body.events,
+            body.description,
+        )
     return _with_secret(made, 201, {"Location": f"/webhook/{made.id}"})
 
 
@@ -301,7 +307,7 @@ def get_webhook(id: int, actor: Actor, work: Work) -> Response:
     conditional=True,
 )
 def update_webhook(
-    id: int, body: WebhookUpdate, actor: Actor, work: Work, conditions: Preconditions | None
+    id: int, body: WebhookUpdate, actor: Actor, conditions: Preconditions | None
 ) -> Response:
     """Change a webhook: its URL, events, description; turn it off or on; rotate its secret.
 
@@ -310,17 +316,21 @@ def update_webhook(
     second `v1,` signature, so receivers can switch without losing a delivery. Without it,
     the answer has no `secret`.
     """
-    check = _guard(work, id, conditions)
-    changed = webhooks.change_webhook(
-        work[CATALOG],
-        work[WEBHOOKS],
-        services().destinations,
-        actor,
-        id,
-        body.change(),
-        datetime.now(UTC),
-        check,
-    )
+    # A new URL's host is looked up before the transaction opens, as on create.
+    found = services()
+    change = body.change()
+    destinations = Prechecked.of(found.destinations, change.url)
+    with found.units(write=True) as work:
+        changed = webhooks.change_webhook(
+            work[CATALOG],
+            work[WEBHOOKS],
+            destinations,
+            actor,
+            id,
+            change,
+            datetime.now(UTC),
+            _guard(work, id, conditions),
+        )
     if body.rotate_secret:
         return _with_secret(changed, 200, {})
     return respond(WebhookOut, changed)
