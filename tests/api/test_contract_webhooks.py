@@ -649,3 +649,23 @@ def test_the_url_is_checked_once_and_outside_any_write_transaction(
         app.extensions[SERVICES] = wired
     assert watched.checked == [HOOK_URL, HOOK_URL + "/2"]
     assert not any(watched.locked)
+
+
+def test_a_webhook_outlives_the_account_of_the_manager_who_made_it(
+    client: FlaskClient, alice: User, database: Database
+) -> None:
+    shop = store(client, alice)
+    manny = new_user(client, "manny")
+    ok(
+        client.post(
+            f"/store/{shop['id']}/member",
+            json={"username": "manny", "role": "manager"},
+            headers=alice.headers,
+        ),
+        201,
+    )
+    made = webhook(client, manny, shop["id"])
+    assert stored_hook(database, made["id"])["created_by"] == manny.id
+    assert client.delete(f"/user/{manny.id}", headers=manny.headers).status_code == 204
+    assert ok(client.get(f"/webhook/{made['id']}", headers=alice.headers))["enabled"] is True
+    assert stored_hook(database, made["id"])["created_by"] is None
