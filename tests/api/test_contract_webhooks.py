@@ -525,6 +525,12 @@ def test_ping_and_redeliver_start_new_chains(
     assert_problem(
         client.get(f"/webhook/{other['id']}/delivery/{first['id']}", headers=alice.headers), 404
     )
+    # A ping retried with its Idempotency-Key is the first one again, not a second chain.
+    keyed = {**alice.headers, "Idempotency-Key": "ping-1"}
+    jobs_before = len(delivery_jobs(database))
+    once = ok(client.post(f"{base}/ping", headers=keyed), 202)
+    assert ok(client.post(f"{base}/ping", headers=keyed), 202) == once
+    assert len(delivery_jobs(database)) == jobs_before + 1
     # A disabled webhook sends nothing: enable it first.
     ok(client.patch(base, json={"enabled": False}, headers=alice.headers))
     assert_problem(client.post(f"{base}/ping", headers=alice.headers), 409)
