@@ -44,6 +44,9 @@ class FakeEvents:
     def page(self, query: EventQuery) -> Page[Event]:
         raise AssertionError("no use case here reads the history")
 
+    def get(self, event_id: int) -> Event | None:
+        raise AssertionError("no use case here reads an event")
+
 
 @dataclass
 class FakeCatalog:

@@ -37,4 +37,7 @@ def test_the_types_are_the_contracts_words() -> None:
         "member.updated",
         "member.removed",
         "import.finished",
+        "webhook.created",
+        "webhook.updated",
+        "webhook.deleted",
     ]

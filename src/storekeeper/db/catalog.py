@@ -33,6 +33,7 @@ from storekeeper.db.locks import lock_row
 from storekeeper.db.paging import Sorts, keyset, page_of
 from storekeeper.db.prepared import fetch_one
 from storekeeper.db.search import ItemSearch
+from storekeeper.db.webhooks import deliveries, webhooks
 from storekeeper.domain.model import (
     Item,
     ItemBrief,
@@ -309,6 +310,9 @@ class CatalogRepository:
     def delete_store(self, store_id: int) -> None:
         # Children first and explicitly, so the outcome does not depend on cascade support.
         shown = self._drop_item_images(items.c.store_id == store_id)
+        # Webhook deliveries hold no store_id: they go through their webhooks.
+        of_store = select(webhooks.c.id).where(webhooks.c.store_id == store_id)
+        execute(self.conn, delete(deliveries).where(deliveries.c.webhook_id.in_(of_store)))
         for table in STORE_CONTENTS:
             execute(self.conn, delete(table).where(table.c.store_id == store_id))
         execute(self.conn, delete(stores).where(stores.c.id == store_id))

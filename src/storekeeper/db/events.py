@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection
 from storekeeper.db import models
 from storekeeper.db.constraints import execute
 from storekeeper.db.paging import Sorts, keyset, page_of
+from storekeeper.db.webhooks import fan_out
 from storekeeper.domain.events import Event, EventQuery, NewEvent, Resource, Who
 from storekeeper.domain.model import Page
 
@@ -28,9 +29,10 @@ class EventRepository:
         self.conn = conn
 
     def add(self, event: NewEvent) -> None:
-        execute(
+        event_id = execute(
             self.conn,
-            insert(store_events).values(
+            insert(store_events)
+            .values(
                 store_id=event.store_id,
                 type=str(event.type),
                 actor_id=event.actor_id,
@@ -39,8 +41,21 @@ class EventRepository:
                 changes=json.dumps(event.changes, ensure_ascii=False, separators=(",", ":")),
                 request_id=event.request_id,
                 created_at=models.utcnow(),
-            ),
-        )
+            )
+            .returning(store_events.c.id),
+        ).scalar_one()
+        # The store's webhooks get it in this same transaction: delivered once committed,
+        # never when rolled back (domain/webhooks.py).
+        fan_out(self.conn, event.store_id, int(event_id), str(event.type))
+
+    def get(self, event_id: int) -> Event | None:
+        """One event as the history shows it (what a webhook delivery carries)."""
+        row = self.conn.execute(
+            select(store_events, users.c.username)
+            .outerjoin(users, users.c.id == store_events.c.actor_id)
+            .where(store_events.c.id == event_id)
+        ).first()
+        return None if row is None else _event(row._mapping)
 
     def page(self, query: EventQuery) -> Page[Event]:
         stmt = (

@@ -518,3 +518,84 @@ class StoreEvent(Base):
     changes: Mapped[str] = mapped_column(Text)
     request_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Webhook(Base):
+    """A store's subscription to its events (domain/webhooks.py): where to POST them, which
+    types, and the secret that signs them. It goes with its store; its creator becomes null
+    when that user is deleted."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (
+        CheckConstraint("length(url) BETWEEN 1 AND 2048", name="url_length"),
+        CheckConstraint("length(description) <= 200", name="description_length"),
+        CheckConstraint(
+            "disabled_reason IS NULL OR disabled_reason IN ('gone', 'failing')",
+            name="disabled_reason",
+        ),
+        # A store's webhooks in order; the fan-out's look-up of a store's webhooks too.
+        Index("ix_webhooks_store_id_id", "store_id", "id"),
+        Index("ix_webhooks_created_by", "created_by"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    store_id: Mapped[int] = mapped_column(Id, ForeignKey("stores.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(Id, ForeignKey("users.id", ondelete="SET NULL"))
+    url: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # A JSON array of event types, sorted and unique, or ["*"].
+    events: Mapped[str] = mapped_column(Text)
+    # "whsec_" + base64 of random bytes (Standard Webhooks); never shown again after the
+    # answer that created it, never logged, never in an event.
+    secret: Mapped[str] = mapped_column(String(128))
+    # After a rotation the old secret signs too, until then, so receivers can switch over.
+    previous_secret: Mapped[str | None] = mapped_column(String(128))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Why delivery turned it off ('gone': a 410; 'failing': failures for days); NULL otherwise.
+    disabled_reason: Mapped[str | None] = mapped_column(String(16))
+    # The first failed attempt since the last success.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A lease: one runner delivers for a webhook at a time.
+    sending_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver an event (or a ping) to a webhook. A chain of attempts shares the
+    job that drives it (job_id: no reference, jobs are purged); it goes with its webhook and
+    with its event."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'succeeded', 'failed')", name="status"),
+        CheckConstraint("attempt >= 1", name="attempt_positive"),
+        CheckConstraint("error IS NULL OR length(error) <= 500", name="error_length"),
+        # A webhook's deliveries newest first; a chain's latest row; the purge and the due.
+        Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
+        Index("ix_webhook_deliveries_job_id", "job_id"),
+        Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_event_id", "event_id"),
+        Index("ix_webhook_deliveries_created_at", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(Id, ForeignKey("webhooks.id", ondelete="CASCADE"))
+    # NULL for a ping.
+    event_id: Mapped[int | None] = mapped_column(
+        Id, ForeignKey("store_events.id", ondelete="CASCADE")
+    )
+    type: Mapped[str] = mapped_column(String(64))
+    job_id: Mapped[int | None] = mapped_column(Id)
+    attempt: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    # Pending: when it is due; failed: when the next attempt is due (NULL: none follows).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

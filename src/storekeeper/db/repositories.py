@@ -12,6 +12,7 @@ from storekeeper.db.members import MembersRepository
 from storekeeper.db.transfer import ImportRepository
 from storekeeper.db.trash import TrashRepository
 from storekeeper.db.unit_of_work import bind
+from storekeeper.db.webhooks import WebhookRepository
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.events import EVENTS
@@ -21,6 +22,7 @@ from storekeeper.domain.members import MEMBERS
 from storekeeper.domain.ports import IDEMPOTENCY_KEYS
 from storekeeper.domain.transfer import IMPORTS
 from storekeeper.domain.trash import TRASH
+from storekeeper.domain.webhooks import WEBHOOKS
 
 REPOSITORIES = (
     bind(CATALOG, CatalogRepository),
@@ -32,4 +34,5 @@ REPOSITORIES = (
     bind(MEMBERS, MembersRepository),
     bind(IMPORTS, ImportRepository),
     bind(EVENTS, EventRepository),
+    bind(WEBHOOKS, WebhookRepository),
 )

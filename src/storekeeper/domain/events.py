@@ -40,10 +40,13 @@ class EventType(StrEnum):
     MEMBER_UPDATED = "member.updated"
     MEMBER_REMOVED = "member.removed"
     IMPORT_FINISHED = "import.finished"  # job:<id>
+    WEBHOOK_CREATED = "webhook.created"  # webhook:<id>; never a secret in its changes
+    WEBHOOK_UPDATED = "webhook.updated"
+    WEBHOOK_DELETED = "webhook.deleted"
 
 
 # The kinds of resource an event names, as `?resource=<kind>:<id>` takes them.
-RESOURCE_TYPES = ("store", "item", "tag", "member", "job")
+RESOURCE_TYPES = ("store", "item", "tag", "member", "job", "webhook")
 
 # A change of one field: [old, new], JSON values (null where there was or is none).
 Changes = dict[str, list[Any]]
@@ -111,7 +114,11 @@ class EventQuery:
 class EventRepository(Protocol):
     """A store's history inside one unit of work: written once, then only read."""
 
-    def add(self, event: NewEvent) -> None: ...
+    def add(self, event: NewEvent) -> None:
+        """Write the event, and start a delivery to each of the store's webhooks that wants it."""
+        ...
+
+    def get(self, event_id: int) -> Event | None: ...
     def page(self, query: EventQuery) -> Page[Event]:
         """A page of the store's events, newest (highest id) first."""
         ...

@@ -33,7 +33,8 @@ class Action(Enum):
     STORE_RENAME = "store.rename"
     STORE_HISTORY = "store.history"
     TRASH_READ = "trash.read"
-    STORE_WEBHOOKS = "store.webhooks"
+    WEBHOOK_READ = "webhook.read"  # a store's webhooks and their deliveries
+    WEBHOOK_MANAGE = "webhook.manage"  # create, change, delete, ping, redeliver
     STORE_DELETE = "store.delete"
     MEMBER_LIST = "member.list"
     MEMBER_ADD_STAFF = "member.add_staff"
@@ -58,7 +59,8 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.STORE_RENAME: _MANAGERS,
     Action.STORE_HISTORY: _MANAGERS,
     Action.TRASH_READ: _MANAGERS,
-    Action.STORE_WEBHOOKS: _MANAGERS,
+    Action.WEBHOOK_READ: _MANAGERS,
+    Action.WEBHOOK_MANAGE: _MANAGERS,
     Action.STORE_DELETE: _OWNER,
     Action.MEMBER_LIST: _EVERYONE,
     Action.MEMBER_ADD_STAFF: _MANAGERS,
