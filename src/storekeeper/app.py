@@ -32,6 +32,7 @@ from storekeeper.http import (
     transfer,
     trash,
     users,
+    webhooks,
 )
 from storekeeper.http.bodies import MAX_BODY
 from storekeeper.http.context import SERVICES
@@ -43,6 +44,7 @@ from storekeeper.ratelimit import RedisRateLimiter
 from storekeeper.security import Passwords, Tokens
 from storekeeper.services import Services
 from storekeeper.settings import Settings
+from storekeeper.webhooks.addresses import Destinations
 
 # Every resource's endpoints.
 BLUEPRINTS = (
@@ -58,6 +60,7 @@ BLUEPRINTS = (
     jobs.bp,
     ops.bp,
     history.bp,
+    webhooks.bp,
     console.bp,
 )
 
@@ -124,6 +127,7 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         sign_ins=Admission(slots=2 * CPU_THREADS, wait_s=SIGN_IN_WAIT_S),
         pictures=PillowPictures(run=cpu),
         metrics=Metrics(database.engine, units),
+        destinations=Destinations(settings.webhook_allow_private),
     )
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from storekeeper.domain.images import Pictures
 from storekeeper.domain.ports import AttemptLimiter, Database, UnitsOfWork
+from storekeeper.domain.webhooks import Destinations
 from storekeeper.metrics import Metrics
 from storekeeper.offload import Admission
 from storekeeper.security import Passwords, Tokens
@@ -31,3 +32,5 @@ class Services:
     # Decodes, checks and re-encodes uploaded photos, off the event loop.
     pictures: Pictures
     metrics: Metrics
+    # Whether a webhook URL may receive deliveries, checked when a webhook is saved.
+    destinations: Destinations

@@ -127,7 +127,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "WEBHOOK_ALLOW_PRIVATE",
         "false",
-        "let webhooks deliver to private, loopback and link-local addresses (and plain http)",
+        "true lets webhooks reach loopback and private addresses (tests, a private network)",
         _BOTH,
     ),
     Variable(
@@ -187,6 +187,8 @@ class Settings:
     job_lease_s: int = 120
     job_retry_delay_s: int = 10
     job_max_attempts: int = 10
+    # Webhook URLs may name loopback, private and link-local addresses (checked when a webhook
+    # is saved and again at each delivery), and plain http.
     webhook_allow_private: bool = False
     # Multiplies the webhook retry schedule and its 3-day disabling window (domain/deliveries.py).
     webhook_retry_scale: float = 1.0

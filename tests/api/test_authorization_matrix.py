@@ -3,7 +3,8 @@
 The table ("Who may do what") is parsed from the docs, checked to equal the code's own
 (domain/policy.py ALLOWED), and crossed with every caller (the store's owner, a manager,
 staff, a member of another store, a signed-in stranger, an anonymous caller, an admin) and
-every write to a store's data (the CSV import included: its job is queued, not run). Each
+every write to a store's data (the CSV import included: its job is queued, not run; its
+webhooks too, whose deliveries are queued, not sent). Each
 case runs on a store of its own, made for it, so a success cannot spill into the next case;
 a refusal must leave the store's data exactly as it was (its store, items, tags and team,
 read before and after). Users are registered once per
@@ -25,7 +26,7 @@ from flask.testing import FlaskClient
 
 from storekeeper.db.session import Database
 from storekeeper.domain.policy import ALLOWED, ROLES, Action
-from tests.helpers import User, empty_database, make_admin, new_user
+from tests.helpers import HOOK_URL, User, empty_database, make_admin, new_user
 from tests.images import picture
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -82,6 +83,8 @@ class Shop:
     spare_tag: int
     staff_target: int
     manager_target: int
+    webhook: int
+    delivery: int
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +127,14 @@ def make_shop(world: World) -> Shop:
     store_id = _ok(
         http.post("/store", json={"name": f"Shop {world.unique()}"}, headers=owner.headers)
     )["id"]
+    # First, so the writes below each start a delivery to it.
+    webhook_id = _ok(
+        http.post(
+            f"/store/{store_id}/webhook",
+            json={"url": HOOK_URL, "events": ["*"]},
+            headers=owner.headers,
+        )
+    )["id"]
     for name, role in (
         ("manager", "manager"),
         ("staff", "staff"),
@@ -141,6 +152,7 @@ def make_shop(world: World) -> Shop:
         for n in ("wood", "oak", "spare")
     ]
     _ok(http.post(f"/item/{item_id}/tag/{tags[1]}", headers=owner.headers))
+    sent = _ok(http.get(f"/webhook/{webhook_id}/delivery", headers=owner.headers))
     return Shop(
         store_id,
         item_id,
@@ -149,6 +161,8 @@ def make_shop(world: World) -> Shop:
         tags[2],
         users["staff_target"].id,
         users["manager_target"].id,
+        webhook_id,
+        sent[0]["id"],
     )
 
 
@@ -164,6 +178,10 @@ def snapshot(world: World, shop: Shop) -> dict[str, Any]:
         "image": http.get(f"/item/{shop.item}/image").status_code,
         "trash": http.get(f"/store/{shop.id}/trash?limit=200", headers=owner).get_json(),
         "history": http.get(f"/store/{shop.id}/event?limit=200", headers=owner).get_json(),
+        "webhooks": http.get(f"/store/{shop.id}/webhook?limit=200", headers=owner).get_json(),
+        "deliveries": http.get(
+            f"/webhook/{shop.webhook}/delivery?limit=200", headers=owner
+        ).get_json(),
     }
 
 
@@ -177,6 +195,10 @@ class Write:
     send: Callable[[FlaskClient, World, Shop, dict[str, str]], Any]
     # Made before the snapshot, as the owner: what the write needs to find (a photo to remove).
     prepare: Callable[[FlaskClient, World, Shop], None] | None = None
+    # Whether a success is one event in the store's history: not a store's deletion (its
+    # history goes with it), nor an import, whose event comes when its job has run
+    # (tests/api/test_contract_history.py), nor a ping or redelivery (they change no data).
+    recorded: bool = True
 
 
 def _in_the_trash(http: FlaskClient, world: World, shop: Shop) -> None:
@@ -207,6 +229,7 @@ WRITES = (
         "store.delete",
         (204,),
         lambda h, w, s, a: h.delete(f"/store/{s.id}", headers=a),
+        recorded=False,
     ),
     Write(
         "item POST /item",
@@ -308,6 +331,7 @@ WRITES = (
             content_type="text/csv",
             headers=a,
         ),
+        recorded=False,
     ),
     Write(
         "member POST staff",
@@ -353,6 +377,52 @@ WRITES = (
         (204,),
         lambda h, w, s, a: h.delete(f"/store/{s.id}/member/{s.manager_target}", headers=a),
     ),
+    Write(
+        "webhook POST",
+        "webhook.manage",
+        (201,),
+        lambda h, w, s, a: h.post(
+            f"/store/{s.id}/webhook", json={"url": HOOK_URL, "events": ["*"]}, headers=a
+        ),
+    ),
+    Write(
+        "webhook PATCH",
+        "webhook.manage",
+        (200,),
+        lambda h, w, s, a: h.patch(
+            f"/webhook/{s.webhook}", json={"description": f"Sync {w.unique()}"}, headers=a
+        ),
+    ),
+    Write(
+        "webhook rotate",
+        "webhook.manage",
+        (200,),
+        lambda h, w, s, a: h.patch(
+            f"/webhook/{s.webhook}", json={"rotate_secret": True}, headers=a
+        ),
+    ),
+    Write(
+        "webhook DELETE",
+        "webhook.manage",
+        (204,),
+        lambda h, w, s, a: h.delete(f"/webhook/{s.webhook}", headers=a),
+    ),
+    Write(
+        "webhook ping",
+        "webhook.manage",
+        (202,),
+        lambda h, w, s, a: h.post(f"/webhook/{s.webhook}/ping", headers=a),
+        recorded=False,
+    ),
+    Write(
+        "webhook redeliver",
+        "webhook.manage",
+        (202,),
+        lambda h, w, s, a: h.post(
+            f"/webhook/{s.webhook}/delivery/{s.delivery}/redeliver", headers=a
+        ),
+        recorded=False,
+    ),
 )
 
 
@@ -390,10 +460,9 @@ def test_the_table_decides(world: World, write: Write, caller: str) -> None:
     want = expected(caller, write.action)
     if want == "ok":
         assert answer.status_code in write.success, (answer.status_code, answer.get_json())
-        # Every allowed write is one event in the store's history, by its caller; not a
-        # store's deletion (its history goes with it), nor an import, whose event comes when
-        # its job has run (tests/api/test_contract_history.py).
-        if write.action not in ("store.delete", "item.import"):
+        # Every allowed write is one event in the store's history, by its caller (but those
+        # Write.recorded says are not).
+        if write.recorded:
             after = snapshot(world, shop)["history"]
             (event,) = after[: len(after) - len(before["history"])]
             assert event["actor_id"] == world.users[caller].id

@@ -20,7 +20,14 @@ from openapi_spec_validator import validate
 from storekeeper.app import create_app
 from storekeeper.db.session import Database
 from storekeeper.metrics import METHODS
-from tests.helpers import PASSWORD, ProvisionedDatabase, User, make_settings, new_user
+from tests.helpers import (
+    HOOK_URL,
+    PASSWORD,
+    ProvisionedDatabase,
+    User,
+    make_settings,
+    new_user,
+)
 
 
 def test_health_and_ready(client: FlaskClient) -> None:
@@ -110,6 +117,7 @@ def test_the_links_of_a_create_lead_to_what_it_created(client: FlaskClient, alic
         ("/store/{id}/tag", {"id": shop["id"]}, "post", {"name": "wood"}),
         ("/item/{id}", {"id": 4242}, "put", {"name": "Put", "price": 1, "store_id": shop["id"]}),
         ("/store/{id}/member", {"id": shop["id"]}, "post", {"username": "grace", "role": "staff"}),
+        ("/store/{id}/webhook", {"id": shop["id"]}, "post", {"url": HOOK_URL, "events": ["*"]}),
     ]
     for path, path_args, method, body in creates:
         answer = client.open(

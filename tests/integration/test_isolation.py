@@ -11,9 +11,7 @@ from sqlalchemy import func, inspect, select
 from storekeeper.db.models import Base
 from storekeeper.db.search import is_search_object
 from storekeeper.db.session import Database
-from storekeeper.db.webhooks import WebhookRepository
-from storekeeper.domain.webhooks import PING, NewWebhook, new_secret
-from tests.helpers import auth, empty_database, item, new_user, register, store, tag
+from tests.helpers import auth, empty_database, item, new_user, register, store, tag, webhook
 from tests.images import picture
 from tests.jobs.inbox import run_jobs
 
@@ -83,12 +81,8 @@ def test_every_row_goes_and_ids_start_from_one_again(
         )
         assert queued.status_code == 202
         # A webhook, and a delivery waiting for the worker (with its job).
-        with database.unit_of_work(write=True) as conn:
-            hooks = WebhookRepository(conn)
-            hook = hooks.add_webhook(
-                shop["id"], NewWebhook("https://example.com/hook", ("*",)), new_secret(), user.id
-            )
-            hooks.start_chain(hook, None, PING)
+        hook = webhook(client, user, shop["id"])
+        assert client.post(f"/webhook/{hook['id']}/ping", headers=user.headers).status_code == 202
         assert client.post("/logout", headers=auth(user.tokens["access_token"])).status_code == 204
         # Ids as a fresh database hands them out, in the second round too.
         assert (user.id, shop["id"], chair["id"], wood["id"]) == (1, 1, 1, 1), round_

@@ -289,3 +289,87 @@ def test_0010_keeps_links_photos_and_search_and_going_down_empties_the_trash(
         assert conn.execute(text("SELECT item_id FROM item_tags")).scalars().all() == [1]
     migrate.upgrade(engine)
     migrate.check(engine)
+
+
+def test_0013_webhooks_keep_their_rules_and_go_with_their_store(
+    scratch_database: Database,
+) -> None:
+    """The webhook tables' checks and cascades, on both databases; going down drops them
+    and leaves the history as it was."""
+    engine = scratch_database.engine
+    migrate.upgrade(engine, _before("0013", engine))
+    t = {"t": "2026-12-07 00:00:00"}
+    with engine.begin() as conn:
+        for user_id, name in ((1, "ann"), (2, "bob")):
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
+                    "created_at, updated_at, credential_stamp) "
+                    "VALUES (:id, :name, :name, 'h', false, :t, :t, 's')"
+                ),
+                {**t, "id": user_id, "name": name},
+            )
+        for store_id in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO stores (id, name, name_key, name_skeleton, owner_id, "
+                    "item_count, created_at, updated_at) "
+                    "VALUES (:id, :name, :name, :key, 1, 0, :t, :t)"
+                ),
+                {**t, "id": store_id, "name": f"shop{store_id}", "key": f"k{store_id}"},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO store_events (id, store_id, type, actor_id, resource_type, "
+                    "resource_id, changes, created_at) "
+                    "VALUES (:id, :id, 'store.updated', 1, 'store', :id, '{}', :t)"
+                ),
+                {**t, "id": store_id},
+            )
+    migrate.upgrade(engine, "0013")
+
+    def hook(conn: Any, hook_id: int, store_id: int) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO webhooks (id, store_id, created_by, url, description, events, "
+                "secret, enabled, created_at, updated_at) VALUES (:id, :store, 2, "
+                "'https://example.com/h', '', '[\"*\"]', 'whsec_x', true, :t, :t)"
+            ),
+            {**t, "id": hook_id, "store": store_id},
+        )
+
+    def delivery(conn: Any, hook_id: int, event_id: int, status: str, attempt: int) -> None:
+        conn.execute(
+            text(
+                "INSERT INTO webhook_deliveries (webhook_id, event_id, type, job_id, attempt, "
+                "status, created_at) VALUES (:hook, :event, 'store.updated', 7, :attempt, "
+                ":status, :t)"
+            ),
+            {**t, "hook": hook_id, "event": event_id, "status": status, "attempt": attempt},
+        )
+
+    with engine.begin() as conn:
+        hook(conn, 1, 1)
+        hook(conn, 2, 2)
+        delivery(conn, 1, 1, "pending", 1)
+        delivery(conn, 2, 2, "succeeded", 2)
+    for status, attempt in (("lost", 1), ("pending", 0)):
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            delivery(conn, 1, 1, status, attempt)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        hook(conn, 3, 99)  # no such store
+    with engine.begin() as conn:
+        # A store's webhooks, and their deliveries, go with it; a creator leaves a null.
+        conn.execute(text("DELETE FROM store_events WHERE store_id = 1"))
+        conn.execute(text("DELETE FROM stores WHERE id = 1"))
+        conn.execute(text("DELETE FROM users WHERE id = 2"))
+        assert conn.execute(text("SELECT id, created_by FROM webhooks")).all() == [(2, None)]
+        assert conn.execute(text("SELECT webhook_id FROM webhook_deliveries")).all() == [(2,)]
+        # An event's deliveries go with it.
+        conn.execute(text("DELETE FROM store_events WHERE id = 2"))
+        assert conn.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar() == 0
+    migrate.downgrade(engine, _before("0013", engine))
+    tables = set(inspect(engine).get_table_names())
+    assert "store_events" in tables and not tables & {"webhooks", "webhook_deliveries"}
+    migrate.upgrade(engine)
+    migrate.check(engine)

@@ -77,3 +77,14 @@ def test_only_settings_reads_the_environment() -> None:
     # metrics reads prometheus_client's own PROMETHEUS_MULTIPROC_DIR, which the server hands
     # its workers through gunicorn's raw_env setting.
     assert sorted(readers) == ["metrics.py", "settings.py"]
+
+
+@pytest.mark.parametrize("path", files("webhooks"), ids=lambda p: p.name)
+def test_webhooks_need_only_the_standard_library_and_the_domain(path: Path) -> None:
+    # The server checks URLs with it and the worker sends with it: no Flask, no SQL, and no
+    # HTTP client library (docs/architecture.md, "Webhooks: the sender").
+    for name in imports_of(path):
+        top = name.split(".")[0]
+        assert top in sys.stdlib_module_names or name.startswith(
+            ("storekeeper.webhooks", "storekeeper.domain")
+        ), name

@@ -243,6 +243,7 @@ def test_settings_defaults_make_and_keep_a_secret(tmp_path: Path) -> None:
         ("STOREKEEPER_CORS_ORIGINS", "javascript:alert(1)"),
         ("STOREKEEPER_DB_POOL_SIZE", "0"),
         ("STOREKEEPER_DB_PREPARED_STATEMENTS", "maybe"),
+        ("STOREKEEPER_WEBHOOK_ALLOW_PRIVATE", "maybe"),
         ("STOREKEEPER_PUBLIC_URL", "api.example.com"),
         ("STOREKEEPER_PUBLIC_URL", "ftp://api.example.com"),
         ("STOREKEEPER_PUBLIC_URL", "https://api.example.com/v1"),

@@ -16,6 +16,7 @@ from storekeeper.settings import PREFIX, SettingsError, load_settings
         ("REFRESH_TOKEN_TTL", "86400", "refresh_token_ttl", 86400),
         ("DB_POOL_SIZE", "100", "db_pool_size", 100),
         ("DB_PREPARED_STATEMENTS", "off", "db_prepared_statements", False),
+        ("WEBHOOK_ALLOW_PRIVATE", "true", "webhook_allow_private", True),
         ("REDIS_URL", "redis://cache:6379/2", "redis_url", "redis://cache:6379/2"),
         ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
     ],

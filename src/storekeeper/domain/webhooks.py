@@ -243,6 +243,27 @@ class Destinations(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class Prechecked:
+    """Destinations with the verdicts on some URLs taken beforehand: a check looks a host name
+    up, which may take seconds, so a request takes it before its transaction opens (a SQLite
+    write transaction holds every other writer meanwhile)."""
+
+    destinations: Destinations
+    verdicts: dict[str, str | None]
+
+    @classmethod
+    def of(cls, destinations: Destinations, *urls: str | None) -> Prechecked:
+        """The verdicts on these URLs (None ones skipped), taken now."""
+        return cls(destinations, {u: destinations.check(u) for u in urls if u is not None})
+
+    def check(self, url: str) -> str | None:
+        """The verdict taken beforehand, or a new one for a URL not checked then."""
+        if url in self.verdicts:
+            return self.verdicts[url]
+        return self.destinations.check(url)
+
+
 # Rules
 
 

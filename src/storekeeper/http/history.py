@@ -21,7 +21,7 @@ from storekeeper.http.schemas import ListParams
 
 bp = Blueprint("history", __name__)
 
-RESOURCE_PATTERN = r"^(store|item|tag|member|job):[1-9][0-9]{0,18}$"
+RESOURCE_PATTERN = r"^(store|item|tag|member|job|webhook):[1-9][0-9]{0,18}$"
 _RESOURCE = re.compile(RESOURCE_PATTERN)
 
 
@@ -49,7 +49,8 @@ class EventListParams(ListParams):
         Field(
             json_schema_extra={"pattern": RESOURCE_PATTERN},
             description="Only events about this resource, as `<type>:<id>`: `item:42`, "
-            "`tag:3`, `member:7` (a user id), `job:5`, `store:1`. Another form is a 422.",
+            "`tag:3`, `member:7` (a user id), `job:5`, `store:1`, `webhook:2`. Another form is a "
+            "422.",
         ),
     ] = None
 

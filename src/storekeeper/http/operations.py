@@ -53,6 +53,11 @@ TAGS = (
         "History",
         "A store's history: every change of its data, who made it and in which request.",
     ),
+    (
+        "Webhooks",
+        "A store's webhooks: its events POSTed to a URL as they happen, signed (Standard "
+        "Webhooks), retried, and each attempt logged.",
+    ),
     ("Users", "Accounts and their sessions: register, log in, refresh, log out."),
     (
         "Accounts",

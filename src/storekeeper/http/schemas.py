@@ -359,6 +359,9 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "model_type": lambda ctx: "must be a JSON object",
     "model_attributes_type": lambda ctx: "must be a JSON object",
     "dict_type": lambda ctx: "must be a JSON object",
+    "list_type": lambda ctx: "must be a JSON array",
+    "too_short": lambda ctx: f"must hold at least {ctx.get('min_length')} entries",
+    "too_long": lambda ctx: f"must hold at most {ctx.get('max_length')} entries",
 }
 
 
