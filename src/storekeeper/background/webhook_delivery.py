@@ -29,6 +29,8 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
+import orjson
+
 from storekeeper.background.runner import Handler, utcnow
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
@@ -336,12 +338,19 @@ def _message(work: Work, webhook: Webhook, row: Delivery) -> tuple[str, bytes] |
             found = work[WEBHOOKS].get_delivery(webhook.id, int(job.payload["delivery_id"]))
             first = found or row
         data = {"webhook_id": webhook.id, "store_id": webhook.store_id}
-        return f"ping_{first.id}", signing.body(PING, first.created_at, data)
+        return f"ping_{first.id}", delivery_body(PING, first.created_at, data)
     event = work[EVENTS].get(row.event_id)
     if event is None:
         return None
     data = {**event_json(event), "store_id": event.store_id}
-    return str(event.id), signing.body(event.type, event.created_at, data)
+    return str(event.id), delivery_body(event.type, event.created_at, data)
+
+
+def delivery_body(event_type: str, created_at: datetime, data: Mapping[str, Any]) -> bytes:
+    """A delivery's body: `{"type", "timestamp", "data"}`, times as RFC 3339 UTC ("Z"), as the
+    API writes them."""
+    envelope = {"type": event_type, "timestamp": created_at, "data": dict(data)}
+    return orjson.dumps(envelope, option=orjson.OPT_UTC_Z)
 
 
 def _fields(job: Job) -> dict[str, Any]:
