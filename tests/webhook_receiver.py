@@ -43,13 +43,16 @@ class Received:
 
 
 class Receiver:
-    """Records deliveries; every one must verify with a known secret (else `bad` says so)."""
+    """Records deliveries; every whole one must verify with a known secret (else `bad` says
+    so). A request cut short (its sender killed) is counted in `torn`, never verified."""
 
     def __init__(self, answer: Answer = lambda n: 200) -> None:
         self.answer = answer
         self.secrets: list[str] = []
         self.requests: list[Received] = []
         self.bad: list[str] = []
+        # Requests cut short before their whole body arrived.
+        self.torn = 0
         self.lock = threading.Lock()
         self.release = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -93,6 +96,12 @@ class Receiver:
     def _receive(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("content-length") or 0)
         raw = handler.rfile.read(length)
+        if len(raw) < length:
+            # The sender died mid-request (a SIGKILLed worker): nothing arrived to verify.
+            with self.lock:
+                self.torn += 1
+            handler.close_connection = True
+            return
         headers = {k.lower(): v for k, v in handler.headers.items()}
         verified = []
         for index, secret in enumerate(list(self.secrets)):

@@ -12,6 +12,7 @@ import orjson
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from storekeeper.background.webhook_delivery import delivery_body
 from storekeeper.webhooks import signing
 
 
@@ -19,7 +20,7 @@ def _secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
-BODY = signing.body(
+BODY = delivery_body(
     "item.created",
     datetime(2026, 11, 30, 9, 15, tzinfo=UTC),
     {"id": 31, "type": "item.created", "changes": {"name": [None, "Café"]}, "store_id": 4},

@@ -9,20 +9,27 @@ then (RetryAt). While it holds the lease after a success, a runner sends the web
 due attempts too, oldest first: a busy store's events go out in order without a job per
 event queuing for the lease. A job whose attempt another runner sent ends.
 
-A worker killed at any moment leaves the attempt pending: the job runs again once its lease
-ends, and sends again once the webhook's lease has ended (at least once; receivers dedup by
-webhook-id). A 410, or failures for 3 days, disable the webhook, fail its pending attempts
-unsent and email the store's owner (a mail job in the same transaction).
+The webhook's lease is short and kept alive by its holder while it sends (as a job's is,
+background/runner.py's Heartbeat), so a receiver that hangs keeps it for as long as the send
+lasts, and a worker killed while holding it lets it go within LEASE_S. A killed worker leaves
+its attempt pending: the job runs again once its own lease ends, and sends again (at least
+once; receivers dedup by webhook-id). A 410, or failures for 3 days, disable the webhook,
+fail its pending attempts unsent and email the store's owner (a mail job in the same
+transaction).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import TracebackType
 from typing import Any
+
+import orjson
 
 from storekeeper.background.runner import Handler, utcnow
 from storekeeper.domain.accounts import ACCOUNTS
@@ -49,9 +56,8 @@ from storekeeper.webhooks.sender import Outcome, Sender
 log = logging.getLogger("storekeeper.worker")
 # The email to a store's owner when delivery turns one of its webhooks off.
 DISABLED_MAIL_JOB = "email.webhook_disabled"
-# The webhook's lease outlasts one send (bounded by the sender's timeout) by this much; a
-# runner renews it with each attempt it records.
-LEASE_MARGIN_S = 10.0
+# How long a webhook's sending lease lasts unless its holder renews it (every third of it).
+LEASE_S = 10.0
 # A job finding the lease taken runs again after between these many seconds: the holder
 # probably sends its attempt meanwhile, and the job then ends.
 BUSY_DELAY_S = (1.0, 3.0)
@@ -66,12 +72,57 @@ REASONS: Mapping[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class _Lease:
-    """A webhook's sending lease as this runner holds it."""
+class _LeaseKeeper:
+    """Holds a webhook's sending lease while this runner sends, renewing it every third of
+    LEASE_S in a thread of its own, and gives it back at the end."""
 
-    webhook_id: int
-    until: datetime
+    def __init__(
+        self,
+        units: UnitsOfWork,
+        webhook_id: int,
+        until: datetime,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.units = units
+        self.webhook_id = webhook_id
+        self.until = until
+        self.clock = clock
+        self.held = True
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, name=f"webhook-{webhook_id}", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self.thread.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.stop.set()
+        self.thread.join()
+        with self.units(write=True) as work:
+            work[WEBHOOKS].release_lease(self.webhook_id, self.until)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(LEASE_S / 3):
+            now = self.clock()
+            until = now + timedelta(seconds=LEASE_S)
+            try:
+                with self.units(write=True) as work:
+                    hooks = work[WEBHOOKS]
+                    # Moved only if still ours: given back and taken again in one transaction.
+                    hooks.release_lease(self.webhook_id, self.until)
+                    kept = hooks.take_lease(self.webhook_id, now, until)
+            except Exception:
+                log.warning("webhook lease not renewed; trying again", exc_info=True)
+                continue
+            if not kept:
+                self.held = False
+                return
+            self.until = until
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,11 +152,6 @@ class WebhookDelivery:
         """The delivery job's handler, and the owner's email's."""
         return {DELIVER_JOB: self.deliver, DISABLED_MAIL_JOB: self.mail_owner}
 
-    @property
-    def lease_s(self) -> float:
-        """How long a runner holds a webhook's lease per attempt."""
-        return self.sender.timeout_s + LEASE_MARGIN_S
-
     def deliver(self, job: Job) -> dict[str, Any]:
         """Send the chain's pending attempt if it is due and the receiver free; see above."""
         try:
@@ -127,23 +173,18 @@ class WebhookDelivery:
             raise taken
         if isinstance(taken, dict):
             return taken
-        lease, webhook, row = taken
-        try:
-            chain, kept = self._attempt(lease, webhook, row)
-            if kept is not None:
-                lease = kept
-                if chain.result.get("status") == "succeeded":
-                    lease = self._drain(lease)
-        finally:
-            with self.units(write=True) as work:
-                work[WEBHOOKS].release_lease(lease.webhook_id, lease.until)
+        until, webhook, row = taken
+        with _LeaseKeeper(self.units, webhook.id, until, self.clock) as lease:
+            chain = self._attempt(webhook, row)
+            if chain.result.get("status") == "succeeded":
+                self._drain(lease)
         if chain.next_at is not None:
             raise RetryAt(chain.next_at, f"attempt {row.attempt} failed; the next is due then")
         return chain.result
 
     def _take(
         self, work: Work, job: Job, now: datetime
-    ) -> dict[str, Any] | _Later | tuple[_Lease, Webhook, Delivery]:
+    ) -> dict[str, Any] | _Later | tuple[datetime, Webhook, Delivery]:
         """The job's pending attempt with the webhook's lease held; the job's result when
         there is nothing to send; or when to look again."""
         hooks = work[WEBHOOKS]
@@ -158,24 +199,21 @@ class WebhookDelivery:
             return {"status": "failed", "reason": DISABLED_ERROR}
         if row.next_attempt_at is not None and row.next_attempt_at > now:
             return _Later(row.next_attempt_at, f"attempt {row.attempt} is due then")
-        lease = _Lease(webhook.id, now + timedelta(seconds=self.lease_s))
-        if not hooks.take_lease(webhook.id, now, lease.until):
+        until = now + timedelta(seconds=LEASE_S)
+        if not hooks.take_lease(webhook.id, now, until):
             wait = timedelta(seconds=random.uniform(*BUSY_DELAY_S))
             return _Later(now + wait, "another runner is sending to this webhook")
         # Read again under the lease: a holder that let it go just now may have sent it.
         again = hooks.pending_of_job(job.id)
         if again is not None and (again.next_attempt_at is None or again.next_attempt_at <= now):
-            return lease, webhook, again
-        hooks.release_lease(webhook.id, lease.until)
+            return until, webhook, again
+        hooks.release_lease(webhook.id, until)
         if again is None:
             return {"status": "ended", "reason": "sent by another runner"}
         return _Later(again.next_attempt_at or now, f"attempt {again.attempt} is due then")
 
-    def _attempt(
-        self, lease: _Lease, webhook: Webhook, row: Delivery
-    ) -> tuple[_Chain, _Lease | None]:
-        """Sign and send one attempt, and record what came of it; the lease, renewed (None
-        when another runner holds it now)."""
+    def _attempt(self, webhook: Webhook, row: Delivery) -> _Chain:
+        """Sign and send one attempt, and record what came of it."""
         with self.units() as work:
             message = _message(work, webhook, row)
         now = self.clock()
@@ -186,11 +224,9 @@ class WebhookDelivery:
             secrets = webhook.signing_secrets(now)
             headers = signing.headers(secrets, message_id, int(now.timestamp()), body)
             outcome = self.sender.post(webhook.url, headers, body)
-        return self._record(lease, webhook, row, outcome)
+        return self._record(webhook, row, outcome)
 
-    def _record(
-        self, lease: _Lease, webhook: Webhook, row: Delivery, outcome: Outcome
-    ) -> tuple[_Chain, _Lease | None]:
+    def _record(self, webhook: Webhook, row: Delivery, outcome: Outcome) -> _Chain:
         now = self.clock()
         log.info(
             "webhook delivery attempted",
@@ -213,10 +249,7 @@ class WebhookDelivery:
                 chain = _Chain(None, {"status": "succeeded", "attempt": row.attempt})
             else:
                 chain = self._failed(work, webhook, row, outcome, now)
-            renewed = _Lease(webhook.id, now + timedelta(seconds=self.lease_s))
-            hooks.release_lease(webhook.id, lease.until)
-            kept = hooks.take_lease(webhook.id, now, renewed.until)
-        return chain, renewed if kept else None
+        return chain
 
     def _failed(
         self, work: Work, webhook: Webhook, row: Delivery, outcome: Outcome, now: datetime
@@ -261,23 +294,18 @@ class WebhookDelivery:
             "webhook disabled", extra={"fields": {"webhook_id": webhook.id, "reason": reason}}
         )
 
-    def _drain(self, lease: _Lease) -> _Lease:
+    def _drain(self, lease: _LeaseKeeper) -> None:
         """Send the webhook's other due attempts, oldest first, while the receiver takes them
-        and the lease stays ours; the lease as it ends."""
+        and the lease stays ours."""
         for _ in range(DRAIN_LIMIT):
             with self.units() as work:
                 hooks = work[WEBHOOKS]
                 webhook = hooks.get_webhook(lease.webhook_id)
                 due = hooks.due_pending(lease.webhook_id, self.clock(), 1)
-            if webhook is None or not webhook.enabled or not due:
-                break
-            chain, kept = self._attempt(lease, webhook, due[0])
-            if kept is None:
-                break
-            lease = kept
-            if chain.result.get("status") != "succeeded":
-                break  # the receiver is in trouble: each chain keeps its own schedule
-        return lease
+            if not lease.held or webhook is None or not webhook.enabled or not due:
+                return
+            if self._attempt(webhook, due[0]).result.get("status") != "succeeded":
+                return  # the receiver is in trouble: each chain keeps its own schedule
 
     def mail_owner(self, job: Job) -> dict[str, Any]:
         """Tell the store's owner that delivery turned one of its webhooks off, and why."""
@@ -310,12 +338,19 @@ def _message(work: Work, webhook: Webhook, row: Delivery) -> tuple[str, bytes] |
             found = work[WEBHOOKS].get_delivery(webhook.id, int(job.payload["delivery_id"]))
             first = found or row
         data = {"webhook_id": webhook.id, "store_id": webhook.store_id}
-        return f"ping_{first.id}", signing.body(PING, first.created_at, data)
+        return f"ping_{first.id}", delivery_body(PING, first.created_at, data)
     event = work[EVENTS].get(row.event_id)
     if event is None:
         return None
     data = {**event_json(event), "store_id": event.store_id}
-    return str(event.id), signing.body(event.type, event.created_at, data)
+    return str(event.id), delivery_body(event.type, event.created_at, data)
+
+
+def delivery_body(event_type: str, created_at: datetime, data: Mapping[str, Any]) -> bytes:
+    """A delivery's body: `{"type", "timestamp", "data"}`, times as RFC 3339 UTC ("Z"), as the
+    API writes them."""
+    envelope = {"type": event_type, "timestamp": created_at, "data": dict(data)}
+    return orjson.dumps(envelope, option=orjson.OPT_UTC_Z)
 
 
 def _fields(job: Job) -> dict[str, Any]:

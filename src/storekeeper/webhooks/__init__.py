@@ -1,1 +1,1 @@
-"""Webhooks: where deliveries may go, how they are sent, and how they are signed."""
+"""Webhooks: where they may go (addresses), how they are sent (sender)."""

@@ -1,8 +1,8 @@
-"""Standard Webhooks 1.0 signatures and bodies: what a receiver checks every delivery with.
+"""Standard Webhooks 1.0 signatures: what a receiver checks every delivery with.
 
-A delivery's body is serialised once and sent byte for byte on every retry; its signature is
-`v1,<base64 HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")>`, the key being the
-base64 part of a `whsec_` secret. During a rotation's 24 h the previous secret signs too,
+A delivery's body (background/webhook_delivery.py) is the same bytes on every retry; its
+signature is `v1,<base64 HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")>`, the
+key being the base64 part of a `whsec_` secret. During a rotation's 24 h the previous secret signs too,
 the two signatures space-separated, so a receiver holding either one verifies.
 """
 
@@ -12,11 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Any
-
-import orjson
+from collections.abc import Iterable
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 (the format's prefix, not a secret)
 VERSION = "v1"
@@ -66,10 +62,3 @@ def verify(secret: str, message_id: str, timestamp: int, body: bytes, header: st
         for candidate in header.split(" ")
         if candidate.startswith(f"{VERSION},")
     )
-
-
-def body(event_type: str, created_at: datetime, data: Mapping[str, Any]) -> bytes:
-    """A delivery's body: `{"type", "timestamp", "data"}`, times as RFC 3339 UTC ("Z"), as the
-    API writes them."""
-    envelope = {"type": event_type, "timestamp": created_at, "data": dict(data)}
-    return orjson.dumps(envelope, option=orjson.OPT_UTC_Z)
