@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks import Webhook
 
+from storekeeper.background.webhook_delivery import delivery_body
 from storekeeper.webhooks import signing
 from storekeeper_client import WebhookVerificationError, verify_webhook
 
@@ -47,7 +48,9 @@ def test_a_delivery_signed_by_the_standard_library_is_accepted_and_parsed() -> N
 
 def test_what_the_worker_signs_is_accepted_with_either_secret_of_a_rotation() -> None:
     old, new = new_secret(), new_secret()
-    body = signing.body("item.updated", datetime.fromtimestamp(NOW, UTC), {"id": 31, "store_id": 4})
+    body = delivery_body(
+        "item.updated", datetime.fromtimestamp(NOW, UTC), {"id": 31, "store_id": 4}
+    )
     headers = signing.headers([new, old], "31", NOW + 5, body)
     for secret in (new, old):
         payload = verify_webhook(secret, headers, body, now=NOW + 5)
