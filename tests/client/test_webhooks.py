@@ -4,12 +4,8 @@ rotated, pinged, changed and deleted."""
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -27,38 +23,16 @@ from tests.client.helpers import unique
 from tests.e2e.background import DELIVERY_S, deployment
 from tests.e2e.live import database_url
 from tests.helpers import PASSWORD
+from tests.webhook_inbox import Inbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("client-webhooks")]
 
 
-@dataclass(frozen=True)
-class Taken:
-    """A POST the receiver took: headers (lower-case names) and raw body."""
-
-    headers: dict[str, str]
-    body: bytes
-
-
 @pytest.fixture(scope="module")
-def inbox() -> Iterator[tuple[str, queue.Queue[Taken]]]:
-    """A receiver on loopback answering 204 to every POST: its URL, and what it took."""
-    taken: queue.Queue[Taken] = queue.Queue()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            taken.put(Taken({k.lower(): v for k, v in self.headers.items()}, body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/hook", taken
-    server.shutdown()
-    server.server_close()
+def inbox() -> Iterator[Inbox]:
+    """A receiver on loopback for the module."""
+    with Inbox() as receiver:
+        yield receiver
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -79,14 +53,6 @@ def base_url(
         yield site.base
 
 
-def _next(taken: queue.Queue[Taken], webhook_id: str) -> Taken:
-    """The next delivery with this webhook-id (a webhook on `*` also gets its own changes)."""
-    while True:
-        delivery = taken.get(timeout=DELIVERY_S)
-        if delivery.headers["webhook-id"] == webhook_id:
-            return delivery
-
-
 def _client(base_url: str, name: str) -> Storekeeper:
     client = Storekeeper(base_url)
     username = unique(name)
@@ -96,9 +62,9 @@ def _client(base_url: str, name: str) -> Storekeeper:
 
 
 def test_a_webhook_made_by_the_client_delivers_verifiable_changes(
-    base_url: str, inbox: tuple[str, queue.Queue[Taken]]
+    base_url: str, inbox: Inbox
 ) -> None:
-    url, taken = inbox
+    url = inbox.url("/hook")
     with _client(base_url, "hooked") as sk, _client(base_url, "stranger") as stranger:
         store = sk.create_store(unique("Hooked Shop"))
         chair = sk.create_store_item(store.id, "Chair", Decimal("19.99"))
@@ -109,7 +75,7 @@ def test_a_webhook_made_by_the_client_delivers_verifiable_changes(
         assert isinstance(read, WebhookOut) and read.events == ["item.updated"]
 
         sk.update_item(chair.id, price=Decimal("17.50"))
-        delivery = taken.get(timeout=DELIVERY_S)
+        delivery = inbox.next("/hook")
         event = verify_webhook(hook.secret, delivery.headers, delivery.body)
         assert event["type"] == "item.updated"
         assert event["data"]["resource"] == {"type": "item", "id": chair.id}
@@ -127,7 +93,7 @@ def test_a_webhook_made_by_the_client_delivers_verifiable_changes(
 
         again = sk.redeliver(hook.id, done.id, wait=True, timeout=DELIVERY_S)
         assert (again.status, again.event_id) == ("succeeded", done.event_id)
-        repeat = _next(taken, delivery.headers["webhook-id"])
+        repeat = inbox.next("/hook", delivery.headers["webhook-id"])
         assert repeat.body == delivery.body  # serialised once, sent alike every time
 
         off = sk.update_webhook(hook.id, enabled=False)
@@ -141,7 +107,7 @@ def test_a_webhook_made_by_the_client_delivers_verifiable_changes(
         assert rotated.startswith("whsec_") and rotated != hook.secret
         ping = sk.ping_webhook(hook.id, wait=True, timeout=DELIVERY_S)
         assert (ping.type, ping.event_id, ping.status) == ("webhook.ping", None, "succeeded")
-        pinged = _next(taken, f"ping_{ping.id}")
+        pinged = inbox.next("/hook", f"ping_{ping.id}")
         for secret in (rotated, hook.secret):  # both sign for a day
             assert verify_webhook(secret, pinged.headers, pinged.body)["type"] == "webhook.ping"
 

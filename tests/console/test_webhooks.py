@@ -1,17 +1,14 @@
 """A store's webhooks in the console: added with the secret shown once, a change delivered to a
 receiver on loopback and its signature checked there, the delivery log, and the controls.
 
-The server and a real `storekeeper worker` may send to private addresses (the receiver is this
-test's own threaded http.server on 127.0.0.1); retries are scaled down to milliseconds.
+The server and a real `storekeeper worker` may send to private addresses (the receiver is
+tests/webhook_inbox.py, a threaded http.server on 127.0.0.1); retries are scaled down to
+milliseconds.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
@@ -21,8 +18,9 @@ from standardwebhooks import Webhook
 from deploy.processes import spawn, stop_all
 from storekeeper_client import verify_webhook
 from tests.console.harness import Console, Server
-from tests.e2e.background import DELIVERY_S, FAST_JOBS
+from tests.e2e.background import FAST_JOBS
 from tests.e2e.live import BIN
+from tests.webhook_inbox import Inbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console-webhooks")]
 SERVER_SETTINGS = {
@@ -32,53 +30,11 @@ SERVER_SETTINGS = {
 }
 
 
-@dataclass
-class Delivery:
-    """One POST the receiver took: its path, headers (lower-case names) and raw body."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A webhook receiver on loopback that answers 204 to every POST and keeps each one."""
-
-    url: str
-    taken: queue.Queue[Delivery] = field(default_factory=queue.Queue)
-
-    def next(self, path: str, id_prefix: str = "") -> Delivery:
-        """The next delivery to `path` whose webhook-id starts with `id_prefix`; the others (of
-        other tests, or a webhook's own changes when it wants every event) pass by."""
-        while True:
-            delivery = self.taken.get(timeout=DELIVERY_S)
-            if delivery.path == path and delivery.headers["webhook-id"].startswith(id_prefix):
-                return delivery
-
-
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
+def receiver() -> Iterator[Inbox]:
     """The receiver, serving in a thread for the module."""
-    taken: queue.Queue[Delivery] = queue.Queue()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            headers = {name.lower(): value for name, value in self.headers.items()}
-            taken.put(Delivery(self.path, headers, body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass  # the test says what went wrong
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Receiver(f"http://127.0.0.1:{server.server_port}", taken)
-    server.shutdown()
-    server.server_close()
+    with Inbox() as inbox:
+        yield inbox
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -98,7 +54,7 @@ def open_webhooks(console: Console, store: int, name: str) -> None:
 
 
 def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
-    console: Console, server: Server, receiver: Receiver
+    console: Console, server: Server, receiver: Inbox
 ) -> None:
     console.register("hooker")
     store = console.create_store("Hook Shop")
@@ -109,14 +65,14 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
     console.accessible()
 
     form = console.page.get_by_role("form", name="Add a webhook")
-    form.get_by_role("textbox", name="URL").fill(f"{receiver.url}/shop")
+    form.get_by_role("textbox", name="URL").fill(receiver.url("/shop"))
     form.get_by_role("checkbox", name="Every event, those added later too").uncheck()
     form.get_by_role("checkbox", name="Item changed (item.updated)").check()
     form.get_by_role("textbox", name="Description").fill("Stock sync")
     console.button("Add webhook").click()
 
     panel = console.page.get_by_role(
-        "region", name=f"New webhook: the secret of {receiver.url}/shop"
+        "region", name=f"New webhook: the secret of {receiver.url('/shop')}"
     )
     expect(panel.get_by_role("heading")).to_be_focused()
     expect(panel).to_contain_text("Copy it now: it will not be shown again.")
@@ -147,7 +103,7 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
 
     section.get_by_role("button", name="Show the delivery log").click()
     log = section.get_by_role(
-        "table", name=f"Delivery attempts to {receiver.url}/shop, newest first"
+        "table", name=f"Delivery attempts to {receiver.url('/shop')}, newest first"
     )
     newest = log.get_by_role("row").nth(1)
     expect(newest).to_contain_text("item.updated")
@@ -165,7 +121,7 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
     expect(log.get_by_role("row").nth(1)).to_contain_text("Succeeded")
 
     # A ping, whenever the receiver is to be checked.
-    section.get_by_role("button", name=f"Send a ping to {receiver.url}/shop").click()
+    section.get_by_role("button", name=f"Send a ping to {receiver.url('/shop')}").click()
     expect(console.page.get_by_role("status").filter(has_text="Ping queued")).to_be_visible()
     ping = receiver.next("/shop", "ping_")
     assert ping.headers["webhook-id"].startswith("ping_")
@@ -175,12 +131,12 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
 
 
 def test_turn_off_and_on_rotate_and_delete(
-    console: Console, server: Server, receiver: Receiver
+    console: Console, server: Server, receiver: Inbox
 ) -> None:
     server.register("rotator")
     token = server.token("rotator")
     store = server.call("POST", "/store", token, json={"name": "Rotor Shop"})["id"]
-    url = f"{receiver.url}/rotor"
+    url = receiver.url("/rotor")
     hook = server.call("POST", f"/store/{store}/webhook", token, json={"url": url, "events": ["*"]})
     console.sign_in("rotator")
     open_webhooks(console, store, "Rotor Shop")
