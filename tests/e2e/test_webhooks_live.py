@@ -15,8 +15,6 @@ from __future__ import annotations
 import random
 import threading
 from collections import Counter
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from sqlalchemy import create_engine, text
 from storekeeper.db.repositories import REPOSITORIES
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
-from storekeeper.domain.webhooks import WEBHOOKS, NewWebhook, Webhook, new_secret
+from storekeeper.domain.webhooks import WEBHOOKS, Webhook
 from tests.e2e.background import (
     DELIVERY_S,
     START_S,
@@ -82,15 +80,15 @@ class Shop:
         self.database.dispose()
 
     def subscribe(self, receiver: Receiver, events: tuple[str, ...]) -> Webhook:
-        """A webhook to the receiver, made through the repository the API uses; the receiver
-        verifies with its secret."""
-        with self.units(write=True) as work:
-            hooks = work[WEBHOOKS]
-            new = NewWebhook(receiver.url, events)
-            found = hooks.get_webhook(hooks.add_webhook(self.store_id, new, new_secret(), None))
-        assert found is not None
-        receiver.secrets.append(found.secret)
-        return found
+        """A webhook to the receiver (POST /store/{id}/webhook); the receiver verifies with
+        the secret the answer shows."""
+        body = {"url": receiver.url, "events": list(events)}
+        made = self.http.post(
+            f"{self.site.base}/store/{self.store_id}/webhook", json=body, timeout=START_S
+        )
+        assert made.status_code == 201, made.text
+        receiver.secrets.append(made.json()["secret"])
+        return self.webhook(made.json()["id"])
 
     def webhook(self, webhook_id: int) -> Webhook:
         with self.units() as work:
@@ -109,9 +107,10 @@ class Shop:
             return None
         return int(answer.json()["id"]) if answer.status_code == 201 else None
 
-    def events(self, type_: str) -> set[str]:
-        """The ids of the store's events of this type, as webhook-ids, every page."""
-        url: str | None = f"{self.site.base}/store/{self.store_id}/event?type={type_}&limit=100"
+    def events(self, type_: str | None = None) -> set[str]:
+        """The ids of the store's events (of this type), as webhook-ids, every page."""
+        only = "" if type_ is None else f"&type={type_}"
+        url: str | None = f"{self.site.base}/store/{self.store_id}/event?limit=100{only}"
         found: set[str] = set()
         while url:
             answer = self.http.get(url, timeout=START_S)
@@ -239,7 +238,8 @@ def test_a_receiver_that_fails_at_first_gets_every_event(tmp_path: Path) -> None
             site.start_worker()
             for n in range(10):
                 assert shop.add_item(f"item {n}") is not None
-            wanted = shop.events("item.created")
+            wanted = shop.events()  # "*": the webhook's own creation and the 10 items
+            assert len(wanted) == 11
             _wait_for_ids(receiver, wanted, ALL_DELIVERED_S)
             assert receiver.bad == []
             assert set(receiver.ids()) == wanted
@@ -250,7 +250,7 @@ def test_a_receiver_that_fails_at_first_gets_every_event(tmp_path: Path) -> None
                 lambda: "attempts still pending",
             )
             rows = shop.attempts(webhook.id)
-            assert Counter(r["status"] for r in rows) == {"failed": failures, "succeeded": 10}
+            assert Counter(r["status"] for r in rows) == {"failed": failures, "succeeded": 11}
             assert {r["response_status"] for r in rows if r["status"] == "failed"} == {500}
             assert shop.webhook(webhook.id).failing_since is None
             assert shop.webhook(webhook.id).enabled
@@ -338,16 +338,11 @@ def test_during_a_rotation_a_receiver_with_either_secret_verifies(tmp_path: Path
         shop = Shop(site)
         try:
             webhook = shop.subscribe(receiver, ("item.created",))
-            old = webhook.secret
-            rotated = replace(
-                webhook,
-                secret=new_secret(),
-                previous_secret=old,
-                previous_secret_expires_at=datetime.now(UTC) + timedelta(hours=24),
+            rotated = shop.http.patch(
+                f"{site.base}/webhook/{webhook.id}", json={"rotate_secret": True}, timeout=START_S
             )
-            with shop.units(write=True) as work:
-                work[WEBHOOKS].save_webhook(rotated)
-            receiver.secrets[:] = [rotated.secret, old]
+            assert rotated.status_code == 200, rotated.text
+            receiver.secrets.append(rotated.json()["secret"])  # the old one came first
             site.start_worker()
             for n in range(3):
                 assert shop.add_item(f"item {n}") is not None
@@ -355,7 +350,50 @@ def test_during_a_rotation_a_receiver_with_either_secret_verifies(tmp_path: Path
             _wait_for_ids(receiver, wanted, DELIVERY_S)
             assert receiver.bad == []
             for got in receiver.delivered():
-                assert got.verified_by == (0, 1)
+                assert got.verified_by == (0, 1)  # the old secret, and the new one
                 assert len(got.headers["webhook-signature"].split(" ")) == 2
+        finally:
+            shop.close()
+
+
+# A ping, and a redelivery: chains of their own, delivered as the events' were.
+
+
+def test_a_ping_and_a_redelivery_arrive_signed(tmp_path: Path) -> None:
+    with (
+        deployment(tmp_path, None, None, settings=SETTINGS) as site,
+        Receiver() as receiver,
+    ):
+        shop = Shop(site)
+        try:
+            webhook = shop.subscribe(receiver, ("item.created",))
+            site.start_worker()
+            assert shop.add_item("chair") is not None
+            (event_id,) = shop.events("item.created")
+            _wait_for_ids(receiver, {event_id}, DELIVERY_S)
+            hook = f"{site.base}/webhook/{webhook.id}"
+            ping = shop.http.post(f"{hook}/ping", timeout=START_S)
+            assert ping.status_code == 202, ping.text
+            first = shop.http.get(f"{hook}/delivery?event_id={event_id}", timeout=START_S)
+            again = shop.http.post(
+                f"{hook}/delivery/{first.json()[0]['id']}/redeliver", timeout=START_S
+            )
+            assert again.status_code == 202, again.text
+            ping_id = f"ping_{ping.json()['id']}"
+            poll_until(
+                lambda: receiver.ids() == {event_id: 2, ping_id: 1},
+                DELIVERY_S,
+                lambda: f"received {receiver.ids()}",
+            )
+            assert receiver.bad == []
+            (pinged,) = [r for r in receiver.delivered() if r.webhook_id == ping_id]
+            assert pinged.body["type"] == "webhook.ping"
+            assert pinged.body["data"] == {"webhook_id": webhook.id, "store_id": shop.store_id}
+            first_body, second_body = [
+                r.raw for r in receiver.delivered() if r.webhook_id == event_id
+            ]
+            assert first_body == second_body
+            log = shop.http.get(f"{hook}/delivery", timeout=START_S).json()
+            assert {d["status"] for d in log} == {"succeeded"}
         finally:
             shop.close()

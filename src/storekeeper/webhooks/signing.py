@@ -2,8 +2,8 @@
 
 A delivery's body (background/webhook_delivery.py) is the same bytes on every retry; its
 signature is `v1,<base64 HMAC-SHA256(key, "{webhook-id}.{webhook-timestamp}.{body}")>`, the
-key being the base64 part of a `whsec_` secret. During a rotation's 24 h the previous secret signs too,
-the two signatures space-separated, so a receiver holding either one verifies.
+key being the base64 part of a `whsec_` secret. During a rotation's 24 h the previous secret
+signs too, the two signatures space-separated, so a receiver holding either one verifies.
 """
 
 from __future__ import annotations
