@@ -123,7 +123,7 @@ browser: ## install Chromium from the system packages when it is missing
 	$(call system-packages,chromium,chromium)
 
 screenshots: install-dev browser ## retake the console's pictures in docs/console/ (docs/console.md shows them)
-	CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -p no:xdist -q tests/console/test_screenshots.py
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -p no:xdist -q tests/console/test_screenshots.py tests/console/test_webhooks.py
 
 cluster: install deploy-tools ## N instances (N=2) + nginx on http://127.0.0.1:8080, PostgreSQL, Redis
 	$(BIN)/python -m deploy.cluster --instances $(N)

@@ -9,6 +9,7 @@ milliseconds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -54,7 +55,7 @@ def open_webhooks(console: Console, store: int, name: str) -> None:
 
 
 def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
-    console: Console, server: Server, receiver: Inbox
+    console: Console, server: Server, receiver: Inbox, shots: Path
 ) -> None:
     console.register("hooker")
     store = console.create_store("Hook Shop")
@@ -85,6 +86,7 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
     section = console.page.get_by_role("region", name="Stock sync")
     expect(section).to_contain_text("item.updated")
     console.accessible()
+    console.page.screenshot(path=shots / "webhook-secret.png", animations="disabled")
     panel.get_by_role("button", name="I have saved it").click()
     expect(panel).to_be_hidden()
     console.reload()
@@ -128,6 +130,8 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
     assert verify_webhook(secret, ping.headers, ping.body)["type"] == "webhook.ping"
     expect(log.get_by_role("row").nth(1)).to_contain_text("webhook.ping")
     expect(log.get_by_role("row").nth(1)).to_contain_text("Succeeded")
+    console.settled()
+    section.screenshot(path=shots / "webhooks.png", animations="disabled")
 
 
 def test_turn_off_and_on_rotate_and_delete(

@@ -241,7 +241,7 @@ function deliveryLog(hook, problem, manage) {
   const count = h("p", { role: "status" });
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Older attempts");
   const reload = h("button", { type: "button", class: "secondary" }, "Reload the log");
-  const table = h("table", {},
+  const table = h("table", { class: "log" },
     h("caption", {}, `Delivery attempts to ${hook.url}, newest first`),
     h("thead", {}, h("tr", {},
       ["When", "Type", "Event", "Attempt", "Result", "Response", "Duration", "Next attempt", "Error"]
@@ -334,20 +334,28 @@ function deliveryRow(hook, row, problem, manage, reload) {
   }));
   const at = row.attempted_at || row.created_at;
   return h("tr", {},
-    h("td", {}, h("time", { datetime: at }, when(at))),
-    h("td", {}, row.type),
+    h("td", {}, stamp(at)),
+    h("td", { class: "nowrap" }, row.type),
     h("td", {}, row.event_id === null ? "ping" : String(row.event_id)),
     h("td", { class: "num" }, String(row.attempt)),
-    h("td", {}, { pending: "Pending", succeeded: "Succeeded", failed: "Failed" }[row.status] || row.status),
+    h("td", { class: "nowrap" }, { pending: "Pending", succeeded: "Succeeded", failed: "Failed" }[row.status] || row.status),
     h("td", { class: "num" }, row.response_status === null ? "—" : String(row.response_status)),
     h("td", { class: "num" }, row.duration_ms === null ? "—" : `${row.duration_ms} ms`),
-    h("td", {}, row.next_attempt_at ? h("time", { datetime: row.next_attempt_at }, when(row.next_attempt_at)) : "—"),
+    h("td", {}, row.next_attempt_at ? stamp(row.next_attempt_at) : "—"),
     h("td", {}, row.error || "—"),
-    h("td", {}, manage ? redeliver : "—"));
+    h("td", { class: "nowrap" }, manage ? redeliver : "—"));
 }
 
 function when(timestamp) {
   return new Date(timestamp).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "medium" });
+}
+
+/** A time in a table cell: the date and the time of day each kept on one line. */
+function stamp(timestamp) {
+  const moment = new Date(timestamp);
+  return h("time", { datetime: timestamp },
+    h("span", { class: "nowrap" }, moment.toLocaleDateString("en-GB", { dateStyle: "medium" })), " ",
+    h("span", { class: "nowrap" }, moment.toLocaleTimeString("en-GB", { timeStyle: "medium" })));
 }
 
 function addForm(storeId, added) {
