@@ -169,7 +169,27 @@ def test_turn_off_and_on_rotate_and_delete(
     verify_webhook(rotated, ping.headers, ping.body)
     verify_webhook(hook["secret"], ping.headers, ping.body)
 
-    section.get_by_role("button", name=f"Delete the webhook to {url}").click()
+    # Edit: other events, a description, which names its panel from then on.
+    section.get_by_role("button", name=f"Edit the webhook to {url}").click()
+    form = section.get_by_role("form", name=f"Edit the webhook to {url}")
+    expect(form.get_by_role("textbox", name="URL")).to_be_focused()
+    expect(form.get_by_role("textbox", name="URL")).to_have_value(url)
+    form.get_by_role("checkbox", name="Every event, those added later too").uncheck()
+    form.get_by_role("checkbox", name="Item created (item.created)").check()
+    form.get_by_role("checkbox", name="Item deleted (item.deleted)").check()
+    form.get_by_role("textbox", name="Description").fill("Catalogue feed")
+    console.accessible()
+    form.get_by_role("button", name="Save changes").click()
+    renamed = console.page.get_by_role("region", name="Catalogue feed")
+    expect(renamed.get_by_role("heading", name="Catalogue feed")).to_be_focused()
+    expect(renamed).to_contain_text("item.created, item.deleted")
+    saved = server.call("GET", f"/webhook/{hook['id']}", token)
+    assert (saved["events"], saved["description"]) == (
+        ["item.created", "item.deleted"],
+        "Catalogue feed",
+    )
+
+    renamed.get_by_role("button", name=f"Delete the webhook to {url}").click()
     console.page.get_by_role("dialog", name="Delete this webhook?").get_by_role(
         "button", name="Delete"
     ).click()

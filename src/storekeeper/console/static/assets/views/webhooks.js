@@ -62,6 +62,12 @@ export async function webhooksView(ctx) {
     fill(list, hooks.map((hook) => webhookSection(hook, {
       manage: may.manageWebhooks,
       say: (text) => fill(status, text),
+      changed: (text) => {
+        render();
+        fill(status, text);
+        const heading = document.getElementById(`webhook-${hook.id}`);
+        if (heading) heading.focus();
+      },
       showSecret: secret.show,
       removed: () => {
         hooks.splice(hooks.indexOf(hook), 1);
@@ -143,8 +149,8 @@ function secretPanel() {
   };
 }
 
-function webhookSection(hook, { manage, say, showSecret, removed }) {
-  const headingId = uid("webhook");
+function webhookSection(hook, { manage, say, changed, showSecret, removed }) {
+  const headingId = `webhook-${hook.id}`;
   const problem = h("div", { class: "problem", role: "alert" });
   const state = h("dd");
   const toggle = h("button", { type: "button", class: "secondary" });
@@ -200,6 +206,30 @@ function webhookSection(hook, { manage, say, showSecret, removed }) {
     });
   });
 
+  const editing = h("div");
+  const edit = labelled("Edit", `Edit the webhook to ${hook.url}`, "secondary");
+  edit.setAttribute("aria-expanded", "false");
+  function closeEditor() {
+    fill(editing);
+    edit.setAttribute("aria-expanded", "false");
+  }
+  edit.addEventListener("click", () => {
+    if (editing.firstChild) {
+      closeEditor();
+      return;
+    }
+    const form = editForm(hook, (data) => {
+      Object.assign(hook, data);
+      changed(`The webhook to ${hook.url} is saved.`);
+    }, () => {
+      closeEditor();
+      edit.focus();
+    });
+    fill(editing, form);
+    edit.setAttribute("aria-expanded", "true");
+    form.querySelector("input").focus();
+  });
+
   const remove = labelled("Delete", `Delete the webhook to ${hook.url}`, "danger");
   remove.addEventListener("click", async () => {
     const yes = await confirmDialog({
@@ -218,13 +248,14 @@ function webhookSection(hook, { manage, say, showSecret, removed }) {
 
   const events = hook.events.includes("*") ? "every event" : hook.events.join(", ");
   return h("section", { class: "webhook", "aria-labelledby": headingId },
-    h("h2", { id: headingId }, hook.description || hook.url),
+    h("h2", { id: headingId, tabindex: "-1" }, hook.description || hook.url),
     h("dl", { class: "facts" },
       h("dt", {}, "Sends to"), h("dd", {}, hook.url),
       h("dt", {}, "Events"), h("dd", {}, events),
       h("dt", {}, "State"), state),
-    manage ? h("div", { class: "actions" }, ping, toggle, rotate, remove) : null,
+    manage ? h("div", { class: "actions" }, ping, toggle, edit, rotate, remove) : null,
     problem,
+    editing,
     log.element);
 }
 
@@ -358,12 +389,18 @@ function stamp(timestamp) {
     h("span", { class: "nowrap" }, moment.toLocaleTimeString("en-GB", { timeStyle: "medium" })));
 }
 
-function addForm(storeId, added) {
-  const button = h("button", { type: "submit" }, "Add webhook");
-  const all = h("input", { type: "checkbox", id: uid("all-events"), name: "all_events", checked: true });
-  all.defaultChecked = true; // what form.reset() goes back to
+/**
+ * The fields of a webhook, for the add and edit forms: URL, events (every one, or a checkbox
+ * per type) and description, filled from `hook` when given. `values()` is the body to send.
+ */
+function webhookFields(hook) {
+  const every = !hook || hook.events.includes("*");
+  const all = h("input", { type: "checkbox", id: uid("all-events"), name: "all_events", checked: every });
+  all.defaultChecked = every; // what form.reset() goes back to
   const boxes = EVENTS.map(([type, text]) => {
-    const box = h("input", { type: "checkbox", id: uid("event"), name: "events", value: type });
+    const on = Boolean(hook) && hook.events.includes(type);
+    const box = h("input", { type: "checkbox", id: uid("event"), name: "events", value: type, checked: on });
+    box.defaultChecked = on;
     return [box, h("div", { class: "check" }, box, h("label", { for: box.id }, `${text} (${type})`))];
   });
   const chosen = h("div", { class: "event-choices" }, boxes.map(([, row]) => row));
@@ -375,44 +412,87 @@ function addForm(storeId, added) {
   }
   all.addEventListener("change", showChoices);
   showChoices();
+  const url = field("URL", "url", {
+    type: "url", autocomplete: "off", maxlength: 2048, required: true, spellcheck: "false", value: hook ? hook.url : "",
+    hint: "Where to POST each change: an https address of a server that can be reached from the internet.",
+  });
+  const description = field("Description", "description", {
+    maxlength: 200, autocomplete: "off", hint: "Optional: what it is for.", value: hook ? hook.description : "",
+  });
+  const events = h("fieldset", { "aria-describedby": `${hintId} ${errorId}` },
+    h("legend", {}, "Events"),
+    h("p", { class: "hint", id: hintId }, "Which changes to send."),
+    h("div", { class: "check" }, all, h("label", { for: all.id }, "Every event, those added later too")),
+    chosen,
+    h("p", { class: "error", id: errorId }));
+  return {
+    elements: [url, events, description],
+    errorId,
+    reset: showChoices,
+    values: () => ({
+      url: url.querySelector("input").value.trim(),
+      events: all.checked ? ["*"] : boxes.filter(([box]) => box.checked).map(([box]) => box.value),
+      description: description.querySelector("input").value.trim(),
+    }),
+  };
+}
+
+function addForm(storeId, added) {
+  const button = h("button", { type: "submit" }, "Add webhook");
+  const fields = webhookFields(null);
   const form = h("form", { "aria-labelledby": "add-webhook-heading", novalidate: true },
     h("h2", { id: "add-webhook-heading" }, "Add a webhook"),
     problemSlot(),
-    field("URL", "url", {
-      type: "url", autocomplete: "off", maxlength: 2048, required: true, spellcheck: "false",
-      hint: "Where to POST each change: an https address of a server that can be reached from the internet.",
-    }),
-    h("fieldset", { "aria-describedby": `${hintId} ${errorId}` },
-      h("legend", {}, "Events"),
-      h("p", { class: "hint", id: hintId }, "Which changes to send."),
-      h("div", { class: "check" }, all, h("label", { for: all.id }, "Every event, those added later too")),
-      chosen,
-      h("p", { class: "error", id: errorId })),
-    field("Description", "description", { maxlength: 200, autocomplete: "off", hint: "Optional: what it is for." }),
+    fields.elements,
     h("div", { class: "actions" }, button));
-  // showError puts a field's messages next to the control of that name; the checkboxes share
-  // one, so the events' messages have a slot of their own.
-  const failed = (error) => showErrorWithEvents(form, error, errorId);
   createOnSubmit(form, button, "Adding…", {
     send: (key) => {
-      const events = all.checked ? ["*"] : boxes.filter(([box]) => box.checked).map(([box]) => box.value);
-      const description = form.elements.description.value.trim();
+      const { url, events, description } = fields.values();
       return api.request("POST", `/store/${storeId}/webhook`, {
-        body: api.jsonBody({ url: form.elements.url.value.trim(), events, description: description || undefined }),
+        body: api.jsonBody({ url, events, description: description || undefined }),
         key,
       });
     },
     created: ({ data }) => {
       form.reset();
-      showChoices();
+      fields.reset();
       added(data);
     },
-    failed,
+    // showError puts a field's messages next to the control of that name; the checkboxes
+    // share one, so the events' messages have a slot of their own.
+    failed: (error) => showErrorWithEvents(form, error, fields.errorId),
   });
   return form;
 }
 
-/** A refusal of the add form; the events' messages go to their fieldset's slot. */
+/** A webhook's URL, events and description, changed in place (PATCH). */
+function editForm(hook, saved, cancelled) {
+  const save = h("button", { type: "submit" }, "Save changes");
+  const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+  const fields = webhookFields(hook);
+  const headingId = uid("edit-heading");
+  const form = h("form", { "aria-labelledby": headingId, novalidate: true, class: "edit-webhook" },
+    h("h3", { id: headingId }, `Edit the webhook to ${hook.url}`),
+    problemSlot(),
+    fields.elements,
+    h("div", { class: "actions" }, save, cancel));
+  cancel.addEventListener("click", cancelled);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    busyButton(save, "Saving…", async () => {
+      clearErrors(form);
+      try {
+        const { data } = await api.request("PATCH", `/webhook/${hook.id}`, { body: api.jsonBody(fields.values()) });
+        saved(data);
+      } catch (error) {
+        if (!(error instanceof api.SessionEnded)) showErrorWithEvents(form, error, fields.errorId);
+      }
+    });
+  });
+  return form;
+}
+
+/** A refusal of a webhook form; the events' messages go to their fieldset's slot. */
 function showErrorWithEvents(form, error, errorId) {
   const events = error instanceof api.ApiError && error.status === 422 ? error.fields.events : undefined;
   if (!events) {
