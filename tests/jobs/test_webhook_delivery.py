@@ -15,10 +15,15 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from storekeeper.background.relay import RETENTION, Relay
 from storekeeper.background.runner import Runner
-from storekeeper.background.webhook_delivery import DISABLED_MAIL_JOB, WebhookDelivery
+from storekeeper.background.webhook_delivery import (
+    DISABLED_MAIL_JOB,
+    TROUBLE_DELAY_S,
+    WebhookDelivery,
+)
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
-from storekeeper.domain.deliveries import JITTER, SCHEDULE_S, RetrySchedule
+from storekeeper.domain.deliveries import FAILING_FOR, JITTER, SCHEDULE_S, RetrySchedule
 from storekeeper.domain.jobs import JOBS, RetryPolicy
 from storekeeper.domain.model import PageRequest
 from storekeeper.domain.webhooks import (
@@ -270,3 +275,83 @@ def test_during_a_rotation_both_secrets_sign(
     assert len(first.headers["webhook-signature"].split(" ")) == 2
     assert second.verified_by == (0,)
     assert orjson.loads(second.raw)["data"]["changes"]["name"] == [None, "Later"]
+
+
+def test_three_days_of_failures_turn_the_webhook_off(
+    client: FlaskClient, alice: User, deliveries: Deliveries
+) -> None:
+    with Receiver(lambda n: 503) as receiver:
+        shop = store(client, alice)
+        webhook = deliveries.subscribe(shop["id"], receiver.url)
+        receiver.secrets.append(webhook.secret)
+        # Failing since 3 days ago (scaled) less a second: this failure is not yet the end.
+        almost = deliveries.clock() - FAILING_FOR * SCALE + timedelta(seconds=1)
+        with deliveries.units(write=True) as work:
+            work[WEBHOOKS].mark_failing(webhook.id, almost)
+        item(client, alice, shop["id"])
+        assert deliveries.run_due() == ["rescheduled"]
+        assert deliveries.webhook(webhook.id).enabled
+        deliveries.clock.advance(1)
+        assert deliveries.run_due() == ["succeeded"]  # the chain ended: the webhook is off
+    after = deliveries.webhook(webhook.id)
+    assert (after.enabled, after.disabled_reason) == (False, "failing")
+    rows = deliveries.attempts(webhook.id)
+    assert [(r.attempt, r.status, r.response_status) for r in rows] == [
+        (1, "failed", 503),
+        (2, "failed", 503),
+    ]
+    assert rows[-1].next_attempt_at is None
+    with deliveries.units() as work:
+        assert work[JOBS].counts()[(DISABLED_MAIL_JOB, "queued")] == 1
+
+
+def test_a_webhook_turned_off_by_a_manager_fails_its_pending_attempts_unsent(
+    client: FlaskClient, alice: User, deliveries: Deliveries, receiver: Receiver
+) -> None:
+    shop = store(client, alice)
+    webhook = deliveries.subscribe(shop["id"], receiver.url)
+    item(client, alice, shop["id"])
+    item(client, alice, shop["id"], "Table")
+    with deliveries.units(write=True) as work:
+        work[WEBHOOKS].save_webhook(replace(webhook, enabled=False))
+    assert set(deliveries.run_due()) == {"succeeded"}
+    assert receiver.count() == 0
+    rows = deliveries.attempts(webhook.id)
+    assert [(r.status, r.error) for r in rows] == [("failed", "webhook disabled")] * 2
+
+
+def test_trouble_of_ours_reschedules_the_job_and_keeps_the_attempt(
+    client: FlaskClient, alice: User, deliveries: Deliveries, receiver: Receiver
+) -> None:
+    shop = store(client, alice)
+    webhook = deliveries.subscribe(shop["id"], receiver.url)
+    receiver.secrets.append(webhook.secret)
+    item(client, alice, shop["id"])
+    broken = replace(deliveries.handler, sender=None)  # type: ignore[arg-type]
+    runner = Runner(deliveries.units, broken.handlers(), POLICY, deliveries.clock)
+    with deliveries.units() as work:
+        (job_id,) = work[JOBS].due(deliveries.clock(), timedelta(seconds=600), 10)
+    for _ in range(POLICY.max_attempts + 1):
+        assert runner.run(job_id) == "rescheduled"
+        deliveries.clock.advance(TROUBLE_DELAY_S)
+    (row,) = deliveries.attempts(webhook.id)
+    assert (row.attempt, row.status) == (1, "pending")
+    assert deliveries.webhook(webhook.id).sending_until is None  # the lease was given back
+    assert deliveries.run_due() == ["succeeded"]
+    assert receiver.ids() == {str(row.event_id): 1}
+
+
+def test_the_relays_purge_deletes_attempts_older_than_30_days(
+    client: FlaskClient, alice: User, deliveries: Deliveries, receiver: Receiver
+) -> None:
+    shop = store(client, alice)
+    webhook = deliveries.subscribe(shop["id"], receiver.url)
+    receiver.secrets.append(webhook.secret)
+    item(client, alice, shop["id"])
+    item(client, alice, shop["id"], "Table")
+    assert set(deliveries.run_due()) == {"succeeded"}
+    assert len(deliveries.attempts(webhook.id)) == 2
+    later = datetime.now(UTC) + RETENTION + timedelta(seconds=5)
+    relay = Relay(deliveries.units, lambda job_id: None, timedelta(seconds=60), lambda: later)
+    relay.purge()
+    assert deliveries.attempts(webhook.id) == []
