@@ -31,6 +31,7 @@ def budget_client(
     tmp_path: Path,
     general: int = 20,
     writes: int = 5,
+    redis_url: str | None = None,
     **settings: object,
 ) -> FlaskClient:
     """A client of an app whose budgets are `general` requests an hour, `writes` writes."""
@@ -39,6 +40,7 @@ def budget_client(
         tmp_path,
         rate_limit=RateLimit(general, 3600),
         write_rate_limit=RateLimit(writes, 3600),
+        redis_url=redis_url,
         **settings,
     )
     return create_app(config, database).test_client()
@@ -98,13 +100,13 @@ def test_every_kind_of_answer_carries_the_fields_counting_down(
 def test_over_budget_is_a_429_with_retry_after_until_the_window_ends(
     test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
 ) -> None:
-    settings: dict[str, object] = {}
+    redis_url = None
     if store == "redis":
         if not _redis_available():
             pytest.skip("no Redis on 127.0.0.1:6379")
         redis.Redis.from_url(REDIS_URL).flushdb()
-        settings["redis_url"] = REDIS_URL
-    limited = budget_client(test_database, database, tmp_path, general=4, **settings)
+        redis_url = REDIS_URL
+    limited = budget_client(test_database, database, tmp_path, general=4, redis_url=redis_url)
     env = {"REMOTE_ADDR": "10.50.0.2"}
     answers = [limited.get("/store", environ_base=env) for _ in range(6)]
     assert [a.status_code for a in answers] == [200] * 4 + [429] * 2

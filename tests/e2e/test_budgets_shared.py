@@ -71,7 +71,7 @@ def two_instances(store: str) -> Iterator[list[str]]:
             instance.mkdir()
             env = server_env(str(instance), **shared)
             if n == 0:
-                upgrade = [BIN / "storekeeper", "db", "upgrade"]
+                upgrade = [str(BIN / "storekeeper"), "db", "upgrade"]
                 subprocess.run(upgrade, env=env, check=True, timeout=120)
             base, _ = stack.enter_context(server_process(str(instance), env, WORKERS))
             bases.append(base)
