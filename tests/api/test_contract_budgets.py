@@ -212,3 +212,19 @@ def _redis_available() -> bool:
         return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
     except redis.RedisError:
         return False
+
+
+def test_the_openapi_document_describes_the_fields_once_and_429_everywhere(
+    client: FlaskClient,
+) -> None:
+    document = client.get("/openapi.json").get_json()
+    described = document["components"]["headers"]
+    assert set(described) == {"RateLimit", "RateLimit-Policy"}
+    assert "draft-ietf-httpapi-ratelimit-headers-11" in described["RateLimit"]["description"]
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            exempt = path in ("/health", "/ready", "/metrics")
+            assert ("429" in operation["responses"]) is not exempt, (method, path)
+            for answer in operation["responses"].values():
+                refs = {h.get("$ref") for h in answer.get("headers", {}).values()}
+                assert ("#/components/headers/RateLimit" in refs) is not exempt, (method, path)
