@@ -228,3 +228,18 @@ def test_the_openapi_document_describes_the_fields_once_and_429_everywhere(
             for answer in operation["responses"].values():
                 refs = {h.get("$ref") for h in answer.get("headers", {}).values()}
                 assert ("#/components/headers/RateLimit" in refs) is not exempt, (method, path)
+
+
+def test_a_store_that_does_not_answer_refuses_no_one(
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+) -> None:
+    # Nothing listens on port 1: the budgets count in memory, the sign-in limits stay closed.
+    limited = budget_client(
+        test_database, database, tmp_path, general=4, redis_url="redis://127.0.0.1:1/0"
+    )
+    env = {"REMOTE_ADDR": "10.50.4.1"}
+    answers = [limited.get("/store", environ_base=env) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [standing(a)[0] for a in answers] == [3, 2, 1]
+    body = {"username": "nobody", "password": PASSWORD}
+    assert limited.post("/login", json=body, environ_base=env).status_code == 503

@@ -27,12 +27,10 @@ class SqlBudgetStore:
     ) -> tuple[bool, dict[str, int]]:
         """Add each count; then one more to every `take` tally when all are under their limit."""
         tallies = {t.key: t for t in adds} | {t.key: t for t, _ in take}
+        counts = {t.key: n for t, n in adds.items()}
         with self.database.unit_of_work(write=True) as conn:
             # One order for every transaction, so that two never wait for each other's rows.
-            totals = {
-                key: _add(conn, tallies[key], sum(n for t, n in adds.items() if t.key == key))
-                for key in sorted(tallies)
-            }
+            totals = {key: _add(conn, tallies[key], counts.get(key, 0)) for key in sorted(tallies)}
             if not take or any(totals[t.key] >= limit for t, limit in take):
                 return not take, totals
             for tally, _ in take:

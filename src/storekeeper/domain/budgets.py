@@ -255,7 +255,10 @@ class Budgets:
             return self._store.sync(adds, take)
         except Exception as exc:
             if not isinstance(exc, _StoreDown):
-                log.warning("request budgets: the shared store did not answer", exc_info=True)
+                log.warning(
+                    "request budgets: the shared store did not answer (%s); counting in memory",
+                    type(exc).__name__,
+                )
                 self._store_down_until = self._clock() + RETRY_STORE_S
             with self._lock:
                 for tally, added in adds.items():
