@@ -18,11 +18,18 @@ import requests
 
 from deploy.processes import free_port, running
 from tests.e2e.tcp_proxy import TcpProxy
-from tests.helpers import PASSWORD, PG_ADMIN_URL, missing, postgres_available, postgres_database
+from tests.helpers import (
+    GENEROUS_BUDGET,
+    PASSWORD,
+    PG_ADMIN_URL,
+    missing,
+    postgres_available,
+    postgres_database,
+)
 
 BIN = Path(sys.executable).parent
 # Request budgets no test trips by accident (a budget test passes its own).
-GENEROUS_BUDGETS = "1000000/minute"
+GENEROUS_BUDGETS = f"{GENEROUS_BUDGET}/minute"
 
 
 def server_env(instance: str, **extra: str) -> dict[str, str]:

@@ -1,7 +1,8 @@
 """The budgets' batching on a real store: few writes far from the limit, the bound near it.
 
 Two `Budgets` stand for two worker processes (each its own memory) on one database; a clock
-the test moves stands for time, so what is counted is store calls and admissions, never time.
+the test moves stands for time, so what is counted is store calls and admissions, never time;
+the periodic sync runs inline (in a server it runs beside the request) so it can be counted.
 """
 
 from __future__ import annotations
@@ -47,13 +48,13 @@ def test_far_from_the_limit_a_process_writes_once_per_batch_or_interval(
 ) -> None:
     clock = Clock()
     store = Counted(SqlBudgetStore(database))
-    budgets = Budgets(LIMIT, None, store, clock)
+    budgets = Budgets(LIMIT, None, store, clock, background=False)
     for _ in range(500):
         clock.now += 0.001  # 1,000 requests a second: the batch fills before the interval
         assert budgets.spend("addr:192.0.2.1", write=False).retry_after is None
     assert store.syncs <= 500 // (Policy("default", LIMIT).batch - 1) + 1
     slow = Counted(SqlBudgetStore(database))
-    budgets = Budgets(LIMIT, None, slow, clock)
+    budgets = Budgets(LIMIT, None, slow, clock, background=False)
     for _ in range(40):
         clock.now += FLUSH_S / 4  # slower than a batch per interval: one sync per interval
         budgets.spend("addr:192.0.2.2", write=False)
@@ -63,7 +64,7 @@ def test_far_from_the_limit_a_process_writes_once_per_batch_or_interval(
 def test_two_processes_alternating_meet_the_limit_within_the_bound(database: Database) -> None:
     clock = Clock()
     store = SqlBudgetStore(database)
-    processes = [Budgets(LIMIT, None, store, clock) for _ in range(2)]
+    processes = [Budgets(LIMIT, None, store, clock, background=False) for _ in range(2)]
     admitted = 0
     for n in range(1200):
         clock.now += 0.001
@@ -82,7 +83,7 @@ def test_a_write_spends_both_budgets_and_a_full_one_refuses_from_memory(
 ) -> None:
     clock = Clock()
     store = Counted(SqlBudgetStore(database))
-    budgets = Budgets(RateLimit(50, 60), RateLimit(3, 60), store, clock)
+    budgets = Budgets(RateLimit(50, 60), RateLimit(3, 60), store, clock, background=False)
     verdicts = [budgets.spend("addr:192.0.2.3", write=True) for _ in range(4)]
     assert [v.retry_after is None for v in verdicts] == [True, True, True, False]
     assert [v.standings[1].remaining for v in verdicts] == [2, 1, 0, 0]

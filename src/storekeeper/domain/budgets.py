@@ -2,7 +2,8 @@
 
 A database write (or a Redis round trip) per request would cost more than most requests do,
 so each worker process counts in memory and adds its counts to the shared store in batches:
-at most every FLUSH_S seconds, or as soon as it holds BATCH_SHARE of a budget unflushed. Near
+at most every FLUSH_S seconds (beside the request that found it due, in a thread of its own),
+or as soon as it holds BATCH_SHARE of a budget unflushed (in that request). Near
 the limit (within two batches of it) every request is counted in the store itself, one atomic
 step that admits it only while the shared total has room, so the total is exact where it
 matters. Over budget, a process refuses from memory: a fixed window's count only grows, so a
@@ -129,6 +130,7 @@ class Budgets:
         writes: RateLimit | None,
         store: BudgetStore,
         clock: Callable[[], float] = time.time,
+        background: bool = True,
     ) -> None:
         self.general = Policy(GENERAL, general) if general else None
         self.writes = Policy(WRITES, writes) if writes else None
@@ -138,7 +140,10 @@ class Budgets:
         self._counts: dict[str, _Count] = {}
         self._flushed_at = clock()
         self._flushing = False
-        self._swept_at = 0.0
+        self._swept_at = clock()
+        # The periodic sync runs beside the request that found it due, never in its way (a
+        # write to SQLite may wait for its lock); a test may run it inline to count it.
+        self._background = background
         self._store_down_until = 0.0
 
     @property
@@ -152,6 +157,10 @@ class Budgets:
         applied = [p for p in (self.general, self.writes if write else None) if p is not None]
         shown = self.policies
         with self._lock:
+            due = self._flush_due(now)
+        if due:
+            self._start_flush(now)
+        with self._lock:
             counts = {p.name: self._count(p, client, now) for p in shown}
             full = [p for p in applied if counts[p.name].total >= p.limit.count]
             if full:
@@ -161,7 +170,6 @@ class Budgets:
                 or counts[p.name].pending + 1 >= p.batch
                 for p in applied
             )
-            flush = self._flush_due(now)
             if not exact:
                 for p in applied:
                     counts[p.name].pending += 1
@@ -169,8 +177,6 @@ class Budgets:
                 adds = {counts[p.name].tally: counts[p.name].pending for p in applied}
                 for p in applied:
                     counts[p.name].pending = 0
-        if flush:
-            self._flush(now)
         if not exact:
             return self._verdict(counts, now)
         taken, totals = self._sync(adds, [(counts[p.name].tally, p.limit.count) for p in applied])
@@ -212,6 +218,12 @@ class Budgets:
         self._flushing = True
         self._flushed_at = now
         return True
+
+    def _start_flush(self, now: float) -> None:
+        if self._background:
+            threading.Thread(target=self._flush, args=(now,), name="budgets", daemon=True).start()
+        else:
+            self._flush(now)
 
     def _flush(self, now: float) -> None:
         """The periodic step: counts to the store, now and then the store's ended windows."""
