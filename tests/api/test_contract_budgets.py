@@ -67,10 +67,22 @@ def sign_in(client: FlaskClient, username: str, address: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {login.get_json()['access_token']}"}
 
 
+def shared_store(store: str) -> str | None:
+    """The Redis URL for the `redis` store (emptied first), None for the database."""
+    if store == "database":
+        return None
+    if not _redis_available():
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    return REDIS_URL
+
+
+@pytest.mark.parametrize("store", ["database", "redis"])
+@ONE_REDIS
 def test_every_kind_of_answer_carries_the_fields_counting_down(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
 ) -> None:
-    limited = budget_client(test_database, database, tmp_path)
+    limited = budget_client(test_database, database, tmp_path, redis_url=shared_store(store))
     env = {"REMOTE_ADDR": "10.50.0.1"}
     answers = [
         limited.get("/store", environ_base=env),  # 200
@@ -100,13 +112,9 @@ def test_every_kind_of_answer_carries_the_fields_counting_down(
 def test_over_budget_is_a_429_with_retry_after_until_the_window_ends(
     test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
 ) -> None:
-    redis_url = None
-    if store == "redis":
-        if not _redis_available():
-            pytest.skip("no Redis on 127.0.0.1:6379")
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        redis_url = REDIS_URL
-    limited = budget_client(test_database, database, tmp_path, general=4, redis_url=redis_url)
+    limited = budget_client(
+        test_database, database, tmp_path, general=4, redis_url=shared_store(store)
+    )
     env = {"REMOTE_ADDR": "10.50.0.2"}
     answers = [limited.get("/store", environ_base=env) for _ in range(6)]
     assert [a.status_code for a in answers] == [200] * 4 + [429] * 2
@@ -122,10 +130,14 @@ def test_over_budget_is_a_429_with_retry_after_until_the_window_ends(
         assert len(keys) == 1
 
 
+@pytest.mark.parametrize("store", ["database", "redis"])
+@ONE_REDIS
 def test_writes_have_a_budget_of_their_own_that_reads_do_not_spend(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
 ) -> None:
-    limited = budget_client(test_database, database, tmp_path, general=50, writes=3)
+    limited = budget_client(
+        test_database, database, tmp_path, general=50, writes=3, redis_url=shared_store(store)
+    )
     headers = sign_in(limited, "writer", "10.50.1.1")  # two writes from the address
     writes = [
         limited.post("/store", json={"name": f"s{n}"}, headers=headers).status_code
@@ -158,11 +170,20 @@ def test_health_ready_and_metrics_are_neither_counted_nor_refused(
     ]
 
 
+@pytest.mark.parametrize("store", ["database", "redis"])
+@ONE_REDIS
 def test_a_signed_in_user_has_one_budget_from_every_address(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
 ) -> None:
     proxies = (ipaddress.ip_network("10.0.0.0/8"),)
-    limited = budget_client(test_database, database, tmp_path, general=10, trusted_proxies=proxies)
+    limited = budget_client(
+        test_database,
+        database,
+        tmp_path,
+        general=10,
+        trusted_proxies=proxies,
+        redis_url=shared_store(store),
+    )
     headers = sign_in(limited, "roamer", "192.0.2.200")
     spent = []
     for n in range(12):
@@ -181,10 +202,14 @@ def test_a_signed_in_user_has_one_budget_from_every_address(
     assert standing(anonymous)[0] == 9
 
 
+@pytest.mark.parametrize("store", ["database", "redis"])
+@ONE_REDIS
 def test_two_users_from_one_address_have_separate_budgets(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
 ) -> None:
-    limited = budget_client(test_database, database, tmp_path, general=30, writes=30)
+    limited = budget_client(
+        test_database, database, tmp_path, general=30, writes=30, redis_url=shared_store(store)
+    )
     env = {"REMOTE_ADDR": "10.50.3.1"}
     first = sign_in(limited, "first", "10.50.3.2")
     second = sign_in(limited, "second", "10.50.3.3")
