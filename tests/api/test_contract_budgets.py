@@ -153,7 +153,7 @@ def test_writes_have_a_budget_of_their_own_that_reads_do_not_spend(
     assert left == 50 - 4
 
 
-def test_health_ready_and_metrics_are_neither_counted_nor_refused(
+def test_health_ready_metrics_and_the_consoles_files_are_neither_counted_nor_refused(
     test_database: ProvisionedDatabase, database: Database, tmp_path: Path
 ) -> None:
     limited = budget_client(test_database, database, tmp_path, general=2)
@@ -163,6 +163,10 @@ def test_health_ready_and_metrics_are_neither_counted_nor_refused(
             answer = limited.get(path, environ_base=env)
             assert answer.status_code == 200, path
             assert "RateLimit" not in answer.headers
+    # Nor are the console's own files (a spent budget's wait must still be shown).
+    for _ in range(3):
+        icon = limited.get("/console/assets/favicon.svg", environ_base=env)
+        assert icon.status_code == 200 and "RateLimit" not in icon.headers
     assert [limited.get("/store", environ_base=env).status_code for _ in range(3)] == [
         200,
         200,

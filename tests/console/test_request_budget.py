@@ -50,6 +50,13 @@ def test_a_spent_budget_says_how_long_to_wait_whatever_the_call(
     expect(banner).to_have_text(BANNER)
     shown = int(BANNER.match(banner.inner_text()).group(1))  # type: ignore[union-attr]
     assert 0 < shown <= wait
-    form = re.compile(r"^Too many requests\. Try again in \d+ seconds?\.$")
-    expect(console.page.get_by_role("alert")).to_have_text(form)
+    reason = re.compile(r"^Too many requests\. Try again in \d+ seconds?\.$")
+    expect(console.page.get_by_role("alert")).to_have_text(reason)
+    console.accessible()
+    # Any other call says the same: the stores page cannot load, and says why and how long.
+    with console.page.expect_response(lambda r: "/store?" in r.url or r.url.endswith("/store")):
+        console.nav_link("Stores").click()
+    expect(console.heading()).to_have_text("Could not load the page")
+    expect(console.page.get_by_role("alert")).to_have_text(reason)
+    expect(banner).to_have_text(BANNER)
     console.accessible()

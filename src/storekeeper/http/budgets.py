@@ -19,6 +19,10 @@ from storekeeper.http.state import current
 DRAFT = "draft-ietf-httpapi-ratelimit-headers-11"
 # Probes and the scrape: an orchestrator or Prometheus must always get through, uncounted.
 EXEMPT = frozenset(("/health", "/ready", "/metrics"))
+# The console's own files (scripts, styles, its icon): read from memory, no database, and
+# what a browser needs to show a spent budget's wait at all; a browser also fetches them on
+# its own (an icon again after a navigation), which a person could not help.
+STATIC = "/console/assets/"
 # Safe methods (RFC 9110): everything else is a write, and counts in both budgets.
 _SAFE = frozenset(("GET", "HEAD", "OPTIONS", "TRACE"))
 
@@ -27,7 +31,8 @@ def check() -> None:
     """Count the request against its client's budgets; TooManyAttempts (429) over either."""
     found = services()
     state = current()
-    if state is None or not found.budgets.policies or request.path in EXEMPT:
+    path = request.path
+    if state is None or not found.budgets.policies or path in EXEMPT or path.startswith(STATIC):
         return
     verdict = found.budgets.spend(client(), request.method not in _SAFE)
     state.budget = verdict

@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import { fill, h } from "./dom.js";
-import { flash, seconds } from "./ui.js";
+import { describe, flash, seconds } from "./ui.js";
 import { accountView } from "./views/account.js";
 import { registerView, signInView } from "./views/auth.js";
 import { historyView } from "./views/history.js";
@@ -89,9 +89,9 @@ function match(path) {
 }
 
 function failedView(error) {
-  const text = error instanceof api.ApiError && error.status === 404
-    ? "There is nothing here: it may have been deleted."
-    : error.message || "The page could not be loaded.";
+  let text = error.message || "The page could not be loaded.";
+  if (error instanceof api.ApiError && error.status === 404) text = "There is nothing here: it may have been deleted.";
+  if (error instanceof api.ApiError && error.status === 429) text = describe(error); // with the wait
   return {
     title: "Could not load the page",
     content: [
