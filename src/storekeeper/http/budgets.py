@@ -8,9 +8,11 @@ until its window ends.
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Response, request
 
-from storekeeper.domain.budgets import Verdict
+from storekeeper.domain.budgets import Policy, Verdict
 from storekeeper.domain.errors import TooManyAttempts
 from storekeeper.http.clients import client_address
 from storekeeper.http.context import services
@@ -64,10 +66,13 @@ def add_headers(response: Response) -> None:
     verdict: Verdict | None = state.budget if state else None
     if verdict is None:
         return
-    response.headers["RateLimit-Policy"] = ", ".join(
-        f'"{s.policy.name}";q={s.policy.limit.count};w={s.policy.limit.period}'
-        for s in verdict.standings
-    )
+    response.headers["RateLimit-Policy"] = _policy_field(tuple(s.policy for s in verdict.standings))
     response.headers["RateLimit"] = ", ".join(
         f'"{s.policy.name}";r={s.remaining};t={s.reset}' for s in verdict.standings
     )
+
+
+@cache
+def _policy_field(policies: tuple[Policy, ...]) -> str:
+    """The RateLimit-Policy field of the budgets: the same on every answer, made once."""
+    return ", ".join(f'"{p.name}";q={p.limit.count};w={p.limit.period}' for p in policies)
