@@ -20,6 +20,7 @@ from storekeeper_client.errors import (
     ValidationFailed,
 )
 from storekeeper_client.paging import Page, Versioned
+from storekeeper_client.ratelimit import Quota, RateLimitState
 from storekeeper_client.retry import NO_RETRIES, RetryPolicy
 from storekeeper_client.webhooks import WebhookVerificationError, verify_webhook
 
@@ -36,6 +37,8 @@ __all__ = [
     "Page",
     "PayloadTooLarge",
     "ProblemError",
+    "Quota",
+    "RateLimitState",
     "RetryLater",
     "RetryPolicy",
     "ServiceUnavailable",
