@@ -143,6 +143,13 @@ VARIABLES: tuple[Variable, ...] = (
         _BOTH,
     ),
     Variable(
+        "WEBHOOK_RETRY_SCALE",
+        "1",
+        "multiplies webhook retry delays and the 3 days before a failing webhook is disabled"
+        " (tests: 0.001)",
+        _WORKER,
+    ),
+    Variable(
         "ADMIN_PASSWORD",
         "unset (asked on the terminal)",
         "the password create-admin sets",
@@ -198,6 +205,8 @@ class Settings:
     # Webhook URLs may name loopback, private and link-local addresses (checked when a webhook
     # is saved and again at each delivery), and plain http.
     webhook_allow_private: bool = False
+    # Multiplies the webhook retry schedule and its 3-day disabling window (domain/deliveries.py).
+    webhook_retry_scale: float = 1.0
 
     @property
     def public_origin(self) -> str:
@@ -219,6 +228,16 @@ def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise SettingsError(f"{PREFIX}{name}: must be between {low} and {high}, got {value}")
     return value
+
+
+def _scale(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive multiplier (a finite decimal number greater than 0, at most 1000)."""
+    raw = env.get(PREFIX + name, "").strip()
+    if raw == "":
+        return default
+    if not re.fullmatch(r"\d+(\.\d+)?|\.\d+", raw) or not 0 < float(raw) <= 1000:
+        raise SettingsError(f"{PREFIX}{name}: must be a number above 0, at most 1000, got {raw!r}")
+    return float(raw)
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -454,4 +473,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         job_retry_delay_s=_int(env, "JOB_RETRY_DELAY", 10, 1, 3600),
         job_max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 10, 1, 100),
         webhook_allow_private=_bool(env, "WEBHOOK_ALLOW_PRIVATE", False),
+        webhook_retry_scale=_scale(env, "WEBHOOK_RETRY_SCALE", 1.0),
     )

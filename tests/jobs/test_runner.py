@@ -16,7 +16,7 @@ from storekeeper.db import models
 from storekeeper.db.repositories import REPOSITORIES
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
-from storekeeper.domain.jobs import JOBS, Job, JobRefused, RetryPolicy
+from storekeeper.domain.jobs import JOBS, Job, JobRefused, RetryAt, RetryPolicy
 
 POLICY = RetryPolicy(max_attempts=3, first_delay_s=10, lease_s=60)
 
@@ -206,3 +206,32 @@ def test_a_refused_job_fails_at_once_without_retries(units: SqlUnitsOfWork) -> N
     job = _job(units, job_id)
     assert (job.status, job.attempts) == ("failed", 1)
     assert job.last_error == "JobRefused: what it works on is gone"
+
+
+def test_a_handler_reschedules_its_job_past_the_policys_max_attempts(
+    units: SqlUnitsOfWork,
+) -> None:
+    # A webhook delivery asks to run again on its own schedule (or a few seconds later when
+    # another runner is sending to the same receiver): many more times than POLICY allows.
+    runs: list[int] = []
+
+    def patient(job: Job) -> Mapping[str, Any]:
+        runs.append(job.attempts)
+        if len(runs) <= POLICY.max_attempts * 3:
+            raise RetryAt(clock() + timedelta(seconds=30), f"not yet ({len(runs)})")
+        return {"done": True}
+
+    job_id = _add(units, "test.patient")
+    clock = Clock()  # after the job's own run_after (the database's now)
+    runner = Runner(units, {"test.patient": patient}, POLICY, clock)
+    for n in range(1, POLICY.max_attempts * 3 + 1):
+        assert runner.run(job_id) == "rescheduled"
+        job = _job(units, job_id)
+        assert (job.status, job.attempts, job.last_error) == ("queued", n, f"not yet ({n})")
+        assert job.run_after == clock() + timedelta(seconds=30)
+        assert runner.run(job_id) == "skipped"  # not due before the handler's time
+        clock.advance(30)
+    assert runner.run(job_id) == "succeeded"
+    job = _job(units, job_id)
+    assert (job.status, job.result) == ("succeeded", {"done": True})
+    assert runs == list(range(1, POLICY.max_attempts * 3 + 2))

@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 
 from storekeeper.background.runner import utcnow
 from storekeeper.domain.jobs import JOBS
-from storekeeper.domain.ports import UnitsOfWork
+from storekeeper.domain.ports import UnitsOfWork, Work
 from storekeeper.domain.trash import purge_trash
+from storekeeper.domain.webhooks import WEBHOOKS
 
 log = logging.getLogger("storekeeper.worker")
 # How often the outbox is read for jobs to hand over: a registration's email leaves this long
@@ -23,7 +24,7 @@ PAUSE_S = 2.0
 # Succeeded jobs are kept this long (GET /job/{id}, the latency metrics), then deleted, a
 # batch at a time, once an hour: the table holds a month of work, not all of it. Failed jobs
 # stay until an operator retries them. Items 30 days in a store's trash go in the same pass
-# (domain/trash.py).
+# (domain/trash.py), and webhook delivery attempts 30 days old (the delivery log's month).
 RETENTION = timedelta(days=30)
 PURGE_EVERY_S = 3600.0
 PURGE_BATCH = 1000
@@ -65,17 +66,25 @@ class Relay:
         return len(due)
 
     def purge(self) -> int:
-        """Delete succeeded jobs past their retention, a batch at a time, and the items past
-        theirs in the trash; how many rows went. Each is idempotent and safe with several
-        workers purging at once."""
+        """Delete succeeded jobs and webhook delivery attempts past their retention, a batch
+        at a time, and the items past theirs in the trash; how many rows went. Each is
+        idempotent and safe with several workers purging at once."""
         now = self.clock()
+        gone = self._in_batches(lambda work: work[JOBS].purge(now - RETENTION, PURGE_BATCH))
+        gone += self._in_batches(
+            lambda work: work[WEBHOOKS].purge_deliveries(now - RETENTION, PURGE_BATCH)
+        )
+        return gone + purge_trash(self.units, now)
+
+    def _in_batches(self, purge: Callable[[Work], int]) -> int:
+        """Run a purge of PURGE_BATCH rows, a transaction each, until one deletes fewer."""
         gone = 0
         while True:
             with self.units(write=True) as work:
-                deleted = work[JOBS].purge(now - RETENTION, PURGE_BATCH)
+                deleted = purge(work)
             gone += deleted
             if deleted < PURGE_BATCH:
-                return gone + purge_trash(self.units, now)
+                return gone
 
     def run(self, stop: threading.Event) -> None:
         """Hand jobs over until `stop` is set; a failure pauses, never ends the loop."""

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any
 
-from storekeeper.domain.jobs import JOBS, Job, JobRefused, RetryPolicy, one_line
+from storekeeper.domain.jobs import (
+    ERROR_CHARS,
+    JOBS,
+    Job,
+    JobRefused,
+    RetryAt,
+    RetryPolicy,
+    one_line,
+)
 from storekeeper.domain.ports import UnitsOfWork
 
 log = logging.getLogger("storekeeper.worker")
@@ -102,6 +110,8 @@ class Runner:
                 raise LookupError(f"no handler for jobs of kind {job.kind!r}")
             with Heartbeat(self.units, job, self.policy.lease_s, self.clock):
                 result = handler(job)
+        except RetryAt as exc:
+            return self._rescheduled(job, exc)
         except JobRefused as exc:
             return self._failed(job, exc, retry=False)
         except Exception as exc:
@@ -113,6 +123,25 @@ class Runner:
             extra={"fields": {"job_id": job.id, "kind": job.kind, "attempt": job.attempts}},
         )
         return "succeeded"
+
+    def _rescheduled(self, job: Job, request: RetryAt) -> str:
+        # Queued for the handler's time, never failed for good here: the generic policy's
+        # max attempts do not apply (a delivery retried for 3 days, deferred many times).
+        reason = request.reason[:ERROR_CHARS]
+        with self.units(write=True) as work:
+            work[JOBS].fail(job.id, job.attempts, reason, self.clock(), request.when)
+        log.info(
+            "job rescheduled",
+            extra={
+                "fields": {
+                    "job_id": job.id,
+                    "kind": job.kind,
+                    "run_after": request.when.isoformat(),
+                    "reason": reason,
+                }
+            },
+        )
+        return "rescheduled"
 
     def _failed(self, job: Job, exc: Exception, retry: bool = True) -> str:
         now = self.clock()

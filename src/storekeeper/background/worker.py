@@ -21,15 +21,19 @@ from storekeeper.background.imports import ATOMIC_DEADLINE_S, ItemImports
 from storekeeper.background.queue import make_huey
 from storekeeper.background.relay import Relay
 from storekeeper.background.runner import Handler, Runner
+from storekeeper.background.webhook_delivery import WebhookDelivery
 from storekeeper.db.repositories import REPOSITORIES
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
+from storekeeper.domain.deliveries import RetrySchedule
 from storekeeper.domain.jobs import RetryPolicy
 from storekeeper.logs import configure_logging
 from storekeeper.mail.settings import MailSettings
-from storekeeper.mail.transport import mailer_for
+from storekeeper.mail.transport import Mailer, mailer_for
 from storekeeper.pictures import PillowPictures
 from storekeeper.settings import Settings
+from storekeeper.webhooks.addresses import Destinations
+from storekeeper.webhooks.sender import Sender
 
 log = logging.getLogger("storekeeper.worker")
 TASK = "storekeeper.run_job"
@@ -54,12 +58,23 @@ def handlers(settings: Settings, units: SqlUnitsOfWork) -> dict[str, Handler]:
         mail_from=settings.mail_from,
         mail_dir=settings.instance_path / "mail",
     )
-    account_mail = AccountMail(units, mailer_for(mail), settings.public_origin, settings.mail_from)
+    mailer = mailer_for(mail)
+    account_mail = AccountMail(units, mailer, settings.public_origin, settings.mail_from)
     return (
         account_mail.handlers()
         | ImageVariants(units, PillowPictures()).handlers()
         | imports(units).handlers()
+        | webhook_deliveries(settings, units, mailer).handlers()
     )
+
+
+def webhook_deliveries(
+    settings: Settings, units: SqlUnitsOfWork, mailer: Mailer
+) -> WebhookDelivery:
+    """The delivery jobs' runner: the sender checks each destination as the settings say."""
+    sender = Sender(Destinations(allow_private=settings.webhook_allow_private))
+    schedule = RetrySchedule(settings.webhook_retry_scale)
+    return WebhookDelivery(units, sender, schedule, mailer, settings.mail_from)
 
 
 def imports(units: SqlUnitsOfWork) -> ItemImports:

@@ -258,6 +258,19 @@ class WebhookRepository:
         )
         return bool(done.rowcount)
 
+    def due_pending(self, webhook_id: int, now: datetime, limit: int) -> list[Delivery]:
+        rows = self.conn.execute(
+            select(deliveries)
+            .where(
+                deliveries.c.webhook_id == webhook_id,
+                deliveries.c.status == "pending",
+                deliveries.c.next_attempt_at <= now,
+            )
+            .order_by(deliveries.c.id)
+            .limit(limit)
+        )
+        return [_delivery(row) for row in rows]
+
     def add_attempt(self, previous: Delivery, due: datetime) -> Delivery:
         delivery_id = _pending(
             self.conn,

@@ -136,6 +136,22 @@ class JobRefused(Exception):
     fails at once, without retries."""
 
 
+class RetryAt(Exception):
+    """A handler's request to run its job again at `when`: the job is queued for then, its
+    result left unset, whatever the RetryPolicy's max attempts say.
+
+    For work that keeps its own schedule (a webhook delivery's retries over three days) or
+    waits for something else (another runner delivering to the same receiver). Each claim
+    counts an attempt of the job, so such a job's attempts may pass the policy's maximum;
+    only the handler decides when it ends.
+    """
+
+    def __init__(self, when: datetime, reason: str) -> None:
+        super().__init__(reason)
+        self.when = when
+        self.reason = reason
+
+
 def get_job(repo: JobRepository, actor: Actor | None, job_id: int) -> Job:
     """A job, seen by the user who started it or an admin."""
     if actor is None:

@@ -197,6 +197,11 @@ class WebhookRepository(Protocol):
         """Record the outcome on a pending row; False when it is no longer pending."""
         ...
 
+    def due_pending(self, webhook_id: int, now: datetime, limit: int) -> list[Delivery]:
+        """The webhook's pending attempts due by now, oldest first (a lease holder sends them
+        in order)."""
+        ...
+
     def add_attempt(self, previous: Delivery, due: datetime) -> Delivery:
         """The next pending attempt of the same chain (same job), due then."""
         ...

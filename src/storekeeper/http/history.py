@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from flask import Blueprint, Response
 from pydantic import AfterValidator, Field
@@ -15,9 +14,10 @@ from storekeeper.domain.history import store_history
 from storekeeper.domain.model import Actor, PageRequest
 from storekeeper.domain.ports import Work
 from storekeeper.domain.values import ID_MAX
+from storekeeper.http.event_json import EventOut
 from storekeeper.http.operations import operation
 from storekeeper.http.paging import decode_cursor, respond_page
-from storekeeper.http.schemas import CREATED_AT, ListParams, OutModel, example
+from storekeeper.http.schemas import ListParams
 
 bp = Blueprint("history", __name__)
 
@@ -60,51 +60,6 @@ class EventListParams(ListParams):
             return None
         kind, _, number = self.resource.partition(":")
         return kind, int(number)
-
-
-class ActorOut(OutModel):
-    """Who made a change."""
-
-    model_config = example({"id": 1, "username": "alice"})
-
-    id: int
-    username: str
-
-
-class ResourceOut(OutModel):
-    """What an event is about."""
-
-    model_config = example({"type": "item", "id": 7})
-
-    type: str
-    id: int
-
-
-class EventOut(OutModel):
-    """One change of the store's data: what, by whom, in which request, and its fields'
-    values before and after."""
-
-    model_config = example(
-        {
-            "id": 31,
-            "type": "item.updated",
-            "actor_id": 1,
-            "actor": {"id": 1, "username": "alice"},
-            "resource": {"type": "item", "id": 7},
-            "changes": {"description": ["", "Solid oak."], "quantity": [4, 3]},
-            "request_id": "5f0c6a1e9b2d4c7e8a3f1b2c3d4e5f60",
-            "created_at": CREATED_AT,
-        }
-    )
-
-    id: int
-    type: str
-    actor_id: int | None
-    actor: ActorOut | None
-    resource: ResourceOut
-    changes: dict[str, Any]
-    request_id: str | None
-    created_at: datetime
 
 
 @bp.get("/store/<id:id>/event")

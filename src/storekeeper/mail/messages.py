@@ -1,4 +1,5 @@
-"""The account emails, each a subject and a text and HTML template pair, composed into messages."""
+"""Every email (account notices, a webhook turned off): a subject and a text and HTML
+template pair each, composed into messages."""
 
 from __future__ import annotations
 
@@ -39,6 +40,10 @@ KINDS: Mapping[str, Kind] = MappingProxyType(
         ),
         "password_reset": Kind(f"{PRODUCT}: reset your password", ("username", "reset_url")),
         "password_reset_done": Kind(f"{PRODUCT}: your password was reset", ("username",)),
+        "webhook_disabled": Kind(
+            f"{PRODUCT}: a webhook of your store was turned off",
+            ("username", "store_name", "webhook_url", "webhook_id", "reason"),
+        ),
     }
 )
 
