@@ -187,6 +187,18 @@ class WebhookSecretOut(WebhookOut):
     )
 
 
+class WebhookChangedOut(WebhookOut):
+    """A changed webhook; it carries `secret` only when the change rotated it."""
+
+    model_config = example({**_WEBHOOK, "secret": _SECRET})
+
+    secret: str | None = Field(
+        default=None,
+        description="Present only when the PATCH had `rotate_secret: true`: the new secret, "
+        "shown this once (the previous one keeps signing for 24 hours).",
+    )
+
+
 class DeliveryOut(OutModel):
     """One attempt to deliver an event (or a ping) to a webhook."""
 
@@ -300,7 +312,7 @@ def get_webhook(id: int, actor: Actor, work: Work) -> Response:
 @bp.patch("/webhook/<id:id>")
 @operation(
     "Webhooks",
-    response=WebhookSecretOut,
+    response=WebhookChangedOut,
     body=WebhookUpdate,
     auth=True,
     merge_patch=True,

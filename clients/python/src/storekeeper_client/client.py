@@ -35,6 +35,7 @@ from storekeeper_client.models import (
     TrashedItemOut,
     UserCreatedOut,
     UserOut,
+    WebhookChangedOut,
     WebhookOut,
     WebhookSecretOut,
 )
@@ -771,10 +772,10 @@ class Storekeeper:
         enabled: bool | None = None,
         rotate_secret: bool | None = None,
         if_match: str | None = None,
-    ) -> WebhookOut | WebhookSecretOut:
+    ) -> WebhookChangedOut:
         """Change what is given; `enabled=True` turns on one that delivery turned off.
-        `rotate_secret=True` makes a new secret: the answer is then a WebhookSecretOut, its
-        `secret` shown this once (the old one still signs for 24 hours)."""
+        `rotate_secret=True` makes a new secret: the answer's `secret` holds it, shown this
+        once (the old one still signs for 24 hours); otherwise `secret` is None."""
         body: JsonBody = {
             "url": url,
             "events": None if events is None else list(events),
@@ -789,16 +790,12 @@ class Storekeeper:
             content_type=MERGE_PATCH,
             if_match=if_match,
         )
-        found = decode(answer.content)
-        # The same operation answers with the secret only when it made a new one.
-        if "secret" in found:
-            return WebhookSecretOut.model_validate(found)
-        return WebhookOut.model_validate(found)
+        return WebhookChangedOut.model_validate(decode(answer.content))
 
     def rotate_webhook_secret(self, webhook_id: int, *, if_match: str | None = None) -> str:
         """Make a webhook's secret anew: the new one (the old one also signs for 24 hours)."""
         changed = self.update_webhook(webhook_id, rotate_secret=True, if_match=if_match)
-        if not isinstance(changed, WebhookSecretOut):
+        if changed.secret is None:
             raise StorekeeperError("the server answered a rotation without the new secret")
         return changed.secret
 

@@ -314,6 +314,35 @@ class ValidationProblem(BaseModel):
     errors: Annotated[dict[str, list[str]], Field(title="Errors")]
 
 
+class WebhookChangedOut(BaseModel):
+    """
+    A changed webhook; it carries `secret` only when the change rotated it.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    store_id: Annotated[int, Field(title="Store Id")]
+    url: Annotated[str, Field(title="Url")]
+    description: Annotated[str, Field(title="Description")]
+    events: Annotated[list[str], Field(title="Events")]
+    enabled: Annotated[bool, Field(title="Enabled")]
+    disabled_reason: Annotated[
+        str | None,
+        Field(
+            description="Why delivery turned it off: `gone` (the receiver answered 410) or `failing` (failures for 3 days); null when enabled or turned off by a user.",
+            title="Disabled Reason",
+        ),
+    ]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+    secret: Annotated[
+        str | None,
+        Field(
+            description="Present only when the PATCH had `rotate_secret: true`: the new secret, shown this once (the previous one keeps signing for 24 hours).",
+            title="Secret",
+        ),
+    ] = None
+
+
 class WebhookOut(BaseModel):
     """
     A store's webhook; its secret is shown only when made (create, rotate).
