@@ -56,6 +56,11 @@ WORKERS = 2
 CONNECTIONS = 32
 THREADS = 2
 SECRET = "bench-secret-" + "b" * 40
+# The budgets of the one scenario that measures them: so large that wrk is never refused, so
+# every request takes the common path (counted in memory, added to the store in batches).
+BENCH_BUDGET = "1000000000/minute"
+TOKEN_READ = "GET /item/{id} with token"  # noqa: S105 (a scenario name)
+BUDGETED_TOKEN_READ = "GET /item/{id} with token, budgets on"  # noqa: S105
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
@@ -237,6 +242,10 @@ def server_env(
         "STOREKEEPER_INSTANCE_PATH": instance,
         "STOREKEEPER_SECRET_KEY": SECRET,
         "STOREKEEPER_LOG_LEVEL": "WARNING",
+        # Every scenario but one runs without request budgets (wrk would be refused in a
+        # second); the one that measures their cost turns them on (budgeted_server).
+        "STOREKEEPER_RATE_LIMIT": "off",
+        "STOREKEEPER_WRITE_RATE_LIMIT": "off",
     }
     if login_limit is not None:
         env["STOREKEEPER_LOGIN_RATE_LIMIT"] = login_limit
@@ -284,6 +293,23 @@ def storekeeper(
             yield base, token, db_url, sizes
 
 
+@contextmanager
+def budgeted_server(db_url: str) -> Iterator[str]:
+    """A second `storekeeper serve` on the same seeded database, with request budgets on."""
+    with tempfile.TemporaryDirectory(prefix="storekeeper-bench-budgets-") as instance:
+        env = server_env(
+            instance,
+            db_url,
+            RATE_LIMIT=BENCH_BUDGET,
+            WRITE_RATE_LIMIT=BENCH_BUDGET,
+        )
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        command = [str(BIN / "storekeeper"), "serve", "--port", str(port)]
+        with process([*command, "--workers", str(WORKERS)], env, base):
+            yield base
+
+
 def deep_cursor_path(base: str, depth: int) -> str:
     """The path of the page of 50 that starts `depth` items deep, reached by following Links."""
     path = "/item?limit=50"
@@ -321,7 +347,7 @@ def _parent(pid: int) -> int:
 def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
     """Every Storekeeper scenario on one backend."""
     found: list[Result] = []
-    with storekeeper(backend, mode) as (base, token, _db, sizes):
+    with storekeeper(backend, mode) as (base, token, db_url, sizes):
         report["seed"][backend] = sizes
         items = mode.stores * mode.items_per_store
         etag = requests.get(f"{base}/item/1", timeout=10).headers["ETag"]
@@ -343,7 +369,7 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
                 "headers.lua",
                 ("/item/1", "If-None-Match", etag),
             ),
-            ("GET /item/{id} with token", "/", "random_get.lua", ("/item/", str(items), token)),
+            (TOKEN_READ, "/", "random_get.lua", ("/item/", str(items), token)),
             ("POST /item", "/", "post_item.lua", (token, "1")),
             # The same writes spread over every store: each create moves its store's item
             # count, and writes into one store queue on that row (docs/performance.md).
@@ -358,6 +384,12 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
         ]
         for name, path, script, args in runs:
             found.append(measure(name, backend, base, path, mode, script, args))
+            if name == TOKEN_READ:
+                # The same read from a server whose budgets are on: their cost on every request.
+                with budgeted_server(db_url) as budgeted:
+                    found.append(
+                        measure(BUDGETED_TOKEN_READ, backend, budgeted, path, mode, script, args)
+                    )
         report["memory_mb_per_worker"][backend] = worker_rss_mb(sizes["server_pid"])
         # Each login costs ~25 ms of CPU: a run of a second or two under 32 connections may
         # finish none, so it always gets at least 5 seconds.
@@ -568,6 +600,16 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
                 value,
                 f"{value:.2f}x",
                 value >= 0.90,
+            )
+        budgeted = by.get((BUDGETED_TOKEN_READ, db))
+        if token and budgeted:
+            value = budgeted.rps / token.rps
+            check(
+                f"GET /item/{{id}} with a token, request budgets on vs off ({db})",
+                ">= 0.95x",
+                value,
+                f"{value:.2f}x",
+                value >= 0.95,
             )
         ratio("GET /store/{id}", db, 0.35, "GET /store/{id}")
         ratio("GET /item?limit=50", db, 0.15, "list page of 50")

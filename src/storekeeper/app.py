@@ -13,8 +13,10 @@ from werkzeug.routing import BaseConverter
 from storekeeper.db.login_attempts import SqlAttemptLimiter
 from storekeeper.db.poolers import without_prepared_statements
 from storekeeper.db.repositories import REPOSITORIES
+from storekeeper.db.request_budgets import SqlBudgetStore
 from storekeeper.db.session import Database
 from storekeeper.db.unit_of_work import SqlUnitsOfWork
+from storekeeper.domain.budgets import Budgets, BudgetStore
 from storekeeper.domain.ports import AttemptLimiter
 from storekeeper.http import (
     accounts,
@@ -40,7 +42,7 @@ from storekeeper.logs import configure_logging
 from storekeeper.metrics import Metrics
 from storekeeper.offload import CPU_THREADS, Admission, off_the_loop
 from storekeeper.pictures import PillowPictures
-from storekeeper.ratelimit import RedisRateLimiter
+from storekeeper.ratelimit import RedisBudgetStore, RedisRateLimiter
 from storekeeper.security import Passwords, Tokens
 from storekeeper.services import Services
 from storekeeper.settings import Settings
@@ -80,6 +82,8 @@ CORS_EXPOSED_HEADERS = [
     "Idempotent-Replayed",
     "Link",
     "Location",
+    "RateLimit",
+    "RateLimit-Policy",
     "Retry-After",
     "WWW-Authenticate",
     "X-Request-ID",
@@ -108,6 +112,13 @@ def _limiter(settings: Settings, database: Database) -> AttemptLimiter:
     return SqlAttemptLimiter(database)
 
 
+def _budgets(settings: Settings, database: Database) -> Budgets:
+    store: BudgetStore = (
+        RedisBudgetStore(settings.redis_url) if settings.redis_url else SqlBudgetStore(database)
+    )
+    return Budgets(settings.rate_limit, settings.write_rate_limit, store)
+
+
 def build_services(settings: Settings, database: Database | None = None) -> Services:
     """Every service of the app, each made once (a test may hand in its own database)."""
     if database is None:
@@ -124,6 +135,7 @@ def build_services(settings: Settings, database: Database | None = None) -> Serv
         tokens=Tokens(settings.secret_key, settings.access_token_ttl, settings.refresh_token_ttl),
         passwords=Passwords(run=cpu),
         limiter=_limiter(settings, database),
+        budgets=_budgets(settings, database),
         sign_ins=Admission(slots=2 * CPU_THREADS, wait_s=SIGN_IN_WAIT_S),
         pictures=PillowPictures(run=cpu),
         metrics=Metrics(database.engine, units),

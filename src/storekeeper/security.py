@@ -108,6 +108,14 @@ class Tokens:
             raise TokenError("ExpiredSignatureError")
         return claims
 
+    def subject(self, token: str) -> int | None:
+        """The user a valid, unexpired token of either kind names; None for any other token."""
+        try:
+            claims = self._verified(token)
+        except TokenError:
+            return None
+        return claims.user_id if claims.expires_at > time.time() else None
+
     def _decode(self, token: str) -> Claims:
         try:
             claims = jwt.decode(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from storekeeper.domain.budgets import Budgets
 from storekeeper.domain.images import Pictures
 from storekeeper.domain.ports import AttemptLimiter, Database, UnitsOfWork
 from storekeeper.domain.webhooks import Destinations
@@ -27,6 +28,9 @@ class Services:
     # Counts logins and registrations: Redis when configured (shared by every instance), else
     # the database.
     limiter: AttemptLimiter
+    # Every client's request budgets, counted in memory and shared through the database or
+    # Redis (domain/budgets.py).
+    budgets: Budgets
     # Lets a few logins and registrations at a time do their counting and hashing.
     sign_ins: Admission
     # Decodes, checks and re-encodes uploaded photos, off the event loop.

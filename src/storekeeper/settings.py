@@ -84,9 +84,21 @@ VARIABLES: tuple[Variable, ...] = (
         "registrations per client address",
     ),
     Variable(
+        "RATE_LIMIT",
+        "600/minute",
+        "requests per client (its user when signed in, else its address), shared by every "
+        "worker and instance; 0 or off: no budget",
+    ),
+    Variable(
+        "WRITE_RATE_LIMIT",
+        "120/minute",
+        "writes (POST, PUT, PATCH, DELETE) per client, counted in RATE_LIMIT too; 0 or off: none",
+    ),
+    Variable(
         "REDIS_URL",
         "unset",
-        "share the login limiter and the job queue between instances through Redis",
+        "share the login limiter, the request budgets and the job queue between instances "
+        "through Redis",
         _BOTH,
     ),
     Variable("TRUSTED_PROXIES", "unset", "proxies allowed to set X-Forwarded-For"),
@@ -171,6 +183,9 @@ class Settings:
     refresh_token_ttl: int = 30 * 24 * 3600
     login_rate_limit: RateLimit = RateLimit(10, 60)
     register_rate_limit: RateLimit = RateLimit(1000, 3600)
+    # Every client's request budgets (http/budgets.py); None: that budget is off.
+    rate_limit: RateLimit | None = RateLimit(600, 60)
+    write_rate_limit: RateLimit | None = RateLimit(120, 60)
     redis_url: str | None = field(default=None, repr=False)
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     db_pool_size: int = 8
@@ -244,6 +259,16 @@ def parse_rate_limit(raw: str, name: str = "LOGIN_RATE_LIMIT") -> RateLimit:
             f"{PREFIX}{name}: must look like '10/minute' (second, minute or hour), got {raw!r}"
         )
     return RateLimit(int(match.group(1)), _PERIODS[match.group(2)])
+
+
+def _budget(env: Mapping[str, str], name: str, default: RateLimit) -> RateLimit | None:
+    """A request budget: '600/minute' style, unset for the default, `0` or `off` for none."""
+    raw = env.get(PREFIX + name, "").strip()
+    if raw == "":
+        return default
+    if raw.lower() in ("0", "off"):
+        return None
+    return parse_rate_limit(raw, name)
 
 
 def normalise_database_url(url: str) -> str:
@@ -433,6 +458,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             if registrations.strip()
             else default_registrations
         ),
+        rate_limit=_budget(env, "RATE_LIMIT", RateLimit(600, 60)),
+        write_rate_limit=_budget(env, "WRITE_RATE_LIMIT", RateLimit(120, 60)),
         redis_url=(env.get(PREFIX + "REDIS_URL", "") or None),
         trusted_proxies=_proxies(env.get(PREFIX + "TRUSTED_PROXIES", "")),
         db_pool_size=_int(env, "DB_POOL_SIZE", 8, 1, 100),

@@ -44,7 +44,9 @@ OPTIONS = [
 def _refs(node: Any) -> set[str]:
     """The component schema names a piece of the document refers to."""
     if isinstance(node, dict):
-        found = {node["$ref"].rsplit("/", 1)[1]} if "$ref" in node else set()
+        ref = node.get("$ref", "")
+        # Schemas only: a response's headers refer to components.headers too.
+        found = {ref.rsplit("/", 1)[1]} if ref.startswith("#/components/schemas/") else set()
         return found.union(*(_refs(value) for value in node.values()))
     if isinstance(node, list):
         return set().union(*(_refs(value) for value in node))

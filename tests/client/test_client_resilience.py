@@ -75,6 +75,35 @@ def test_login_rate_limit_429_is_waited_out_as_retry_after_says() -> None:
         impatient.close()
 
 
+def _list_repeatedly(client: Storekeeper) -> None:
+    for _ in range(10):  # 2.5 times the budget of a second: some are refused
+        client.list_stores()
+
+
+def test_a_spent_request_budget_is_waited_out_and_its_state_read_from_the_headers() -> None:
+    recorder = Recorder()
+    with (
+        live_server(workers=1, STOREKEEPER_RATE_LIMIT="4/second") as base,
+        Storekeeper(base, transport=recorder) as sk,
+    ):
+        assert sk.rate_limit is None
+        _list_repeatedly(sk)  # never raises: each 429 is waited out
+        statuses = recorder.calls("GET", "/store")
+        assert 429 in statuses and statuses[-1] == 200
+        state = sk.rate_limit
+        assert state is not None
+        assert (state.limit, state.general.window) == (4, 1)
+        assert 0 <= state.remaining < 4 and state.reset is not None and state.reset <= 1
+        assert state.quotas["writes"].window == 60  # the tests' generous write budget
+
+        impatient = Storekeeper(base, retry=RetryPolicy(max_wait=0))
+        with pytest.raises(TooManyRequests) as limited:
+            _list_repeatedly(impatient)
+        assert limited.value.retry_after is not None and limited.value.retry_after >= 1
+        assert impatient.rate_limit is not None and impatient.rate_limit.remaining == 0
+        impatient.close()
+
+
 def test_a_503_while_the_database_is_away_is_retried_until_it_answers() -> None:
     with proxied_postgres_database() as (proxy, url), tempfile.TemporaryDirectory() as instance:
         env = server_env(instance, STOREKEEPER_DATABASE_URL=url)

@@ -18,15 +18,27 @@ import requests
 
 from deploy.processes import free_port, running
 from tests.e2e.tcp_proxy import TcpProxy
-from tests.helpers import PASSWORD, PG_ADMIN_URL, missing, postgres_available, postgres_database
+from tests.helpers import (
+    GENEROUS_BUDGET,
+    PASSWORD,
+    PG_ADMIN_URL,
+    missing,
+    postgres_available,
+    postgres_database,
+)
 
 BIN = Path(sys.executable).parent
+# Request budgets no test trips by accident (a budget test passes its own).
+GENEROUS_BUDGETS = f"{GENEROUS_BUDGET}/minute"
 
 
 def server_env(instance: str, **extra: str) -> dict[str, str]:
     """The environment of a server: this one's, less any STOREKEEPER_* the caller has set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("STOREKEEPER_")}
     env["STOREKEEPER_INSTANCE_PATH"] = instance
+    # Request budgets no test trips by accident (the budget tests set their own).
+    env["STOREKEEPER_RATE_LIMIT"] = GENEROUS_BUDGETS
+    env["STOREKEEPER_WRITE_RATE_LIMIT"] = GENEROUS_BUDGETS
     env.update(extra)
     return env
 

@@ -28,6 +28,7 @@ def test_bench_smoke_writes_results(tmp_path: Path) -> None:
     names = {s["scenario"] for s in report["scenarios"]}
     assert {
         "GET /item/{id}",
+        "GET /item/{id} with token, budgets on",
         "POST /item",
         "floor: minimal Flask",
         "floor: minimal Flask on granian",
@@ -40,9 +41,11 @@ def test_bench_smoke_writes_results(tmp_path: Path) -> None:
     # The peers of bench/peers.json beside our figures, and a verdict on every target.
     assert {row["scenario"] for row in report["peers"]} >= {"POST /item", "GET /item?limit=50"}
     assert any(row["storekeeper (sqlite)"] for row in report["peers"])
-    assert {"GET /item/{id} (sqlite)", "POST /item, synchronous=FULL (sqlite)"} <= {
-        t["target"] for t in report["targets"]
-    }
+    assert {
+        "GET /item/{id} (sqlite)",
+        "POST /item, synchronous=FULL (sqlite)",
+        "GET /item/{id} with a token, request budgets on vs off (sqlite)",
+    } <= {t["target"] for t in report["targets"]}
     markdown = (tmp_path / "latest.md").read_text()
     assert markdown.startswith("# Storekeeper benchmark")
     assert "## Beside the peers" in markdown

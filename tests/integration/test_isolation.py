@@ -9,8 +9,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, inspect, select
 
 from storekeeper.db.models import Base
+from storekeeper.db.request_budgets import SqlBudgetStore
 from storekeeper.db.search import is_search_object
 from storekeeper.db.session import Database
+from storekeeper.domain.budgets import Tally
 from tests.helpers import auth, empty_database, item, new_user, register, store, tag, webhook
 from tests.images import picture
 from tests.jobs.inbox import run_jobs
@@ -84,6 +86,8 @@ def test_every_row_goes_and_ids_start_from_one_again(
         hook = webhook(client, user, shop["id"])
         assert client.post(f"/webhook/{hook['id']}/ping", headers=user.headers).status_code == 202
         assert client.post("/logout", headers=auth(user.tokens["access_token"])).status_code == 204
+        # A request budget's shared count (the in-process app runs with budgets off).
+        SqlBudgetStore(database).sync({Tally("user:1:default", 2**40): 1})
         # Ids as a fresh database hands them out, in the second round too.
         assert (user.id, shop["id"], chair["id"], wood["id"]) == (1, 1, 1, 1), round_
         filled = _rows(database)

@@ -11,7 +11,9 @@ from nbclient import NotebookClient
 from tests.e2e.background import deployment
 
 NOTEBOOKS = sorted((Path(__file__).parents[2] / "docs/tutorial").glob("*.ipynb"))
-# The tests' fast-job settings put back to the defaults a learner's `make run` has.
+# The tests' fast-job settings put back to the defaults a learner's `make run` has. The request
+# budgets stay the tests' generous ones (tests/e2e/live.py): the notebook's polling loops are
+# not what this test measures.
 AS_MAKE_RUN = {
     "STOREKEEPER_LOGIN_RATE_LIMIT": "10/minute",
     "STOREKEEPER_REGISTER_RATE_LIMIT": "1000/hour",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from storekeeper.domain.values import RateLimit
 from storekeeper.settings import PREFIX, SettingsError, load_settings
 
 
@@ -19,6 +20,10 @@ from storekeeper.settings import PREFIX, SettingsError, load_settings
         ("WEBHOOK_ALLOW_PRIVATE", "true", "webhook_allow_private", True),
         ("REDIS_URL", "redis://cache:6379/2", "redis_url", "redis://cache:6379/2"),
         ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
+        ("RATE_LIMIT", "30/second", "rate_limit", RateLimit(30, 1)),
+        ("RATE_LIMIT", "off", "rate_limit", None),
+        ("WRITE_RATE_LIMIT", " 1000 / hour ", "write_rate_limit", RateLimit(1000, 3600)),
+        ("WRITE_RATE_LIMIT", "0", "write_rate_limit", None),
     ],
 )
 def test_a_variable_set_is_the_setting(
@@ -37,6 +42,19 @@ def test_a_variable_set_is_the_setting(
 def test_yes_and_no_have_their_usual_spellings(tmp_path: Path, raw: str, read: bool) -> None:
     env = {PREFIX + "INSTANCE_PATH": str(tmp_path), PREFIX + "DB_PREPARED_STATEMENTS": raw}
     assert load_settings(env).db_prepared_statements is read
+
+
+def test_the_request_budgets_default_to_600_and_120_a_minute(tmp_path: Path) -> None:
+    settings = load_settings({PREFIX + "INSTANCE_PATH": str(tmp_path)})
+    assert settings.rate_limit == RateLimit(600, 60)
+    assert settings.write_rate_limit == RateLimit(120, 60)
+
+
+@pytest.mark.parametrize("raw", ["600", "600/day", "-1/minute", "none"])
+def test_a_budget_that_is_no_budget_names_its_variable(tmp_path: Path, raw: str) -> None:
+    env = {PREFIX + "INSTANCE_PATH": str(tmp_path), PREFIX + "RATE_LIMIT": raw}
+    with pytest.raises(SettingsError, match=f"^{PREFIX}RATE_LIMIT: must look like"):
+        load_settings(env)
 
 
 def test_a_stored_secret_too_short_is_refused_not_used(tmp_path: Path) -> None:

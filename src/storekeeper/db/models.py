@@ -436,6 +436,19 @@ class LoginAttempt(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class RequestBudget(Base):
+    """One client's request count in one fixed window of one budget (storekeeper/budgets.py)."""
+
+    __tablename__ = "request_budgets"
+    __table_args__ = (Index("ix_request_budgets_expires_at", "expires_at"),)
+
+    # The policy, the client and the window's number: "default:user:7:29485731".
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    # When the window ends, in Unix seconds: a row past it counts for nothing and is swept.
+    expires_at: Mapped[int] = mapped_column(BigInteger)
+
+
 class IdempotencyKey(Base):
     """A POST's Idempotency-Key: claimed while in flight, then the first answer, for 24 hours."""
 

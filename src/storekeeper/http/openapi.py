@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 
 from storekeeper import __version__
 from storekeeper.domain.values import ID_MAX
+from storekeeper.http.budgets import DRAFT, EXEMPT
 from storekeeper.http.operations import TAGS, Operation, operation_of
 from storekeeper.http.schemas import Problem, ValidationProblem
 from storekeeper.http.uploads import MULTIPART, Upload, size_text
@@ -38,7 +39,8 @@ _ERROR_TEXT = {
     413: "The body is larger than 1 MiB.",
     415: "The body is not sent as application/json.",
     422: "Invalid fields or query parameters; `errors` names each one.",
-    429: "Too many attempts; retry after the number of seconds in `Retry-After`.",
+    429: "Too many requests (the client's request budget is spent) or attempts; retry after "
+    "the number of seconds in `Retry-After`.",
     503: "The database is unavailable; retry after `Retry-After` seconds.",
 }
 _STRING = {"type": "string"}
@@ -47,8 +49,29 @@ _ERROR_HEADERS: dict[int, dict[str, Any]] = {
     429: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
     503: {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait."}},
 }
+# The request budgets' header fields, described once (components.headers) and referred to
+# from every answer of every operation but the exempt ones (http/budgets.py).
+_BUDGET_HEADERS: dict[str, Any] = {
+    "RateLimit-Policy": {
+        "schema": _STRING,
+        "description": f"The client's request budgets ({DRAFT}): "
+        '`"default";q=600;w=60, "writes";q=120;w=60` -- `q` requests per window of `w` '
+        "seconds; every request counts in `default`, a write (POST, PUT, PATCH, DELETE) in "
+        "`writes` too. Absent when the operator turned the budgets off.",
+        "example": '"default";q=600;w=60, "writes";q=120;w=60',
+    },
+    "RateLimit": {
+        "schema": _STRING,
+        "description": f"Where the client stands ({DRAFT}): "
+        '`"default";r=598;t=42, "writes";r=120;t=42` -- `r` requests left, `t` seconds until '
+        "the window ends and the budget is whole again. Counted per user when the request "
+        "carries a valid bearer token, else per client address.",
+        "example": '"default";r=598;t=42, "writes";r=120;t=42',
+    },
+}
 _COMMON_HEADERS = {
-    "X-Request-ID": {"schema": _STRING, "description": "The request's id (echoed or generated)."}
+    "X-Request-ID": {"schema": _STRING, "description": "The request's id (echoed or generated)."},
+    **{name: {"$ref": f"#/components/headers/{name}"} for name in _BUDGET_HEADERS},
 }
 
 
@@ -214,6 +237,14 @@ def _conditional(op: Operation, method: str, doc: dict[str, Any]) -> None:
         doc["parameters"].append(_IDEMPOTENCY_KEY)
 
 
+def _exempt(doc: dict[str, Any]) -> None:
+    """An operation outside the request budgets: no 429 of theirs, no RateLimit fields."""
+    doc["responses"].pop("429", None)
+    for answer in doc["responses"].values():
+        for name in _BUDGET_HEADERS:
+            answer.get("headers", {}).pop(name, None)
+
+
 def _operation(
     op: Operation, method: str, path_args: list[str], defs: dict[str, Any], name: str
 ) -> dict[str, Any]:
@@ -242,6 +273,8 @@ def _operation(
         doc["responses"][str(status)] = _success(op, status, text)
     for status in _statuses(op, bool(path_args)):
         doc["responses"][str(status)] = _error_response(status, op.error_text.get(status))
+    if "429" not in doc["responses"]:
+        doc["responses"]["429"] = _error_response(429)
     if op.upload is not None:
         _upload(op.upload, doc)
     if op.query is not None:
@@ -394,6 +427,8 @@ def build_document(app: Flask) -> dict[str, Any]:
                 reads=method == "GET" and not op.auth,
             )
             doc = _operation(op, method, path_args, defs, name)
+            if path in EXEMPT:
+                _exempt(doc)
             paths.setdefault(path, {})[method.lower()] = doc
             operations.append((op, path, doc))
         models |= {m for m in (op.body, op.response) if m is not None}
@@ -414,6 +449,7 @@ def build_document(app: Flask) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": defs,
+            "headers": _BUDGET_HEADERS,
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
             },

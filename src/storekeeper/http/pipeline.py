@@ -1,9 +1,12 @@
 """A request's life, every step in order, in one place.
 
 Every request (app.py installs `start`, `finish` and `end` as its hooks):
- 1. `start`: its id (the client's X-Request-ID when well formed) and start time; one URL per
-    resource (no `//`, `.` or `..`, ids in range); the one pooled connection its units of work
-    will share, checked out by the first of them.
+ 1. `start`: its id (the client's X-Request-ID when well formed) and start time; the one
+    pooled connection its units of work will share, checked out by the first of them; its
+    client's request budgets (http/budgets.py: the user a verified bearer token names, else
+    the address; a write counts in both the general and the write budget), refused with 429
+    from memory, so before any unit of work and whatever the URL (every path but /health,
+    /ready and /metrics); then one URL per resource (no `//`, `.` or `..`, ids in range).
 Every declared operation (the view @operation makes calls `run`):
  2. token: the bearer token's signature, expiry and kind, as the declaration says (401);
  3. limits: a body read once, within its size and time (413, 408), before any connection is
@@ -17,8 +20,8 @@ Every declared operation (the view @operation makes calls `run`):
     with it, all in one transaction: an idempotent POST takes two (claim, then use case);
  7. a claim whose use case was refused is settled: the refusal kept, or the key freed;
 Every request:
- 8. `finish`: security headers, the access log line, the request's metrics; then `end` gives
-    the connection back, before the answer is sent.
+ 8. `finish`: the RateLimit header fields, security headers, the access log line, the
+    request's metrics; then `end` gives the connection back, before the answer is sent.
 Errors raised anywhere become problem+json in http/problems.py, and step 8 still runs.
 """
 
@@ -34,7 +37,7 @@ from typing import Any
 from flask import Response, abort, request
 
 from storekeeper.domain.values import ID_MAX
-from storekeeper.http import problems
+from storekeeper.http import budgets, problems
 from storekeeper.http.bodies import body_bytes, parse_body
 from storekeeper.http.conditional import preconditions
 from storekeeper.http.context import services
@@ -80,6 +83,7 @@ def start() -> None:
     given = request.headers.get("X-Request-ID")
     begin(given if given and _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
     services().units.hold()
+    budgets.check()
     # The path as the server handed it over, before any routing clean-up: a second spelling
     # of a URL names nothing.
     if not canonical_path(request.environ.get("PATH_INFO") or "/"):
@@ -216,6 +220,7 @@ def finish(response: Response, page_csp: Callable[[str], str | None]) -> Respons
     """Step 8, for every request: headers, the log line and the metrics."""
     state = current()
     request_id = state.request_id if state else uuid.uuid4().hex
+    budgets.add_headers(response)
     headers = response.headers
     headers["X-Request-ID"] = request_id
     headers["X-Content-Type-Options"] = "nosniff"

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 from flask import g
 
+from storekeeper.domain.budgets import Verdict
+
 
 @dataclass(slots=True)
 class RequestState:
@@ -19,6 +21,9 @@ class RequestState:
     started: float = field(default_factory=time.perf_counter)
     # Whose live session made the request (http/pipeline.py), for the access log.
     user_id: int | None = None
+    # Where the client stands in its request budgets (http/budgets.py), for the answer's
+    # RateLimit header fields; None on an exempt path or with the budgets off.
+    budget: Verdict | None = None
 
 
 _KEY = "storekeeper_request"

@@ -20,6 +20,7 @@ from storekeeper_client.errors import (
     ValidationFailed,
 )
 from storekeeper_client.paging import Page, Versioned
+from storekeeper_client.ratelimit import Quota, RateLimitState
 from storekeeper_client.retry import NO_RETRIES, RetryPolicy
 
 __all__ = [
@@ -35,6 +36,8 @@ __all__ = [
     "Page",
     "PayloadTooLarge",
     "ProblemError",
+    "Quota",
+    "RateLimitState",
     "RetryLater",
     "RetryPolicy",
     "ServiceUnavailable",

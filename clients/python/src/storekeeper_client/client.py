@@ -54,6 +54,7 @@ from storekeeper_client.queries import (
 from storekeeper_client.queries import ItemSort as ItemSort
 from storekeeper_client.queries import StoreSort as StoreSort
 from storekeeper_client.queries import TagSort as TagSort
+from storekeeper_client.ratelimit import RateLimitState, parse_rate_limit
 from storekeeper_client.retry import RetryPolicy, RetryTransport
 from storekeeper_client.wire import JsonBody, decode, encode, query_value
 
@@ -99,7 +100,9 @@ class Storekeeper:
             timeout=timeout,
             transport=RetryTransport(inner, retry or RetryPolicy()),
             headers={"Accept": f"{JSON}, application/problem+json"},
+            event_hooks={"response": [self._note_rate_limit]},
         )
+        self._rate_limit: RateLimitState | None = None
         self._auth: TokenAuth | None = None
         # httpx ends base_url with "/": a relative join keeps a path prefix (https://host/api/).
         self._refresh_url = str(self._http.base_url.join("refresh"))
@@ -118,6 +121,17 @@ class Storekeeper:
     def close(self) -> None:
         """Close the connections."""
         self._http.close()
+
+    @property
+    def rate_limit(self) -> RateLimitState | None:
+        """The request budgets as the last answer that stated them did (`limit`,
+        `remaining` and `reset` of the general budget; `quotas` has each by name)."""
+        return self._rate_limit
+
+    def _note_rate_limit(self, response: httpx.Response) -> None:
+        state = parse_rate_limit(response.headers)
+        if state is not None:
+            self._rate_limit = state
 
     @property
     def session(self) -> Session | None:

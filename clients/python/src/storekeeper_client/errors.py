@@ -92,7 +92,7 @@ class RetryLater(ProblemError):
 
 
 class TooManyRequests(RetryLater):
-    """429: too many login attempts for this username or address."""
+    """429: the request budget is spent, or too many login attempts for this username."""
 
 
 class ServiceUnavailable(RetryLater):

@@ -19,13 +19,14 @@ class RetryPolicy:
     A 503 or 429 means the server did nothing, and every create carries an Idempotency-Key,
     so resending is safe for every method. The wait is the server's Retry-After when it sent
     one, else an exponential backoff with jitter; a Retry-After above `max_wait` is not waited
-    for: the answer goes back to the caller (as RetryLater) at once.
+    for: the answer goes back to the caller (as RetryLater) at once. The default waits out a
+    spent request budget of a minute (its 429 says when its window ends).
     """
 
     attempts: int = 4
     backoff: float = 0.5
     max_backoff: float = 8.0
-    max_wait: float = 30.0
+    max_wait: float = 60.0
 
     def delay(self, attempt: int, response: httpx.Response | None) -> float | None:
         """Seconds to wait before try number `attempt + 1`; None to stop trying."""

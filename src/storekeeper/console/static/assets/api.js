@@ -19,6 +19,8 @@ export class ApiError extends Error {
     this.problem = problem || {};
     this.fields = (problem && problem.errors) || {};
     this.retryAfter = retryAfterSeconds(headers);
+    // A 429 of the request budget (every call counts in it), not of one form's own limit.
+    this.budgetSpent = status === 429 && budgetSpent(headers);
   }
 }
 
@@ -72,6 +74,12 @@ function retryAfterSeconds(headers) {
   if (Number.isFinite(seconds)) return Math.max(0, seconds);
   const date = Date.parse(raw);
   return Number.isFinite(date) ? Math.max(0, Math.ceil((date - Date.now()) / 1000)) : null;
+}
+
+/** Whether the RateLimit field (draft-ietf-httpapi-ratelimit-headers-11) says a budget is spent. */
+function budgetSpent(headers) {
+  const field = headers ? headers.get("RateLimit") : null;
+  return field !== null && /;r=0(;|,|$)/.test(field.replace(/\s/g, ""));
 }
 
 function sleep(ms) {
@@ -138,6 +146,11 @@ async function send(method, path, headers, body) {
       continue;
     }
     serviceAnswered();
+    if (response.status === 429 && budgetSpent(response.headers)) {
+      // Whichever call was refused, the whole console says how long to wait (app.js).
+      const wait = Math.max(retryAfterSeconds(response.headers) ?? 60, 1);
+      bus.dispatchEvent(new CustomEvent("limited", { detail: { retryAfter: wait } }));
+    }
     return response;
   }
 }

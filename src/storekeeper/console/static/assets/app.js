@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import { fill, h } from "./dom.js";
-import { flash } from "./ui.js";
+import { describe, flash, seconds } from "./ui.js";
 import { accountView } from "./views/account.js";
 import { registerView, signInView } from "./views/auth.js";
 import { historyView } from "./views/history.js";
@@ -89,9 +89,9 @@ function match(path) {
 }
 
 function failedView(error) {
-  const text = error instanceof api.ApiError && error.status === 404
-    ? "There is nothing here: it may have been deleted."
-    : error.message || "The page could not be loaded.";
+  let text = error.message || "The page could not be loaded.";
+  if (error instanceof api.ApiError && error.status === 404) text = "There is nothing here: it may have been deleted.";
+  if (error instanceof api.ApiError && error.status === 429) text = describe(error); // with the wait
   return {
     title: "Could not load the page",
     content: [
@@ -160,6 +160,31 @@ function onService(event) {
   }
 }
 
+// A spent request budget: one banner for every call, counting down to when the server takes
+// requests again (it only grows: several refusals keep the latest end).
+let limitedUntil = 0;
+let limitedTimer = null;
+
+function onLimited(event) {
+  limitedUntil = Math.max(limitedUntil, Date.now() + event.detail.retryAfter * 1000);
+  const banner = document.getElementById("limited");
+  const tick = () => {
+    const left = Math.ceil((limitedUntil - Date.now()) / 1000);
+    if (left <= 0) {
+      banner.textContent = "You can continue now.";
+      limitedTimer = setTimeout(() => {
+        banner.hidden = true;
+      }, 3000);
+      return;
+    }
+    banner.hidden = false;
+    banner.textContent = `Too many requests in a short time: the server takes more in ${seconds(left)}. Wait, then try again.`;
+    limitedTimer = setTimeout(tick, 1000);
+  };
+  clearTimeout(limitedTimer);
+  tick();
+}
+
 function onBusy(event) {
   document.getElementById("busy").textContent = event.detail ? "Loading…" : "";
 }
@@ -177,6 +202,7 @@ function onClick(event) {
 async function start() {
   api.bus.addEventListener("session", onSession);
   api.bus.addEventListener("service", onService);
+  api.bus.addEventListener("limited", onLimited);
   api.bus.addEventListener("busy", onBusy);
   document.addEventListener("click", onClick);
   window.addEventListener("popstate", () => render(true));

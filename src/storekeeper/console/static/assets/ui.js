@@ -116,7 +116,7 @@ export function onLimitedSubmit(form, button, { busy, limited, send, done = () =
     });
     if (error instanceof ApiError && error.status === 429) {
       waiting = true;
-      waitOut(form, button, error.retryAfter ?? 60, limited, () => {
+      waitOut(form, button, error.retryAfter ?? 60, error.budgetSpent ? "Too many requests" : limited, () => {
         waiting = false;
       });
     } else if (error) {
@@ -201,7 +201,9 @@ export function describe(error) {
   }
   if (error instanceof ApiError) {
     if (error.status === 429) {
-      return `Too many attempts. Try again in ${seconds(error.retryAfter ?? 60)}.`;
+      // The budget's refusal, or a limit's own reason ("Too many login attempts; ...").
+      const reason = error.budgetSpent ? "Too many requests" : error.message.split(";")[0] || "Too many attempts";
+      return `${reason}. Try again in ${seconds(error.retryAfter ?? 60)}.`;
     }
     if (error.status === 503) return "The service is unavailable right now. Try again in a moment.";
     if (error.status === 403) return `Not allowed: ${error.message}`;
