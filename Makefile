@@ -45,8 +45,11 @@ install-dev: $(VENV)/.installed-dev ## install the app and the test tools from t
 # still starting (before it installs its own handler) would miss a Ctrl-C; and dash (/bin/sh)
 # killed by an untrapped SIGINT or SIGTERM skips its EXIT trap: trapping both makes it exit
 # through that trap once the server has stopped, and the worker is stopped either way.
+# Webhooks may go to private and loopback addresses here (unless the caller says otherwise):
+# this is a server on one's own machine, whose receivers are on that machine too.
 run: install ## set up and serve the API and its background worker on http://127.0.0.1:8000 (SQLite by default)
 	$(BIN)/storekeeper db upgrade
+	export STOREKEEPER_WEBHOOK_ALLOW_PRIVATE=$${STOREKEEPER_WEBHOOK_ALLOW_PRIVATE:-true}; \
 	STOREKEEPER_PUBLIC_URL=$${STOREKEEPER_PUBLIC_URL:-http://$(HOST):$(PORT)} $(BIN)/storekeeper worker & worker=$$!; \
 	trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT; trap 'exit 143' TERM; \
 	$(BIN)/storekeeper serve --host $(HOST) --port $(PORT) --workers $(WORKERS)
@@ -120,7 +123,7 @@ browser: ## install Chromium from the system packages when it is missing
 	$(call system-packages,chromium,chromium)
 
 screenshots: install-dev browser ## retake the console's pictures in docs/console/ (docs/console.md shows them)
-	CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -p no:xdist -q tests/console/test_screenshots.py
+	CONSOLE_SCREENSHOTS=docs/console $(BIN)/python -m pytest -p no:xdist -q tests/console/test_screenshots.py tests/console/test_webhooks.py
 
 cluster: install deploy-tools ## N instances (N=2) + nginx on http://127.0.0.1:8080, PostgreSQL, Redis
 	$(BIN)/python -m deploy.cluster --instances $(N)

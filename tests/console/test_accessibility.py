@@ -50,6 +50,7 @@ def pages(catalogue: dict[str, int]) -> list[str]:
         f"/console/store/{catalogue['store']}",
         f"/console/store/{catalogue['store']}/import",
         f"/console/store/{catalogue['store']}/trash",
+        f"/console/store/{catalogue['store']}/webhooks",
         f"/console/item/{catalogue['item']}",
         "/console/no/such/page",
     ]

@@ -25,6 +25,9 @@ def base_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """A live server on each database."""
     with database_url(request.param) as url:
         settings = {"STOREKEEPER_DATABASE_URL": url} if url else {}
+        # The environment's webhookUrl is a loopback address (nothing listens, and no worker
+        # runs here to send to it): allowed, as `make run` allows it.
+        settings["STOREKEEPER_WEBHOOK_ALLOW_PRIVATE"] = "true"
         with live_server(workers=2, **settings) as base:
             yield base
 
@@ -65,7 +68,8 @@ def test_the_collection_and_environment_are_what_postman_and_insomnia_import() -
     assert collection["info"]["schema"].endswith("/collection/v2.1.0/collection.json")
     environment = json.loads(ENVIRONMENT.read_text())
     assert {v["key"]: v["value"] for v in environment["values"]} == {
-        "baseUrl": "http://127.0.0.1:8000"
+        "baseUrl": "http://127.0.0.1:8000",
+        "webhookUrl": "http://127.0.0.1:9/storekeeper-webhook",
     }
     names = [folder["name"] for folder in collection["item"]]
     assert names[0].startswith("Users") and names[-1] == "Operations"

@@ -20,6 +20,8 @@ AS_MAKE_RUN = {
     "STOREKEEPER_JOB_LEASE": "120",
     "STOREKEEPER_JOB_RETRY_DELAY": "10",
     "STOREKEEPER_JOB_MAX_ATTEMPTS": "10",
+    # `make run` lets webhooks go to loopback: section 13's receiver runs in the notebook.
+    "STOREKEEPER_WEBHOOK_ALLOW_PRIVATE": "true",
 }
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("tutorial")]
 
@@ -68,3 +70,8 @@ def test_every_cell_runs_against_a_live_server_and_again(
             assert "thumbnail: (256, 192)" in printed
             assert "asked again with its ETag: 304" in printed
             assert "'created': 2, 'updated': 1, 'unchanged': 0, 'failed': 0" in printed
+            # A webhook's delivery reached the notebook's receiver, signed with its secret.
+            assert "signature verified: item.updated" in printed
+            assert "a changed body is refused: no signature matches" in printed
+            assert "delivery log: item.updated succeeded 204" in printed
+            assert "ping: succeeded 204 - ping_" in printed

@@ -22,6 +22,7 @@ from storekeeper_client.errors import (
 from storekeeper_client.paging import Page, Versioned
 from storekeeper_client.ratelimit import Quota, RateLimitState
 from storekeeper_client.retry import NO_RETRIES, RetryPolicy
+from storekeeper_client.webhooks import WebhookVerificationError, verify_webhook
 
 __all__ = [
     "DEFAULT_URL",
@@ -49,4 +50,6 @@ __all__ = [
     "UnsupportedMediaType",
     "ValidationFailed",
     "Versioned",
+    "WebhookVerificationError",
+    "verify_webhook",
 ]

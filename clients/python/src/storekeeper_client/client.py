@@ -7,7 +7,7 @@ import mimetypes
 import os
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO, Final, Literal, TypeVar, Unpack
@@ -20,6 +20,7 @@ from storekeeper_client.errors import StorekeeperError, problem_from
 from storekeeper_client.models import (
     AcceptedOut,
     AccessTokenOut,
+    DeliveryOut,
     EventOut,
     Health,
     ItemOut,
@@ -34,6 +35,8 @@ from storekeeper_client.models import (
     TrashedItemOut,
     UserCreatedOut,
     UserOut,
+    WebhookOut,
+    WebhookSecretOut,
 )
 from storekeeper_client.operations import operation
 from storekeeper_client.paging import Page, Versioned, next_url
@@ -47,8 +50,10 @@ from storekeeper_client.queries import (
     StoreQuery,
     TagQuery,
     TrashQuery,
+    WebhookQuery,
     keyword_query,
 )
+from storekeeper_client.queries import DeliveryQuery as DeliveryQuery
 
 # The sorts were declared in this module first: importers of them from here keep working.
 from storekeeper_client.queries import ItemSort as ItemSort
@@ -715,6 +720,172 @@ class Storekeeper:
         """Every event of a store's history, newest first, page after page; `type` (e.g.
         "item.updated") and `resource` (e.g. "item:42") narrow it."""
         return self.follow(self.list_events(store_id, **query), EventOut)
+
+    # Webhooks
+
+    @operation("POST", "/store/{id}/webhook", id="store_id")
+    def create_webhook(
+        self,
+        store_id: int,
+        url: str,
+        events: Sequence[str],
+        *,
+        description: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> WebhookSecretOut:
+        """Have a store's events POSTed to `url` (its managers): `events` are history types
+        ("item.updated", ...) or ["*"] for all. The answer's `secret` is shown this once: keep
+        it, `verify_webhook` needs it to check each delivery."""
+        body: JsonBody = {"url": url, "events": list(events), "description": description}
+        answer = self._create(f"/store/{store_id}/webhook", body, idempotency_key)
+        return WebhookSecretOut.model_validate(decode(answer.content))
+
+    @operation("GET", "/store/{id}/webhook", id="store_id")
+    @keyword_query
+    def list_webhooks(
+        self, store_id: int, *, cursor: str | None = None, **query: Unpack[WebhookQuery]
+    ) -> Page[WebhookOut]:
+        """One page of a store's webhooks (never their secrets)."""
+        return self._list(f"/store/{store_id}/webhook", cursor, query, WebhookOut)
+
+    @keyword_query
+    def iter_webhooks(self, store_id: int, **query: Unpack[WebhookQuery]) -> Iterator[WebhookOut]:
+        """Every webhook of a store, page after page."""
+        return self.follow(self.list_webhooks(store_id, **query), WebhookOut)
+
+    @operation("GET", "/webhook/{id}", id="webhook_id")
+    def get_webhook(
+        self, webhook_id: int, *, cached: Versioned[WebhookOut] | None = None
+    ) -> Versioned[WebhookOut]:
+        """A webhook: where it sends, which events, whether it is on (and if not, why)."""
+        return self._read(f"/webhook/{webhook_id}", WebhookOut, cached)
+
+    @operation("PATCH", "/webhook/{id}", id="webhook_id")
+    def update_webhook(
+        self,
+        webhook_id: int,
+        *,
+        url: str | None = None,
+        events: Sequence[str] | None = None,
+        description: str | None = None,
+        enabled: bool | None = None,
+        rotate_secret: bool | None = None,
+        if_match: str | None = None,
+    ) -> WebhookOut | WebhookSecretOut:
+        """Change what is given; `enabled=True` turns on one that delivery turned off.
+        `rotate_secret=True` makes a new secret: the answer is then a WebhookSecretOut, its
+        `secret` shown this once (the old one still signs for 24 hours)."""
+        body: JsonBody = {
+            "url": url,
+            "events": None if events is None else list(events),
+            "description": description,
+            "enabled": enabled,
+            "rotate_secret": rotate_secret,
+        }
+        answer = self._send(
+            "PATCH",
+            f"/webhook/{webhook_id}",
+            content=_body(body),
+            content_type=MERGE_PATCH,
+            if_match=if_match,
+        )
+        found = decode(answer.content)
+        # The same operation answers with the secret only when it made a new one.
+        if "secret" in found:
+            return WebhookSecretOut.model_validate(found)
+        return WebhookOut.model_validate(found)
+
+    def rotate_webhook_secret(self, webhook_id: int, *, if_match: str | None = None) -> str:
+        """Make a webhook's secret anew: the new one (the old one also signs for 24 hours)."""
+        changed = self.update_webhook(webhook_id, rotate_secret=True, if_match=if_match)
+        if not isinstance(changed, WebhookSecretOut):
+            raise StorekeeperError("the server answered a rotation without the new secret")
+        return changed.secret
+
+    @operation("DELETE", "/webhook/{id}", id="webhook_id")
+    def delete_webhook(self, webhook_id: int, *, if_match: str | None = None) -> None:
+        """Delete a webhook with its delivery log: nothing more is sent."""
+        self._send("DELETE", f"/webhook/{webhook_id}", if_match=if_match)
+
+    @operation("POST", "/webhook/{id}/ping", id="webhook_id")
+    def ping_webhook(
+        self,
+        webhook_id: int,
+        *,
+        wait: bool = False,
+        timeout: float = 60.0,
+        idempotency_key: str | None = None,
+    ) -> DeliveryOut:
+        """Send a `webhook.ping` delivery: its first attempt, pending; with `wait`, that attempt
+        once made (succeeded or failed: see `wait_for_delivery`)."""
+        answer = self._create(f"/webhook/{webhook_id}/ping", None, idempotency_key)
+        delivery = DeliveryOut.model_validate(decode(answer.content))
+        return self.wait_for_delivery(webhook_id, delivery.id, timeout) if wait else delivery
+
+    @operation("GET", "/webhook/{id}/delivery", id="webhook_id")
+    @keyword_query
+    def list_webhook_deliveries(
+        self, webhook_id: int, *, cursor: str | None = None, **query: Unpack[DeliveryQuery]
+    ) -> Page[DeliveryOut]:
+        """One page of a webhook's delivery attempts, newest first (one row per attempt)."""
+        return self._list(f"/webhook/{webhook_id}/delivery", cursor, query, DeliveryOut)
+
+    @keyword_query
+    def iter_webhook_deliveries(
+        self, webhook_id: int, **query: Unpack[DeliveryQuery]
+    ) -> Iterator[DeliveryOut]:
+        """Every delivery attempt of a webhook, newest first, page after page."""
+        return self.follow(self.list_webhook_deliveries(webhook_id, **query), DeliveryOut)
+
+    @operation(
+        "GET", "/webhook/{id}/delivery/{delivery_id}", id="webhook_id", delivery_id="delivery_id"
+    )
+    def get_webhook_delivery(
+        self,
+        webhook_id: int,
+        delivery_id: int,
+        *,
+        cached: Versioned[DeliveryOut] | None = None,
+    ) -> Versioned[DeliveryOut]:
+        """One delivery attempt."""
+        path = f"/webhook/{webhook_id}/delivery/{delivery_id}"
+        return self._read(path, DeliveryOut, cached)
+
+    @operation(
+        "POST",
+        "/webhook/{id}/delivery/{delivery_id}/redeliver",
+        id="webhook_id",
+        delivery_id="delivery_id",
+    )
+    def redeliver(
+        self,
+        webhook_id: int,
+        delivery_id: int,
+        *,
+        wait: bool = False,
+        timeout: float = 60.0,
+        idempotency_key: str | None = None,
+    ) -> DeliveryOut:
+        """Send a delivery's event again, as a new chain of attempts: its first, pending; with
+        `wait`, that attempt once made."""
+        path = f"/webhook/{webhook_id}/delivery/{delivery_id}/redeliver"
+        answer = self._create(path, None, idempotency_key)
+        delivery = DeliveryOut.model_validate(decode(answer.content))
+        return self.wait_for_delivery(webhook_id, delivery.id, timeout) if wait else delivery
+
+    def wait_for_delivery(
+        self, webhook_id: int, delivery_id: int, timeout: float = 60.0
+    ) -> DeliveryOut:
+        """Poll a delivery attempt until it was made (`succeeded` or `failed`; a failed one's
+        `next_attempt_at` says when the next try is due); TimeoutError after `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            delivery = self.get_webhook_delivery(webhook_id, delivery_id).value
+            if delivery.status != "pending":
+                return delivery
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"delivery {delivery_id} is still pending after {timeout} s")
+            time.sleep(JOB_POLL_S)
 
     # Operations
 

@@ -37,6 +37,49 @@ class ActorOut(BaseModel):
     username: Annotated[str, Field(title="Username")]
 
 
+class DeliveryOut(BaseModel):
+    """
+    One attempt to deliver an event (or a ping) to a webhook.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    webhook_id: Annotated[int, Field(title="Webhook Id")]
+    event_id: Annotated[
+        int | None,
+        Field(description="The event delivered; null for a ping.", title="Event Id"),
+    ]
+    type: Annotated[str, Field(description="The event's type, or `webhook.ping`.", title="Type")]
+    attempt: Annotated[
+        int,
+        Field(
+            description="1 for the first attempt, then 2, 3, ... for retries.",
+            title="Attempt",
+        ),
+    ]
+    status: Annotated[Literal["pending", "succeeded", "failed"], Field(title="Status")]
+    response_status: Annotated[
+        int | None,
+        Field(
+            description="The receiver's HTTP status, if it answered.",
+            title="Response Status",
+        ),
+    ]
+    duration_ms: Annotated[int | None, Field(title="Duration Ms")]
+    error: Annotated[
+        str | None,
+        Field(description="Why the attempt failed, in one line.", title="Error"),
+    ]
+    next_attempt_at: Annotated[
+        AwareDatetime | None,
+        Field(
+            description="Pending: when it is due. Failed: when the retry is due (null: none follows).",
+            title="Next Attempt At",
+        ),
+    ]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    attempted_at: Annotated[AwareDatetime | None, Field(title="Attempted At")]
+
+
 class Health(BaseModel):
     """
     Process and database state.
@@ -269,6 +312,57 @@ class ValidationProblem(BaseModel):
     status: Annotated[int, Field(title="Status")]
     detail: Annotated[str, Field(title="Detail")]
     errors: Annotated[dict[str, list[str]], Field(title="Errors")]
+
+
+class WebhookOut(BaseModel):
+    """
+    A store's webhook; its secret is shown only when made (create, rotate).
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    store_id: Annotated[int, Field(title="Store Id")]
+    url: Annotated[str, Field(title="Url")]
+    description: Annotated[str, Field(title="Description")]
+    events: Annotated[list[str], Field(title="Events")]
+    enabled: Annotated[bool, Field(title="Enabled")]
+    disabled_reason: Annotated[
+        str | None,
+        Field(
+            description="Why delivery turned it off: `gone` (the receiver answered 410) or `failing` (failures for 3 days); null when enabled or turned off by a user.",
+            title="Disabled Reason",
+        ),
+    ]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+
+
+class WebhookSecretOut(BaseModel):
+    """
+    A webhook with its new secret: this answer is the only one that shows it.
+    """
+
+    id: Annotated[int, Field(title="Id")]
+    store_id: Annotated[int, Field(title="Store Id")]
+    url: Annotated[str, Field(title="Url")]
+    description: Annotated[str, Field(title="Description")]
+    events: Annotated[list[str], Field(title="Events")]
+    enabled: Annotated[bool, Field(title="Enabled")]
+    disabled_reason: Annotated[
+        str | None,
+        Field(
+            description="Why delivery turned it off: `gone` (the receiver answered 410) or `failing` (failures for 3 days); null when enabled or turned off by a user.",
+            title="Disabled Reason",
+        ),
+    ]
+    created_at: Annotated[AwareDatetime, Field(title="Created At")]
+    updated_at: Annotated[AwareDatetime, Field(title="Updated At")]
+    secret: Annotated[
+        str,
+        Field(
+            description="`whsec_` and the base64 of 32 random bytes (Standard Webhooks): the HMAC-SHA256 key of `webhook-signature` is the base64-decoded part after `whsec_`.",
+            title="Secret",
+        ),
+    ]
 
 
 class EventOut(BaseModel):

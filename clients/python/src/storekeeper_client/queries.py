@@ -86,6 +86,24 @@ class EventQuery(TypedDict, total=False):
     resource: str | None
 
 
+class WebhookQuery(TypedDict, total=False):
+    """A page of a store's webhooks (by id)."""
+
+    limit: int | None
+
+
+DeliveryStatus = Literal["pending", "succeeded", "failed"]
+
+
+class DeliveryQuery(TypedDict, total=False):
+    """A page of a webhook's delivery attempts, newest first: `event_id` (a history event's
+    id) and `status` narrow it."""
+
+    limit: int | None
+    event_id: int | None
+    status: DeliveryStatus | None
+
+
 class SearchFilters(TypedDict, total=False):
     """What narrows a search besides its text and store (search_items)."""
 

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-JsonBody = Mapping[str, "str | int | bool | Decimal | None"]
+# A list of names (a webhook's event types) is the one nested value a body holds.
+JsonBody = Mapping[str, "str | int | bool | Decimal | list[str] | None"]
 
 
 def number(value: Decimal | int) -> str:
@@ -23,7 +24,7 @@ def number(value: Decimal | int) -> str:
 
 
 def encode(body: JsonBody) -> bytes:
-    """A flat JSON object, its Decimals written as exact numbers."""
+    """A JSON object of plain values (and lists of names), its Decimals written exactly."""
     parts = []
     for key, value in body.items():
         if isinstance(value, Decimal):

@@ -14,6 +14,7 @@ import { storesView } from "./views/stores.js";
 import { teamView } from "./views/team.js";
 import { importView } from "./views/transfer.js";
 import { trashView } from "./views/trash.js";
+import { webhooksView } from "./views/webhooks.js";
 
 const ROUTES = [
   [/^\/console\/$/, storesView],
@@ -28,6 +29,7 @@ const ROUTES = [
   [/^\/console\/store\/([1-9][0-9]*)\/import$/, importView],
   [/^\/console\/store\/([1-9][0-9]*)\/trash$/, trashView],
   [/^\/console\/store\/([1-9][0-9]*)\/history$/, historyView],
+  [/^\/console\/store\/([1-9][0-9]*)\/webhooks$/, webhooksView],
   [/^\/console\/item\/([1-9][0-9]*)$/, itemView],
 ];
 

@@ -149,6 +149,8 @@ const FIELD_NAMES = {
   max_price: "Maximum price",
   tag: "Tag",
   sort: "Sort",
+  url: "URL",
+  events: "Events",
 };
 
 /** Clear the messages a form shows. */

@@ -26,6 +26,8 @@ export function permissions(actions) {
     manageTags: can.has("tag.create"),
     rename: can.has("store.rename"),
     seeHistory: can.has("store.history"),
+    seeWebhooks: can.has("webhook.read"),
+    manageWebhooks: can.has("webhook.manage"),
     deleteStore: can.has("store.delete"),
     seeTeam: can.has("member.list"),
     addStaff: can.has("member.add_staff"),

@@ -25,6 +25,9 @@ const WHAT = {
   "member.updated": "Member's role changed",
   "member.removed": "Member removed",
   "import.finished": "Import applied",
+  "webhook.created": "Webhook added",
+  "webhook.updated": "Webhook changed",
+  "webhook.deleted": "Webhook deleted",
 };
 
 export async function historyView(ctx) {

@@ -59,7 +59,8 @@ export async function storeView(ctx) {
       h("p", { class: "actions" }, exportButton(id),
         may.importItems ? h("a", { href: `/console/store/${id}/import` }, "Import CSV") : null,
         may.readTrash ? h("a", { href: `/console/store/${id}/trash` }, "Trash") : null,
-        may.seeHistory ? h("a", { href: `/console/store/${id}/history` }, "History") : null),
+        may.seeHistory ? h("a", { href: `/console/store/${id}/history` }, "History") : null,
+        may.seeWebhooks ? h("a", { href: `/console/store/${id}/webhooks` }, "Webhooks") : null),
       may.seeTeam ? h("p", {}, h("a", { href: `/console/store/${id}/team` }, "Team"), ": who works on this store, and their roles.") : null,
       may.writeItems ? null : h("p", { class: "muted" }, api.me()
         ? "You can browse this store; only its team or an admin can change it."
