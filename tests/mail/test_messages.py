@@ -31,6 +31,13 @@ CONTEXTS: dict[str, dict[str, str]] = {
     "password_changed": {"username": USERNAME, "reset_page_url": RESET_PAGE_URL},
     "password_reset": {"username": USERNAME, "reset_url": RESET_URL},
     "password_reset_done": {"username": USERNAME},
+    "webhook_disabled": {
+        "username": USERNAME,
+        "store_name": "Ann's <shop>",
+        "webhook_url": "https://hooks.example.org/storekeeper?a=1&b=2",
+        "webhook_id": "7",
+        "reason": "the receiver answered 410 Gone, which asks for no more deliveries",
+    },
 }
 LINKS = {
     "welcome": VERIFY_URL,
@@ -80,6 +87,7 @@ def test_every_kind_has_a_context_here() -> None:
             "password_changed",
             "password_reset",
             "password_reset_done",
+            "webhook_disabled",
         }
     )
 
@@ -173,3 +181,12 @@ def test_the_templates_are_package_resources_and_the_wheel_packs_them() -> None:
     patterns = pyproject["tool"]["setuptools"]["package-data"]["storekeeper"]
     names = [f"mail/templates/{entry.name}" for entry in templates.iterdir()]
     assert [n for n in names if not any(fnmatch.fnmatch(n, p) for p in patterns)] == []
+
+
+def test_the_webhook_notice_names_the_store_the_url_and_why() -> None:
+    text, html = parts(
+        compose("webhook_disabled", "ann@example.org", CONTEXTS["webhook_disabled"], SENDER)
+    )
+    assert "Ann's <shop>" in text and "https://hooks.example.org/storekeeper?a=1&b=2" in text
+    assert "410 Gone" in text and "PATCH /webhook/7" in text
+    assert "Ann&#39;s &lt;shop&gt;" in html and "?a=1&amp;b=2" in html

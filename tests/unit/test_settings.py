@@ -18,6 +18,8 @@ from storekeeper.settings import PREFIX, SettingsError, load_settings
         ("DB_POOL_SIZE", "100", "db_pool_size", 100),
         ("DB_PREPARED_STATEMENTS", "off", "db_prepared_statements", False),
         ("WEBHOOK_ALLOW_PRIVATE", "true", "webhook_allow_private", True),
+        ("WEBHOOK_RETRY_SCALE", " 0.001 ", "webhook_retry_scale", 0.001),
+        ("WEBHOOK_RETRY_SCALE", "2", "webhook_retry_scale", 2.0),
         ("REDIS_URL", "redis://cache:6379/2", "redis_url", "redis://cache:6379/2"),
         ("LOG_LEVEL", "debug", "log_level", "DEBUG"),
         ("RATE_LIMIT", "30/second", "rate_limit", RateLimit(30, 1)),
@@ -68,3 +70,10 @@ def test_an_instance_folder_that_cannot_be_made_names_the_variable(tmp_path: Pat
     (tmp_path / "taken").write_text("a file, where the instance folder would go")
     with pytest.raises(SettingsError, match=f"^{PREFIX}INSTANCE_PATH: cannot keep a secret in"):
         load_settings({PREFIX + "INSTANCE_PATH": str(tmp_path / "taken" / "instance")})
+
+
+@pytest.mark.parametrize("raw", ["0", "0.0", "-1", "1e-3", "abc", "inf", "nan", "1001"])
+def test_a_retry_scale_must_be_a_positive_number(tmp_path: Path, raw: str) -> None:
+    env = {PREFIX + "INSTANCE_PATH": str(tmp_path), PREFIX + "WEBHOOK_RETRY_SCALE": raw}
+    with pytest.raises(SettingsError, match=f"^{PREFIX}WEBHOOK_RETRY_SCALE: must be a number"):
+        load_settings(env)
