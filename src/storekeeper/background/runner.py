@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from storekeeper.domain.jobs import (
     ERROR_CHARS,
@@ -31,27 +31,25 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class Heartbeat:
-    """Keeps a running job's lease alive while its handler runs, however long it takes.
+class Renewal:
+    """Keeps a lease alive while a block runs: `renew` every third of the lease, in a thread
+    of its own, until the block ends or `renew` says the lease is held no more (`held`).
 
-    Every third of the lease it moves the lease's end a whole lease ahead, in a thread of its
-    own, for as long as this attempt holds the job. A worker that dies stops beating, and the
-    job is free again within one lease; a long job (a 50,000-row import) is never taken by
-    a second runner while the first still works on it. A beat that cannot reach the database
-    (SQLite's write lock held by the job itself, an outage) is tried again at the next one.
+    A renewal that fails (SQLite's write lock held by the work itself, an outage) is tried
+    again at the next beat; one that finds the lease gone stops, and the work can see it.
     """
 
     def __init__(
-        self, units: UnitsOfWork, job: Job, lease_s: float, clock: Callable[[], datetime]
+        self, name: str, lease_s: float, renew: Callable[[], bool], fields: dict[str, Any]
     ) -> None:
-        self.units = units
-        self.job = job
         self.lease_s = lease_s
-        self.clock = clock
+        self.renew = renew
+        self.fields = fields
+        self.held = True
         self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"lease-{job.id}", daemon=True)
+        self.thread = threading.Thread(target=self._beat, name=name, daemon=True)
 
-    def __enter__(self) -> Heartbeat:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 
@@ -66,18 +64,33 @@ class Heartbeat:
 
     def _beat(self) -> None:
         while not self.stop.wait(self.lease_s / 3):
-            until = self.clock() + timedelta(seconds=self.lease_s)
             try:
-                with self.units(write=True) as work:
-                    held = work[JOBS].extend(self.job.id, self.job.attempts, until)
+                held = self.renew()
             except Exception:
-                log.warning("job lease not extended; trying again", extra=self._fields())
+                log.warning("lease not renewed; trying again", extra={"fields": self.fields})
                 continue
             if not held:
+                self.held = False
                 return
 
-    def _fields(self) -> dict[str, Any]:
-        return {"fields": {"job_id": self.job.id, "kind": self.job.kind}}
+
+class Heartbeat(Renewal):
+    """Keeps a running job's lease alive while its handler runs, however long it takes.
+
+    Every third of the lease it moves the lease's end a whole lease ahead, for as long as
+    this attempt holds the job. A worker that dies stops beating, and the job is free again
+    within one lease; a long job (a 50,000-row import) is never taken by a second runner
+    while the first still works on it.
+    """
+
+    def __init__(
+        self, units: UnitsOfWork, job: Job, lease_s: float, clock: Callable[[], datetime]
+    ) -> None:
+        def extend() -> bool:
+            with units(write=True) as work:
+                return work[JOBS].extend(job.id, job.attempts, clock() + timedelta(seconds=lease_s))
+
+        super().__init__(f"lease-{job.id}", lease_s, extend, {"job_id": job.id, "kind": job.kind})
 
 
 class Runner:

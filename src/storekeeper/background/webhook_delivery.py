@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import random
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +30,7 @@ from typing import Any
 
 import orjson
 
-from storekeeper.background.runner import Handler, utcnow
+from storekeeper.background.runner import Handler, Renewal, utcnow
 from storekeeper.domain.accounts import ACCOUNTS
 from storekeeper.domain.catalog import CATALOG
 from storekeeper.domain.deliveries import RetrySchedule, disable_reason, succeeded
@@ -72,9 +71,9 @@ REASONS: Mapping[str, str] = {
 }
 
 
-class _LeaseKeeper:
+class _LeaseKeeper(Renewal):
     """Holds a webhook's sending lease while this runner sends, renewing it every third of
-    LEASE_S in a thread of its own, and gives it back at the end."""
+    LEASE_S, and gives it back at the end."""
 
     def __init__(
         self,
@@ -87,13 +86,7 @@ class _LeaseKeeper:
         self.webhook_id = webhook_id
         self.until = until
         self.clock = clock
-        self.held = True
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, name=f"webhook-{webhook_id}", daemon=True)
-
-    def __enter__(self) -> _LeaseKeeper:
-        self.thread.start()
-        return self
+        super().__init__(f"webhook-{webhook_id}", LEASE_S, self._move, {"webhook_id": webhook_id})
 
     def __exit__(
         self,
@@ -101,28 +94,21 @@ class _LeaseKeeper:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        self.stop.set()
-        self.thread.join()
+        super().__exit__(kind, error, trace)
         with self.units(write=True) as work:
             work[WEBHOOKS].release_lease(self.webhook_id, self.until)
 
-    def _beat(self) -> None:
-        while not self.stop.wait(LEASE_S / 3):
-            now = self.clock()
-            until = now + timedelta(seconds=LEASE_S)
-            try:
-                with self.units(write=True) as work:
-                    hooks = work[WEBHOOKS]
-                    # Moved only if still ours: given back and taken again in one transaction.
-                    hooks.release_lease(self.webhook_id, self.until)
-                    kept = hooks.take_lease(self.webhook_id, now, until)
-            except Exception:
-                log.warning("webhook lease not renewed; trying again", exc_info=True)
-                continue
-            if not kept:
-                self.held = False
-                return
+    def _move(self) -> bool:
+        now = self.clock()
+        until = now + timedelta(seconds=LEASE_S)
+        with self.units(write=True) as work:
+            hooks = work[WEBHOOKS]
+            # Moved only if still ours: given back and taken again in one transaction.
+            hooks.release_lease(self.webhook_id, self.until)
+            kept = hooks.take_lease(self.webhook_id, now, until)
+        if kept:
             self.until = until
+        return kept
 
 
 @dataclass(frozen=True, slots=True)
