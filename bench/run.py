@@ -166,6 +166,25 @@ def measure(
     return summarise(name, db, reps)
 
 
+def measure_interleaved(
+    servers: tuple[tuple[str, str], ...],
+    db: str,
+    path: str,
+    mode: Mode,
+    script: str | None = None,
+    args: tuple[str, ...] = (),
+) -> list[Result]:
+    """The same load on several servers, (name, base) each: every one warmed up, then their
+    timed runs taken in turns, so that a drift of the shared machine weighs on all alike."""
+    for _, base in servers:
+        wrk(base, path, max(1, mode.duration // 2), script, args)
+    reps: list[list[dict[str, float]]] = [[] for _ in servers]
+    for _ in range(mode.reps):
+        for taken, (_, base) in zip(reps, servers, strict=True):
+            taken.append(wrk(base, path, mode.duration, script, args))
+    return [summarise(name, db, taken) for (name, _), taken in zip(servers, reps, strict=True)]
+
+
 def summarise(name: str, db: str, reps: list[dict[str, float]]) -> Result:
     """The medians of the repetitions of one scenario, printed as they come."""
     result = Result(
@@ -383,13 +402,14 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
             ("mixed 90% GET / 10% PATCH", "/", "mixed.lua", (token, str(items))),
         ]
         for name, path, script, args in runs:
-            found.append(measure(name, backend, base, path, mode, script, args))
-            if name == TOKEN_READ:
-                # The same read from a server whose budgets are on: their cost on every request.
-                with budgeted_server(db_url) as budgeted:
-                    found.append(
-                        measure(BUDGETED_TOKEN_READ, backend, budgeted, path, mode, script, args)
-                    )
+            if name != TOKEN_READ:
+                found.append(measure(name, backend, base, path, mode, script, args))
+                continue
+            # The same read from a server whose budgets are on, in turns with this one: their
+            # cost on every request, the machine's drift weighing on both alike.
+            with budgeted_server(db_url) as budgeted:
+                pair = ((name, base), (BUDGETED_TOKEN_READ, budgeted))
+                found += measure_interleaved(pair, backend, path, mode, script, args)
         report["memory_mb_per_worker"][backend] = worker_rss_mb(sizes["server_pid"])
         # Each login costs ~25 ms of CPU: a run of a second or two under 32 connections may
         # finish none, so it always gets at least 5 seconds.
