@@ -102,8 +102,10 @@ wrk: ## install the wrk load generator from the system packages when it is missi
 # may lack. On a machine with systemd, the packages start their own services (nginx on port 80,
 # PgBouncer on 6432); the tests run their own copies on free ports.
 # openssl makes the self-signed certificate of the mail tests' STARTTLS and smtps servers.
-deploy-tools: ## install nginx, PgBouncer and openssl from the system packages when missing
-	$(call system-packages,nginx pgbouncer openssl,nginx pgbouncer openssl)
+# redis-server: the tests that count in Redis start their own (tests/redis_server.py), never
+# sharing the machine's Redis with another test run.
+deploy-tools: ## install nginx, PgBouncer, openssl and redis-server from the system packages when missing
+	$(call system-packages,nginx pgbouncer openssl redis-server,nginx pgbouncer openssl redis-server)
 
 # podman, runc and debootstrap for the container test (tests/container) and `make container`.
 # No registry is reachable here, so the base image is debootstrapped from the machine's Debian

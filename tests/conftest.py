@@ -7,10 +7,12 @@ another's data. Helpers live in tests/helpers.py.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -25,7 +27,9 @@ from tests.helpers import (
     make_settings,
     new_database,
     new_user,
+    require,
 )
+from tests.redis_server import RedisServer
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -52,6 +56,27 @@ def scratch_database(test_database: ProvisionedDatabase, tmp_path: Path) -> Iter
             yield database
         finally:
             database.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """This test run's own redis-server (one per xdist worker), started when first asked for."""
+    require(shutil.which("redis-server") is not None, "redis-server (make deploy-tools)")
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    """The URL of this run's own Redis, emptied for the test."""
+    client = redis.Redis.from_url(redis_server.url, socket_timeout=2)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+    return redis_server.url
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,6 @@ from storekeeper.db.session import Database
 from storekeeper.domain.values import RateLimit
 from tests.helpers import PASSWORD, ProvisionedDatabase, assert_problem, make_settings
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
-ONE_REDIS = pytest.mark.xdist_group("redis-db-15")
 POLICY = re.compile(r'^"default";q=(\d+);w=(\d+), "writes";q=(\d+);w=(\d+)$')
 STANDING = re.compile(r'^"default";r=(\d+);t=(\d+), "writes";r=(\d+);t=(\d+)$')
 
@@ -67,22 +65,19 @@ def sign_in(client: FlaskClient, username: str, address: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {login.get_json()['access_token']}"}
 
 
-def shared_store(store: str) -> str | None:
-    """The Redis URL for the `redis` store (emptied first), None for the database."""
-    if store == "database":
+@pytest.fixture(params=["database", "redis"])
+def shared_store(request: pytest.FixtureRequest) -> str | None:
+    """Where the budgets count: None for the database, else the URL of the run's own Redis."""
+    if request.param == "database":
         return None
-    if not _redis_available():
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    return REDIS_URL
+    url: str = request.getfixturevalue("redis_url")
+    return url
 
 
-@pytest.mark.parametrize("store", ["database", "redis"])
-@ONE_REDIS
 def test_every_kind_of_answer_carries_the_fields_counting_down(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, shared_store: str | None
 ) -> None:
-    limited = budget_client(test_database, database, tmp_path, redis_url=shared_store(store))
+    limited = budget_client(test_database, database, tmp_path, redis_url=shared_store)
     env = {"REMOTE_ADDR": "10.50.0.1"}
     answers = [
         limited.get("/store", environ_base=env),  # 200
@@ -107,14 +102,10 @@ def test_every_kind_of_answer_carries_the_fields_counting_down(
     )
 
 
-@pytest.mark.parametrize("store", ["database", "redis"])
-@ONE_REDIS
 def test_over_budget_is_a_429_with_retry_after_until_the_window_ends(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, shared_store: str | None
 ) -> None:
-    limited = budget_client(
-        test_database, database, tmp_path, general=4, redis_url=shared_store(store)
-    )
+    limited = budget_client(test_database, database, tmp_path, general=4, redis_url=shared_store)
     env = {"REMOTE_ADDR": "10.50.0.2"}
     answers = [limited.get("/store", environ_base=env) for _ in range(6)]
     assert [a.status_code for a in answers] == [200] * 4 + [429] * 2
@@ -125,18 +116,17 @@ def test_over_budget_is_a_429_with_retry_after_until_the_window_ends(
     assert int(refused.headers["Retry-After"]) >= max(1, reset)
     # Another address has a budget of its own.
     assert limited.get("/store", environ_base={"REMOTE_ADDR": "10.50.0.3"}).status_code == 200
-    if store == "redis":
-        keys = redis.Redis.from_url(REDIS_URL).keys("storekeeper:budget:default:addr:10.50.0.2:*")
+    if shared_store is not None:
+        pattern = "storekeeper:budget:default:addr:10.50.0.2:*"
+        keys = redis.Redis.from_url(shared_store).keys(pattern)
         assert len(keys) == 1
 
 
-@pytest.mark.parametrize("store", ["database", "redis"])
-@ONE_REDIS
 def test_writes_have_a_budget_of_their_own_that_reads_do_not_spend(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, shared_store: str | None
 ) -> None:
     limited = budget_client(
-        test_database, database, tmp_path, general=50, writes=3, redis_url=shared_store(store)
+        test_database, database, tmp_path, general=50, writes=3, redis_url=shared_store
     )
     headers = sign_in(limited, "writer", "10.50.1.1")  # two writes from the address
     writes = [
@@ -174,10 +164,8 @@ def test_health_ready_metrics_and_the_consoles_files_are_neither_counted_nor_ref
     ]
 
 
-@pytest.mark.parametrize("store", ["database", "redis"])
-@ONE_REDIS
 def test_a_signed_in_user_has_one_budget_from_every_address(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, shared_store: str | None
 ) -> None:
     proxies = (ipaddress.ip_network("10.0.0.0/8"),)
     limited = budget_client(
@@ -186,7 +174,7 @@ def test_a_signed_in_user_has_one_budget_from_every_address(
         tmp_path,
         general=10,
         trusted_proxies=proxies,
-        redis_url=shared_store(store),
+        redis_url=shared_store,
     )
     headers = sign_in(limited, "roamer", "192.0.2.200")
     spent = []
@@ -206,13 +194,11 @@ def test_a_signed_in_user_has_one_budget_from_every_address(
     assert standing(anonymous)[0] == 9
 
 
-@pytest.mark.parametrize("store", ["database", "redis"])
-@ONE_REDIS
 def test_two_users_from_one_address_have_separate_budgets(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, store: str
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, shared_store: str | None
 ) -> None:
     limited = budget_client(
-        test_database, database, tmp_path, general=30, writes=30, redis_url=shared_store(store)
+        test_database, database, tmp_path, general=30, writes=30, redis_url=shared_store
     )
     env = {"REMOTE_ADDR": "10.50.3.1"}
     first = sign_in(limited, "first", "10.50.3.2")
@@ -234,13 +220,6 @@ def test_budgets_off_send_no_fields(
     answer = create_app(config, database).test_client().get("/store")
     assert answer.status_code == 200
     assert "RateLimit" not in answer.headers and "RateLimit-Policy" not in answer.headers
-
-
-def _redis_available() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
 
 
 def test_the_openapi_document_describes_the_fields_once_and_429_everywhere(

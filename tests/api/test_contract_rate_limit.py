@@ -7,7 +7,6 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-import redis
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -19,10 +18,8 @@ from storekeeper.http.context import SERVICES
 from storekeeper.security import Passwords
 from tests.helpers import PASSWORD, ProvisionedDatabase, assert_problem, make_settings, register
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
 # The tests on that Redis database empty it first: run them one at a time, in one worker
 # (two at once under xdist counted each other's attempts, or lost them to the other's flush).
-ONE_REDIS = pytest.mark.xdist_group("redis-db-15")
 
 
 def limited_client(
@@ -68,7 +65,6 @@ def test_failures_from_one_address_never_lock_the_owner_out(
     assert right.status_code == 200
 
 
-@ONE_REDIS
 @pytest.mark.parametrize("limiter", ["database", "redis"])
 def test_guessing_one_username_from_many_addresses_meets_a_ceiling(
     client: FlaskClient,
@@ -76,13 +72,11 @@ def test_guessing_one_username_from_many_addresses_meets_a_ceiling(
     database: Database,
     tmp_path: Path,
     limiter: str,
+    request: pytest.FixtureRequest,
 ) -> None:
     settings: dict[str, object] = {}
     if limiter == "redis":
-        if not _redis_available():
-            pytest.skip("Redis is not reachable")
-        redis.Redis.from_url(REDIS_URL).flushdb()
-        settings["redis_url"] = REDIS_URL
+        settings["redis_url"] = request.getfixturevalue("redis_url")
     # An hour's window: a loaded machine may take over a minute for these hashed attempts,
     # and the first would leave the window before the last is counted.
     limited = limited_client(test_database, database, tmp_path, period_s=3600, **settings)
@@ -173,21 +167,10 @@ def test_forwarded_for_counts_behind_a_trusted_proxy(
     assert forged == [401, 401, 401, 429]
 
 
-def _redis_available() -> bool:
-    try:
-        return bool(redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping())
-    except redis.RedisError:
-        return False
-
-
-@ONE_REDIS
 def test_redis_limiter(
-    test_database: ProvisionedDatabase, database: Database, tmp_path: Path
+    test_database: ProvisionedDatabase, database: Database, tmp_path: Path, redis_url: str
 ) -> None:
-    if not _redis_available():
-        pytest.skip("Redis is not reachable")
-    redis.Redis.from_url(REDIS_URL).flushdb()
-    limited = limited_client(test_database, database, tmp_path, redis_url=REDIS_URL)
+    limited = limited_client(test_database, database, tmp_path, redis_url=redis_url)
     statuses = [attempt(limited, f"redisuser{n}", "10.1.0.1") for n in range(5)]
     assert statuses == [401, 401, 401, 429, 429]
 

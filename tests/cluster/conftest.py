@@ -20,9 +20,10 @@ import requests
 
 from deploy.cluster import nginx_binary, write_nginx_config
 from deploy.processes import free_port, spawn, stop, wait_listening
-from tests.cluster.helpers import Cluster, RedisServer, new_source, session_from
+from tests.cluster.helpers import Cluster, new_source, session_from
 from tests.e2e.live import BIN, server_env
 from tests.helpers import postgres_available, postgres_database, require
+from tests.redis_server import RedisServer
 
 INSTANCES = 2
 SECRET = "cluster-secret-" + "y" * 40

@@ -6,20 +6,17 @@ loopback addresses of their own.
 from __future__ import annotations
 
 import itertools
-import shutil
 import subprocess
-import time
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis
 import requests
 from requests.adapters import HTTPAdapter
 
-from deploy.processes import free_port, spawn, stop, wait_listening
 from tests.e2e.live import server_env, server_process
+from tests.redis_server import RedisServer
 
 _sources = itertools.count(10)
 
@@ -47,48 +44,6 @@ def new_source() -> str:
     """A loopback address no other test of this run talks from."""
     number = next(_sources)
     return f"127.0.{number // 250}.{number % 250 + 2}"
-
-
-@dataclass
-class RedisServer:
-    """A redis-server of the tests' own, on a fixed port so it can be stopped and started."""
-
-    folder: Path
-    port: int = field(default_factory=free_port)
-    proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Its URL, for STOREKEEPER_REDIS_URL."""
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        """Start it (no persistence: a restart forgets every count) and wait for PONG."""
-        executable = shutil.which("redis-server")
-        assert executable is not None
-        log = self.folder / "redis.log"
-        self.proc = spawn(
-            [
-                *(executable, "--port", str(self.port), "--bind", "127.0.0.1"),
-                *("--save", "", "--appendonly", "no", "--dir", str(self.folder)),
-            ],
-            log=log,
-        )
-        wait_listening(("127.0.0.1", self.port), self.proc, "redis-server", log)
-        client = redis.Redis(port=self.port, socket_timeout=2)
-        try:
-            deadline = time.monotonic() + 10
-            while not client.ping():
-                assert time.monotonic() < deadline, "redis-server does not answer"
-                time.sleep(0.1)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        """Stop it and wait until it is gone."""
-        if self.proc is not None:
-            stop(self.proc)
-        self.proc = None
 
 
 @dataclass

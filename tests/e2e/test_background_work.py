@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.cluster.helpers import RedisServer
 from tests.e2e.background import (
     DELIVERY_S,
     JobRow,
@@ -39,6 +38,7 @@ from tests.e2e.background import (
 from tests.e2e.live import database_url
 from tests.helpers import PASSWORD
 from tests.mailserver import MailServer, make_certificate
+from tests.redis_server import RedisServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("background")]
 

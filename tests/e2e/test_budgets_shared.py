@@ -17,7 +17,6 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
-import redis
 import requests
 
 from storekeeper.domain.budgets import Policy
@@ -25,8 +24,7 @@ from storekeeper.domain.values import RateLimit
 from tests.e2e.live import BIN, server_env, server_process
 from tests.helpers import missing, postgres_available, postgres_database
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("redis-db-14")]
-REDIS_URL = "redis://127.0.0.1:6379/14"
+pytestmark = pytest.mark.slow
 LIMIT = 300  # an hour: the whole test runs in one window
 WORKERS = 2
 INSTANCES = 2
@@ -35,7 +33,7 @@ RESET = re.compile(r'"default";r=(\d+);t=(\d+)')
 
 
 @contextmanager
-def shared_database(store: str, folder: Path) -> Iterator[dict[str, str]]:
+def shared_database(store: str, folder: Path, redis_url: str | None) -> Iterator[dict[str, str]]:
     """The settings two instances share: one database (and Redis), one secret, small budgets."""
     settings = {
         "STOREKEEPER_SECRET_KEY": SECRET,
@@ -48,23 +46,19 @@ def shared_database(store: str, folder: Path) -> Iterator[dict[str, str]]:
         return
     if not postgres_available():
         missing("PostgreSQL")
-    if store == "redis":
-        try:
-            redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).flushdb()
-        except redis.RedisError:
-            missing("Redis on 127.0.0.1:6379")
-        settings["STOREKEEPER_REDIS_URL"] = REDIS_URL
+    if redis_url is not None:
+        settings["STOREKEEPER_REDIS_URL"] = redis_url
     with postgres_database("storekeeper_budgets") as url:
         settings["STOREKEEPER_DATABASE_URL"] = url
         yield settings
 
 
 @contextmanager
-def two_instances(store: str) -> Iterator[list[str]]:
+def two_instances(store: str, redis_url: str | None) -> Iterator[list[str]]:
     """Two servers of WORKERS processes each on the shared store; their base URLs."""
     with tempfile.TemporaryDirectory() as raw, ExitStack() as stack:
         folder = Path(raw)
-        shared = stack.enter_context(shared_database(store, folder))
+        shared = stack.enter_context(shared_database(store, folder, redis_url))
         bases = []
         for n in range(INSTANCES):
             instance = folder / f"instance{n}"
@@ -79,9 +73,13 @@ def two_instances(store: str) -> Iterator[list[str]]:
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgresql", "redis"])
-def test_a_client_alternating_between_two_instances_meets_one_limit(store: str) -> None:
+def test_a_client_alternating_between_two_instances_meets_one_limit(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    # Redis: the run's own server (tests/redis_server.py), with the database on PostgreSQL.
+    redis_url = request.getfixturevalue("redis_url") if store == "redis" else None
     slack = INSTANCES * WORKERS * (Policy("default", RateLimit(LIMIT, 3600)).batch - 1)
-    with two_instances(store) as bases, requests.Session() as http:
+    with two_instances(store, redis_url) as bases, requests.Session() as http:
         first = http.get(f"{bases[0]}/store", timeout=10)
         found = RESET.search(first.headers["RateLimit"])
         assert found, first.headers
