@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import requests
 
 from bench.seed import seed
+from bench.workers import Watch, metrics_folder, worker_pids
 from deploy.cluster import nginx_binary, write_nginx_config
 from deploy.databases import fresh_database
 from deploy.processes import free_port, running
@@ -54,6 +55,8 @@ PG_ADMIN = os.environ.get(
 )
 WORKERS = 2
 CONNECTIONS = 32
+# The crowd: as many connections as a shop's traffic behind a proxy may hold (issue 24).
+CROWD = 256
 THREADS = 2
 SECRET = "bench-secret-" + "b" * 40
 # The budgets of the one scenario that measures them: so large that wrk is never refused, so
@@ -86,6 +89,9 @@ class Result:
     rps: float
     p50_ms: float
     p99_ms: float
+    # wrk's 99.9th percentile, where the script reports it (bench/lua: `done`).
+    p999_ms: float | None = None
+    connections: int = CONNECTIONS
     # To the reference floor (minimal Flask on granian), and to minimal Flask on our server.
     ratio_to_flask_floor: float | None = None
     p99_ratio_to_flask_floor: float | None = None
@@ -96,6 +102,8 @@ class Result:
     # Cluster scenario only: nginx + 2 x 1 worker over 1 x 2 workers direct (rps, p99).
     ratio_to_direct: float | None = None
     p99_ratio_to_direct: float | None = None
+    # Each worker's share of each timed run (bench/workers.py), Storekeeper's servers only.
+    workers: list[dict[str, list[Any]]] = field(default_factory=list)
 
 
 # A seeded server on a busy machine may take a while; a stop waits for requests in flight.
@@ -124,11 +132,21 @@ def floor_server(target: str, port: int) -> list[str]:
     return [sys.executable, *server_command("127.0.0.1", port, WORKERS, target, factory)]
 
 
+# The servers `measure` watches (bench/workers.py), by base URL: those storekeeper() started.
+WATCHES: dict[str, Watch] = {}
+
+
 def wrk(
-    base: str, path: str, seconds: int, script: str | None = None, args: tuple[str, ...] = ()
+    base: str,
+    path: str,
+    seconds: int,
+    script: str | None = None,
+    args: tuple[str, ...] = (),
+    connections: int = CONNECTIONS,
 ) -> dict[str, float]:
-    """One wrk run; requests per second, p50 and p99 in ms, and non-2xx/3xx answers."""
-    command = ["wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--latency"]
+    """One wrk run; requests per second, p50, p99 (and p99.9 when the script reports it) in
+    ms, and non-2xx/3xx answers."""
+    command = ["wrk", "-t", str(THREADS), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
     if script:
         command += ["-s", str(LUA / script)]
     command.append(base + path)
@@ -143,12 +161,35 @@ def wrk(
         for p, v, u in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
     }
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return {
+    found = {
         "rps": rps,
         "p50_ms": lat["50"],
         "p99_ms": lat["99"],
         "errors": float(errors.group(1)) if errors else 0.0,
     }
+    tail = re.search(r"^p99\.9 (\d+) us$", out, re.M)
+    if tail:
+        found["p999_ms"] = int(tail.group(1)) / 1000
+    return found
+
+
+def timed_run(
+    base: str,
+    path: str,
+    seconds: int,
+    script: str | None,
+    args: tuple[str, ...],
+    connections: int,
+    shares: list[dict[str, list[Any]]],
+) -> dict[str, float]:
+    """One timed wrk run; on a watched server, each worker's share of it too."""
+    watch = WATCHES.get(base)
+    if watch is None:
+        return wrk(base, path, seconds, script, args, connections)
+    with watch.run(seconds) as share:
+        found = wrk(base, path, seconds, script, args, connections)
+    shares.append(asdict(share))
+    return found
 
 
 def measure(
@@ -159,11 +200,16 @@ def measure(
     mode: Mode,
     script: str | None = None,
     args: tuple[str, ...] = (),
+    connections: int = CONNECTIONS,
 ) -> Result:
     """Warm up once, then REPS timed runs; medians."""
-    wrk(base, path, max(1, mode.duration // 2), script, args)
-    reps = [wrk(base, path, mode.duration, script, args) for _ in range(mode.reps)]
-    return summarise(name, db, reps)
+    wrk(base, path, max(1, mode.duration // 2), script, args, connections)
+    shares: list[dict[str, list[Any]]] = []
+    reps = [
+        timed_run(base, path, mode.duration, script, args, connections, shares)
+        for _ in range(mode.reps)
+    ]
+    return summarise(name, db, reps, shares, connections)
 
 
 def measure_interleaved(
@@ -179,29 +225,56 @@ def measure_interleaved(
     for _, base in servers:
         wrk(base, path, max(1, mode.duration // 2), script, args)
     reps: list[list[dict[str, float]]] = [[] for _ in servers]
+    shares: list[list[dict[str, list[Any]]]] = [[] for _ in servers]
     for _ in range(mode.reps):
-        for taken, (_, base) in zip(reps, servers, strict=True):
-            taken.append(wrk(base, path, mode.duration, script, args))
-    return [summarise(name, db, taken) for (name, _), taken in zip(servers, reps, strict=True)]
+        for taken, seen, (_, base) in zip(reps, shares, servers, strict=True):
+            taken.append(timed_run(base, path, mode.duration, script, args, CONNECTIONS, seen))
+    return [
+        summarise(name, db, taken, seen)
+        for (name, _), taken, seen in zip(servers, reps, shares, strict=True)
+    ]
 
 
-def summarise(name: str, db: str, reps: list[dict[str, float]]) -> Result:
+def summarise(
+    name: str,
+    db: str,
+    reps: list[dict[str, float]],
+    shares: list[dict[str, list[Any]]] | None = None,
+    connections: int = CONNECTIONS,
+) -> Result:
     """The medians of the repetitions of one scenario, printed as they come."""
+    tails = [r["p999_ms"] for r in reps if "p999_ms" in r]
     result = Result(
         name,
         db,
         rps=statistics.median(r["rps"] for r in reps),
         p50_ms=statistics.median(r["p50_ms"] for r in reps),
         p99_ms=statistics.median(r["p99_ms"] for r in reps),
+        p999_ms=statistics.median(tails) if tails else None,
+        connections=connections,
         non_2xx_3xx=int(sum(r["errors"] for r in reps)),
         reps=reps,
+        workers=shares or [],
     )
+    tail = "" if result.p999_ms is None else f"  p99.9 {result.p999_ms:7.2f} ms"
+    split = f"  {shown_shares(result.workers)}" if result.workers else ""
     print(
         f"  {db:10} {name:44} {result.rps:9.0f} rps  "
-        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms",
+        f"p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms{tail}{split}",
         flush=True,
     )
     return result
+
+
+def shown_shares(shares: list[dict[str, list[Any]]]) -> str:
+    """Each worker's connections and share of the answers, run by run: "15/17 51/49 %; ..."."""
+    runs = []
+    for share in shares:
+        total = sum(share["requests"]) or 1
+        split = "/".join(f"{100 * n / total:.0f}" for n in share["requests"])
+        waited = "/".join(f"{w:.2f}" for w in share["runqueue_s"])
+        runs.append(f"{'/'.join(map(str, share['connections']))} conns {split} % waited {waited} s")
+    return "; ".join(runs)
 
 
 REFERENCE_FLOOR = "floor: minimal Flask on granian"
@@ -289,7 +362,8 @@ def storekeeper(
         tempfile.TemporaryDirectory(prefix="storekeeper-bench-") as instance,
         database(backend) as url,
     ):
-        env = server_env(instance, url, login_limit)
+        # TMPDIR: the server's metrics folder lands in the instance, where Watch finds it.
+        env = server_env(instance, url, login_limit) | {"TMPDIR": instance}
         db_url = url or f"sqlite:///{instance}/storekeeper.db"
         subprocess.run(
             [BIN / "storekeeper", "db", "upgrade"], env=env, check=True, capture_output=True
@@ -309,7 +383,11 @@ def storekeeper(
             sizes = seed(db_url, owner_id=1, stores=mode.stores, items_per_store=per_store)
             sizes["seed_ms"] = round((time.monotonic() - started) * 1000)
             sizes["server_pid"] = proc.pid
-            yield base, token, db_url, sizes
+            WATCHES[base] = Watch(proc.pid, port, metrics_folder(Path(instance)))
+            try:
+                yield base, token, db_url, sizes
+            finally:
+                del WATCHES[base]
 
 
 @contextmanager
@@ -342,25 +420,14 @@ def deep_cursor_path(base: str, depth: int) -> str:
 def worker_rss_mb(server_pid: int) -> list[float]:
     """Resident memory of each worker process of the server, in MiB."""
     sizes = []
-    for child in Path("/proc").glob("[0-9]*"):
+    for pid in worker_pids(server_pid):
         try:
-            status = (child / "status").read_text()
+            rss = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
         except OSError:
             continue
-        ppid = int(re.search(r"PPid:\s+(\d+)", status).group(1))  # type: ignore[union-attr]
-        if ppid == server_pid or _parent(ppid) == server_pid:
-            rss = re.search(r"VmRSS:\s+(\d+) kB", status)
-            if rss and "python" in (child / "cmdline").read_bytes().decode(errors="replace"):
-                sizes.append(round(int(rss.group(1)) / 1024, 1))
+        if rss:
+            sizes.append(round(int(rss.group(1)) / 1024, 1))
     return sorted(sizes)
-
-
-def _parent(pid: int) -> int:
-    try:
-        found = re.search(r"PPid:\s+(\d+)", Path(f"/proc/{pid}/status").read_text())
-    except OSError:
-        return -1
-    return int(found.group(1)) if found else -1
 
 
 def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
@@ -410,6 +477,13 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
             with budgeted_server(db_url) as budgeted:
                 pair = ((name, base), (BUDGETED_TOKEN_READ, budgeted))
                 found += measure_interleaved(pair, backend, path, mode, script, args)
+        # The crowd (issue 24): the tail where a shop's traffic behind a proxy would put it.
+        crowd: list[tuple[str, str, tuple[str, ...]]] = [
+            (f"{TOKEN_READ}, {CROWD} connections", "random_get.lua", ("/item/", str(items), token)),
+            (f"GET /item?limit=50, {CROWD} connections", "headers.lua", ("/item?limit=50",)),
+        ]
+        for name, script, args in crowd:
+            found.append(measure(name, backend, base, "/", mode, script, args, CROWD))
         report["memory_mb_per_worker"][backend] = worker_rss_mb(sizes["server_pid"])
         # Each login costs ~25 ms of CPU: a run of a second or two under 32 connections may
         # finish none, so it always gets at least 5 seconds.
@@ -742,9 +816,9 @@ def write(report: dict[str, Any], results: list[Result], out: Path) -> None:
         "Ratios are to the reference floor, minimal Flask on granian; the last ratio column is "
         "to minimal Flask on Storekeeper's own server (gunicorn + gevent).",
         "",
-        "| scenario | db | req/s | p50 ms | p99 ms | rps / floor | p99 / floor "
+        "| scenario | db | req/s | p50 ms | p99 ms | p99.9 ms | rps / floor | p99 / floor "
         "| rps / own server's floor | non-2xx/3xx |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
 
     def shown(value: float | None) -> str:
@@ -753,9 +827,26 @@ def write(report: dict[str, Any], results: list[Result], out: Path) -> None:
     for r in results:
         lines.append(
             f"| {r.scenario} | {r.db} | {r.rps:.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+            f"| {'—' if r.p999_ms is None else f'{r.p999_ms:.2f}'} "
             f"| {shown(r.ratio_to_flask_floor)} | {shown(r.p99_ratio_to_flask_floor)} "
             f"| {shown(r.ratio_to_server_floor)} | {r.non_2xx_3xx} |"
         )
+    watched = [r for r in results if r.workers]
+    if watched:
+        lines += [
+            "",
+            "## Each worker's share",
+            "",
+            "Per timed run: the connections each worker held, and its share of the answers "
+            "(bench/workers.py).",
+            "",
+            "| scenario | db | connections | runs |",
+            "| --- | --- | ---: | --- |",
+        ]
+        lines += [
+            f"| {r.scenario} | {r.db} | {r.connections} | {shown_shares(r.workers)} |"
+            for r in watched
+        ]
     if report["peers"]:
         names = [k for k in report["peers"][0] if k != "scenario"]
         lines += [
