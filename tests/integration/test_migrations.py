@@ -199,8 +199,8 @@ def test_0011_keys_existing_stores_and_keeps_look_alikes_apart(
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO stores (name, name_key, name_skeleton, owner_id, item_count, "
-                "created_at, updated_at) VALUES (:name, :key, :digest, 1, 0, :t, :t)"
+                "INSERT INTO stores (name, name_key, name_skeleton, owner_id, "
+                "created_at, updated_at) VALUES (:name, :key, :digest, 1, :t, :t)"
             ),
             {
                 "name": "\u212dorner Shop",
