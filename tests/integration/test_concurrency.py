@@ -196,7 +196,7 @@ def test_creates_racing_their_stores_deletion_answer_cleanly_and_leave_no_count(
     def delete(c: FlaskClient) -> object:
         return c.delete(f"/store/{store['id']}", headers=alice.headers)
 
-    calls: list[Callable[[FlaskClient], object]] = [create] * 8 + [delete] + [create] * 8
+    calls: list[Callable[[FlaskClient], object]] = [*[create] * 8, delete, *[create] * 8]
     statuses = _parallel(app, len(calls), lambda c: calls.pop()(c))
     assert statuses.count(204) == 1 and set(statuses) <= {201, 204, 404, 409}
     assert client.get(f"/store/{store['id']}").status_code == 404
