@@ -65,9 +65,7 @@ def _seed_sqlite(path: str, owner_id: int, stores: int, per_store: int) -> None:
             store_ids = []
             for s in range(stores):
                 name = f"Store {s}"
-                cursor = conn.execute(
-                    _STORE.format("?"), (*_store_keys(name), owner_id, now, now)
-                )
+                cursor = conn.execute(_STORE.format("?"), (*_store_keys(name), owner_id, now, now))
                 store_ids.append(int(cursor.lastrowid or 0))
             conn.executemany(_COUNT.format("?"), [(s, per_store) for s in store_ids])
             conn.executemany(
