@@ -69,9 +69,9 @@ STORE_CONTENTS = [t for t in reversed(models.Base.metadata.sorted_tables) if "st
 # A store's count of live items is the sum of its slots (models.StoreItemCount): each change
 # adds to one slot, so concurrent writers into one store do not queue on one row's lock. On
 # PostgreSQL a transaction takes the slot of its server connection (its backend's pid), and
-# the connections of a pool, opened one after another, have consecutive pids: up to
-# COUNT_SLOTS concurrent writers never share a slot, where random slots would collide for
-# one pair in COUNT_SLOTS. SQLite runs one writer at a time: one slot, one row to sum.
+# the connections of a pool, opened one after another, mostly have consecutive pids: up to
+# COUNT_SLOTS concurrent writers then share no slot, where random slots would make any two
+# collide one time in COUNT_SLOTS. SQLite runs one writer at a time: one slot, one row.
 COUNT_SLOTS = 8
 # Read through the table's primary key (store_id, slot): at most COUNT_SLOTS index entries
 # per store, however many items it has. The SUM of a BIGINT is a NUMERIC on PostgreSQL.
@@ -201,7 +201,7 @@ _STORE_ROLE = select(
 _ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"), LIVE)
 _STORE_NAME = select(stores.c.name).where(stores.c.id == bindparam("store_id"))
 # FOR KEY SHARE is the lock an item's foreign key check takes on its store: creates into one
-# store share it, and it holds off the store's deletion (db/catalog.py, delete_store) until
+# store share it, and it holds off the store's deletion (delete_store) until
 # the count's change commits, so no count is left for a store that is gone.
 _STORE_NAME_KEPT = _STORE_NAME.with_for_update(read=True, key_share=True)
 
@@ -216,7 +216,9 @@ def count_change(dialect: str) -> Any:
             slot=func.pg_backend_pid() % COUNT_SLOTS,
             count=bindparam("delta"),
         )
-        return spread.on_conflict_do_update(
+        # inline(): the slot is a SQL expression of the primary key, which SQLAlchemy would
+        # otherwise fetch back with a RETURNING nobody reads.
+        return spread.inline().on_conflict_do_update(
             index_elements=keys, set_={"count": item_counts.c.count + spread.excluded["count"]}
         )
     single = sqlite.insert(item_counts).values(
@@ -362,7 +364,14 @@ class CatalogRepository:
         of_store = select(webhooks.c.id).where(webhooks.c.store_id == store_id)
         execute(self.conn, delete(deliveries).where(deliveries.c.webhook_id.in_(of_store)))
         for table in STORE_CONTENTS:
-            execute(self.conn, delete(table).where(table.c.store_id == store_id))
+            if table is not item_counts:
+                execute(self.conn, delete(table).where(table.c.store_id == store_id))
+        # The count's slots last, under the store's lock: it waits for the writes in flight,
+        # which hold the store FOR KEY SHARE (count_items), and later ones wait for it and
+        # find no store. Slots deleted before, a create's upsert would wait on the deleted
+        # slot while this waits on its store lock: a deadlock.
+        self.lock_store(store_id)
+        execute(self.conn, delete(item_counts).where(item_counts.c.store_id == store_id))
         execute(self.conn, delete(stores).where(stores.c.id == store_id))
         drop_unused(self.conn, shown)
 
