@@ -457,8 +457,8 @@ def scenarios(backend: str, mode: Mode, report: dict[str, Any]) -> list[Result]:
             ),
             (TOKEN_READ, "/", "random_get.lua", ("/item/", str(items), token)),
             ("POST /item", "/", "post_item.lua", (token, "1")),
-            # The same writes spread over every store: each create moves its store's item
-            # count, and writes into one store queue on that row (docs/performance.md).
+            # The same writes spread over every store: writes into one store used to queue on
+            # its row's item count, now spread over slots (docs/performance.md).
             (
                 f"POST /item (over {mode.stores} stores)",
                 "/",

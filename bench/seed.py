@@ -15,9 +15,12 @@ from storekeeper.domain.values import name_key
 TAGS_PER_STORE = 5
 _BATCH = 20_000
 _STORE = (
-    "INSERT INTO stores (name, name_key, name_skeleton, owner_id, item_count, created_at,"
-    " updated_at) VALUES ({0}, {0}, {0}, {0}, {0}, {0}, {0})"
+    "INSERT INTO stores (name, name_key, name_skeleton, owner_id, created_at, updated_at)"
+    " VALUES ({0}, {0}, {0}, {0}, {0}, {0})"
 )
+# A store's item count is the sum of its slots (storekeeper/db/models.py, StoreItemCount):
+# seeded whole into slot 0.
+_COUNT = "INSERT INTO store_item_counts (store_id, slot, count) VALUES ({0}, 0, {0})"
 _TAG = (
     "INSERT INTO tags (store_id, name, name_key, created_at, updated_at)"
     " VALUES ({0}, {0}, {0}, {0}, {0})"
@@ -62,10 +65,9 @@ def _seed_sqlite(path: str, owner_id: int, stores: int, per_store: int) -> None:
             store_ids = []
             for s in range(stores):
                 name = f"Store {s}"
-                cursor = conn.execute(
-                    _STORE.format("?"), (*_store_keys(name), owner_id, per_store, now, now)
-                )
+                cursor = conn.execute(_STORE.format("?"), (*_store_keys(name), owner_id, now, now))
                 store_ids.append(int(cursor.lastrowid or 0))
+            conn.executemany(_COUNT.format("?"), [(s, per_store) for s in store_ids])
             conn.executemany(
                 _TAG.format("?"),
                 [
@@ -91,11 +93,12 @@ def _seed_postgres(url: str, owner_id: int, stores: int, per_store: int) -> None
         store_ids = [
             conn.execute(
                 _STORE.format("%s") + " RETURNING id",
-                (*_store_keys(f"Store {s}"), owner_id, per_store, now, now),
+                (*_store_keys(f"Store {s}"), owner_id, now, now),
             ).fetchone()[0]  # type: ignore[index]
             for s in range(stores)
         ]
         with conn.cursor() as cur:
+            cur.executemany(_COUNT.format("%s"), [(s, per_store) for s in store_ids])
             cur.executemany(
                 _TAG.format("%s"),
                 [

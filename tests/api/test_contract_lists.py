@@ -50,18 +50,22 @@ def seed_items(database: Database, owner: int, count: int, store_name: str = "Bu
         now = "2026-01-01 00:00:00"
         store_id = conn.execute(
             text(
-                "INSERT INTO stores (name, name_key, name_skeleton, owner_id, item_count,"
-                " created_at, updated_at) VALUES (:n, :k, :s, :o, :c, :t, :t) RETURNING id"
+                "INSERT INTO stores (name, name_key, name_skeleton, owner_id,"
+                " created_at, updated_at) VALUES (:n, :k, :s, :o, :t, :t) RETURNING id"
             ),
             {
                 "n": store_name,
                 "k": name_key(store_name),
                 "s": look_alike_digest(store_name),
                 "o": owner,
-                "c": count,
                 "t": now,
             },
         ).scalar_one()
+        # The store's item count, whole in one of its slots (db/models.py, StoreItemCount).
+        conn.execute(
+            text("INSERT INTO store_item_counts (store_id, slot, count) VALUES (:s, 0, :c)"),
+            {"s": store_id, "c": count},
+        )
         conn.execute(
             text(
                 "INSERT INTO items (store_id, name, name_key, price_cents, quantity, description,"

@@ -11,6 +11,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from storekeeper.db import migrate
+from storekeeper.db.catalog import CatalogRepository
 from storekeeper.db.catalog import items as items_table
 from storekeeper.db.models import Base
 from storekeeper.db.search import ItemSearch
@@ -199,8 +200,8 @@ def test_0011_keys_existing_stores_and_keeps_look_alikes_apart(
     with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO stores (name, name_key, name_skeleton, owner_id, item_count, "
-                "created_at, updated_at) VALUES (:name, :key, :digest, 1, 0, :t, :t)"
+                "INSERT INTO stores (name, name_key, name_skeleton, owner_id, "
+                "created_at, updated_at) VALUES (:name, :key, :digest, 1, :t, :t)"
             ),
             {
                 "name": "\u212dorner Shop",
@@ -371,5 +372,77 @@ def test_0013_webhooks_keep_their_rules_and_go_with_their_store(
     migrate.downgrade(engine, _before("0013", engine))
     tables = set(inspect(engine).get_table_names())
     assert "store_events" in tables and not tables & {"webhooks", "webhook_deliveries"}
+    migrate.upgrade(engine)
+    migrate.check(engine)
+
+
+def test_0015_moves_each_count_to_a_slot_and_going_down_sums_them_back(
+    scratch_database: Database,
+) -> None:
+    """Counts survive the move to slots; SQLite's rebuild of `stores` keeps every row that
+    refers to a store, and its id counter; going down sums the slots into the column."""
+    engine = scratch_database.engine
+    before = _before("0015", engine)
+    migrate.upgrade(engine, before)
+    t = {"t": "2026-12-07 00:00:00"}
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
+                "created_at, updated_at, credential_stamp) "
+                "VALUES (1, 'ann', 'ann', 'h', false, :t, :t, 's')"
+            ),
+            t,
+        )
+        for store_id, count in ((1, 2), (2, 0), (3, 0)):
+            conn.execute(
+                text(
+                    "INSERT INTO stores (id, name, name_key, name_skeleton, owner_id, "
+                    "item_count, created_at, updated_at) "
+                    "VALUES (:id, :name, :name, :name, 1, :count, :t, :t)"
+                ),
+                {**t, "id": store_id, "name": f"shop{store_id}", "count": count},
+            )
+        for n in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO items (id, store_id, name, name_key, price_cents, quantity, "
+                    "description, created_at, updated_at) "
+                    "VALUES (:n, 1, :name, :name, 100, 0, '', :t, :t)"
+                ),
+                {**t, "n": n, "name": f"item{n}"},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO tags (id, store_id, name, name_key, created_at, updated_at) "
+                "VALUES (1, 1, 'wood', 'wood', :t, :t)"
+            ),
+            t,
+        )
+        conn.execute(text("INSERT INTO item_tags (item_id, tag_id, store_id) VALUES (1, 1, 1)"))
+        conn.execute(text("DELETE FROM stores WHERE id = 3"))
+    migrate.upgrade(engine, "0015")
+    assert "item_count" not in {c["name"] for c in inspect(engine).get_columns("stores")}
+    with engine.begin() as conn:
+        repo = CatalogRepository(conn)
+        counts = {s: getattr(repo.store_detail(s, 50), "item_count", None) for s in (1, 2)}
+        assert counts == {1: 2, 2: 0}
+        assert conn.execute(text("SELECT item_id, tag_id FROM item_tags")).all() == [(1, 1)]
+        assert conn.execute(text("SELECT count(*) FROM items")).scalar_one() == 2
+        if engine.dialect.name == "sqlite":
+            counter = "SELECT seq FROM sqlite_sequence WHERE name = 'stores'"
+            assert conn.execute(text(counter)).scalar_one() == 3
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
+        repo.count_items(1, -1)
+        repo.count_items(2, 3)
+    migrate.downgrade(engine, before)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, item_count FROM stores ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [(1, 1), (2, 3)]
+        assert conn.execute(text("SELECT count(*) FROM item_tags")).scalar_one() == 1
+    assert "store_item_counts" not in inspect(engine).get_table_names()
+    # The column's check came back with it.
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        conn.execute(text("UPDATE stores SET item_count = -1 WHERE id = 1"))
     migrate.upgrade(engine)
     migrate.check(engine)

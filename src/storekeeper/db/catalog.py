@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Select,
     Table,
@@ -14,12 +15,14 @@ from sqlalchemy import (
     bindparam,
     delete,
     exists,
+    func,
     insert,
     or_,
     select,
     text,
     update,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -57,10 +60,27 @@ items: Table = cast(Table, models.Item.__table__)
 tags: Table = cast(Table, models.Tag.__table__)
 item_tags: Table = cast(Table, models.ItemTag.__table__)
 members: Table = cast(Table, models.StoreMember.__table__)
+item_counts: Table = cast(Table, models.StoreItemCount.__table__)
 
 # Every table whose rows belong to a store (it has a store_id), children before parents:
 # derived from the tables, so whatever a new resource of a store keeps goes with its store.
 STORE_CONTENTS = [t for t in reversed(models.Base.metadata.sorted_tables) if "store_id" in t.c]
+
+# A store's count of live items is the sum of its slots (models.StoreItemCount): each change
+# adds to one slot, so concurrent writers into one store do not queue on one row's lock. On
+# PostgreSQL a transaction takes the slot of its server connection (its backend's pid), and
+# the connections of a pool, opened one after another, mostly have consecutive pids: up to
+# COUNT_SLOTS concurrent writers then share no slot, where random slots would make any two
+# collide one time in COUNT_SLOTS. SQLite runs one writer at a time: one slot, one row.
+COUNT_SLOTS = 8
+# Read through the table's primary key (store_id, slot): at most COUNT_SLOTS index entries
+# per store, however many items it has. The SUM of a BIGINT is a NUMERIC on PostgreSQL.
+ITEM_COUNT = (
+    select(sql_cast(func.coalesce(func.sum(item_counts.c.count), 0), BigInteger))
+    .where(item_counts.c.store_id == stores.c.id)
+    .scalar_subquery()
+    .label("item_count")
+)
 
 # What each list sorts by, for each sort the API offers (domain.model's *Sort literals).
 STORE_SORTS: Sorts = {
@@ -148,6 +168,7 @@ def store_by_id(dialect: str, embed: int) -> Select[Any]:
     )
     return select(
         stores,
+        ITEM_COUNT,
         json_rows(dialect, first_items, BRIEF_KEYS, stores).label("items_json"),
         json_rows(dialect, first_tags, ("id", "name"), stores).label("tags_json"),
     ).where(stores.c.id == bindparam("store_id"))
@@ -178,6 +199,34 @@ _STORE_ROLE = select(
     .label("role"),
 ).where(stores.c.id == bindparam("store_id"))
 _ITEM_STORE = select(items.c.store_id).where(items.c.id == bindparam("item_id"), LIVE)
+_STORE_NAME = select(stores.c.name).where(stores.c.id == bindparam("store_id"))
+# FOR KEY SHARE is the lock an item's foreign key check takes on its store: creates into one
+# store share it, and it holds off the store's deletion (delete_store) until
+# the count's change commits, so no count is left for a store that is gone.
+_STORE_NAME_KEPT = _STORE_NAME.with_for_update(read=True, key_share=True)
+
+
+@cache
+def count_change(dialect: str) -> Any:
+    """Add :delta to one slot of store :store_id's item count, making the slot if need be."""
+    keys = [item_counts.c.store_id, item_counts.c.slot]
+    if dialect == "postgresql":
+        spread = postgresql.insert(item_counts).values(
+            store_id=bindparam("store_id"),
+            slot=func.pg_backend_pid() % COUNT_SLOTS,
+            count=bindparam("delta"),
+        )
+        # inline(): the slot is a SQL expression of the primary key, which SQLAlchemy would
+        # otherwise fetch back with a RETURNING nobody reads.
+        return spread.inline().on_conflict_do_update(
+            index_elements=keys, set_={"count": item_counts.c.count + spread.excluded["count"]}
+        )
+    single = sqlite.insert(item_counts).values(
+        store_id=bindparam("store_id"), slot=0, count=bindparam("delta")
+    )
+    return single.on_conflict_do_update(
+        index_elements=keys, set_={"count": item_counts.c.count + single.excluded["count"]}
+    )
 
 
 def _image(row: Mapping[str, Any]) -> ItemImage | None:
@@ -252,7 +301,9 @@ class CatalogRepository:
         )
 
     def list_stores(self, query: StoreQuery) -> Page[Store]:
-        stmt = select(stores).where(*name_filters(stores.c.name_key, query.name, query.q))
+        stmt = select(stores, ITEM_COUNT).where(
+            *name_filters(stores.c.name_key, query.name, query.q)
+        )
         if query.member_id is not None:
             # Owned, or a membership: both indexed by user (stores.owner_id, store_members).
             membership = exists().where(
@@ -286,7 +337,6 @@ class CatalogRepository:
                 name_key=name_key(name),
                 name_skeleton=look_alike_digest(name),
                 owner_id=owner_id,
-                item_count=0,
                 created_at=now,
                 updated_at=now,
             )
@@ -314,7 +364,14 @@ class CatalogRepository:
         of_store = select(webhooks.c.id).where(webhooks.c.store_id == store_id)
         execute(self.conn, delete(deliveries).where(deliveries.c.webhook_id.in_(of_store)))
         for table in STORE_CONTENTS:
-            execute(self.conn, delete(table).where(table.c.store_id == store_id))
+            if table is not item_counts:
+                execute(self.conn, delete(table).where(table.c.store_id == store_id))
+        # The count's slots last, under the store's lock: it waits for the writes in flight,
+        # which hold the store FOR KEY SHARE (count_items), and later ones wait for it and
+        # find no store. Slots deleted before, a create's upsert would wait on the deleted
+        # slot while this waits on its store lock: a deadlock.
+        self.lock_store(store_id)
+        execute(self.conn, delete(item_counts).where(item_counts.c.store_id == store_id))
         execute(self.conn, delete(stores).where(stores.c.id == store_id))
         drop_unused(self.conn, shown)
 
@@ -371,14 +428,15 @@ class CatalogRepository:
 
     def count_items(self, store_id: int, delta: int) -> str | None:
         """Move a store's item count of live items; the store's name (None when there is no
-        such store). The trash's restore counts its item back with it (db/trash.py)."""
-        name: str | None = execute(
-            self.conn,
-            update(stores)
-            .where(stores.c.id == store_id)
-            .values(item_count=stores.c.item_count + delta)
-            .returning(stores.c.name),
-        ).scalar()
+        such store). The trash's restore counts its item back with it (db/trash.py).
+
+        The store's row is read, not written: on PostgreSQL under FOR KEY SHARE, which
+        concurrent creates share, and which keeps the store until this transaction ends.
+        """
+        shared = _STORE_NAME_KEPT if self._dialect == "postgresql" else _STORE_NAME
+        name: str | None = self._read(shared, {"store_id": store_id}).scalar()
+        if name is not None:
+            execute(self.conn, count_change(self._dialect), {"store_id": store_id, "delta": delta})
         return name
 
     def add_item(self, store_id: int, fields: ItemFields, item_id: int | None = None) -> Item:
@@ -459,8 +517,11 @@ class CatalogRepository:
             old_store = self.item_store(item_id)
         execute(self.conn, update(items).where(items.c.id == item_id).values(**values))
         if old_store is not None and new_store is not None and new_store != old_store:
-            self.count_items(old_store, -1)
-            self.count_items(new_store, 1)
+            # In the order of the stores' ids: two moves between the same stores in
+            # opposite directions, whose connections share a slot, take the slots' row
+            # locks in one order and cannot deadlock.
+            for store_id, delta in sorted(((old_store, -1), (new_store, 1))):
+                self.count_items(store_id, delta)
 
     def delete_item(self, item_id: int, deleted_by: int | None) -> bool:
         # Into the trash: the row stays, with its tags and photo, for a restore

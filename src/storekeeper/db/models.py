@@ -17,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -206,7 +207,6 @@ class Store(Base):
     __tablename__ = "stores"
     __table_args__ = (
         CheckConstraint("length(name) BETWEEN 1 AND 80", name="name_length"),
-        CheckConstraint("item_count >= 0", name="item_count_positive"),
         UniqueConstraint("name_key", info=conflict("A store with this name already exists.")),
         # Names that look alike are one name (domain/names.py); name_key stays for sorting and
         # filtering, and its own constraint never fires first: equal keys have equal skeletons.
@@ -231,10 +231,26 @@ class Store(Base):
     owner_id: Mapped[int] = mapped_column(
         Id, ForeignKey("users.id", ondelete="RESTRICT"), index=True
     )
-    # Kept by the repository in the same transaction as every item insert, move and delete.
-    item_count: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StoreItemCount(Base):
+    """One slot of a store's count of live items: the store's count is the sum of its slots.
+
+    Kept by the repository in the same transaction as every item insert, move, delete and
+    restore, each adding its change to one slot. On PostgreSQL concurrent writers add to
+    different slots, so creates into one store do not queue on one row's lock
+    (db/catalog.py, count_items). A slot alone means nothing and may be negative.
+    """
+
+    __tablename__ = "store_item_counts"
+
+    store_id: Mapped[int] = mapped_column(
+        Id, ForeignKey("stores.id", ondelete="CASCADE"), primary_key=True
+    )
+    slot: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
 
 
 class StoreMember(Base):
