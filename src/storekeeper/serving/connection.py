@@ -24,6 +24,15 @@ SOCKET = "gunicorn.socket"
 # libev's count of event-loop iterations when the request reached the app: it moves only
 # when a greenlet waits.
 _LOOP_AT_START = "storekeeper.loop_iteration"
+# How long a request that never waited steps aside. Any time above zero is a libev timer,
+# which fires only after the loop has polled for every other connection's readiness: each
+# connection then gets one request a turn. gevent.sleep(0) is no turn at all under load: it
+# queues a callback, and gevent runs the callbacks queued while it runs callbacks in that same
+# pass (up to its switch interval, checked every 50), so the greenlets that had just answered
+# were served again and again while those whose request had arrived since waited for a poll:
+# the loop lagged ~40 ms for a SQLite read, 90 ms for a list page, and p99s were 10x the
+# median (docs/performance.md, "Where the tail came from").
+_TURN_S = 1e-6
 # Linux only (macOS has TCP_NOPUSH, with other semantics): elsewhere an answer goes out in
 # the writes gunicorn makes, which costs a packet, not correctness.
 TCP_CORK: int | None = getattr(socket, "TCP_CORK", None)
@@ -71,7 +80,7 @@ def after_request(environ: dict[str, Any]) -> None:
         # other connections with a request ready go first. A client that sends its next
         # request as soon as it has an answer finds it already read by the time this loop
         # asks, so one connection could otherwise be served again and again while the others
-        # waited, which was the long tail of every answer (docs/performance.md). A request
-        # that waited for the database has let the others run already, and yielding again
-        # then costs PostgreSQL reads half their throughput.
-        gevent.sleep(0)
+        # waited (docs/performance.md). A request that waited for the database has let the
+        # others run already, and yielding again then costs PostgreSQL reads half their
+        # throughput.
+        gevent.sleep(_TURN_S)
