@@ -63,6 +63,8 @@ SECRET = "bench-secret-" + "b" * 40
 # every request takes the common path (counted in memory, added to the store in batches).
 BENCH_BUDGET = "1000000000/minute"
 TOKEN_READ = "GET /item/{id} with token"  # noqa: S105 (a scenario name)
+# The peer in bench/peers.json that is Storekeeper in issue 24's side-by-side run.
+BASELINE = "Storekeeper 2026-12-06"
 BUDGETED_TOKEN_READ = "GET /item/{id} with token, budgets on"  # noqa: S105
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -279,6 +281,8 @@ def shown_shares(shares: list[dict[str, list[Any]]]) -> str:
 
 REFERENCE_FLOOR = "floor: minimal Flask on granian"
 SERVER_FLOOR = "floor: minimal Flask"
+# gunicorn's own sync workers (one request at a time each, no keep-alive): the tail to match.
+SYNC_FLOOR = "floor: minimal Flask on gunicorn sync"
 
 
 def granian_floor(port: int) -> list[str]:
@@ -298,18 +302,34 @@ def granian_floor(port: int) -> list[str]:
     ]
 
 
+def sync_floor(port: int) -> list[str]:
+    """Minimal Flask on gunicorn's default sync workers, as many."""
+    return [
+        str(BIN / "gunicorn"),
+        *("--workers", str(WORKERS), "--bind", f"127.0.0.1:{port}", "--log-level", "warning"),
+        "bench.floors:flask_app()",
+    ]
+
+
 def floors(mode: Mode) -> list[Result]:
-    """The floors: bare WSGI and minimal Flask on our server, minimal Flask on granian."""
+    """The floors: bare WSGI and minimal Flask on our server, minimal Flask on granian and on
+    gunicorn's sync workers."""
     found = []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for name, target in (
         ("floor: bare WSGI", "bench.floors:bare_app"),
         (SERVER_FLOOR, "bench.floors:flask_app"),
-        (REFERENCE_FLOOR, ""),
+        (REFERENCE_FLOOR, "granian"),
+        (SYNC_FLOOR, "sync"),
     ):
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        command = granian_floor(port) if not target else floor_server(target, port)
+        if target == "granian":
+            command = granian_floor(port)
+        elif target == "sync":
+            command = sync_floor(port)
+        else:
+            command = floor_server(target, port)
         with process(command, env, base, "/item/1"):
             found.append(measure(name, "-", base, "/item/1", mode))
     return found
@@ -682,7 +702,19 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
                 value >= goal,
             )
 
-    template_write = peer_ratio("FastAPI full-stack template (PostgreSQL)", "POST /item")
+    template = "FastAPI full-stack template (PostgreSQL)"
+    template_write = peer_ratio(template, "POST /item")
+    tails = _peers().get("p99_ms", {})
+    own, sync = by.get((SERVER_FLOOR, "-")), by.get((SYNC_FLOOR, "-"))
+    if own and sync:
+        value = own.p99_ms / sync.p99_ms
+        check(
+            "p99 of minimal Flask, our server vs gunicorn's sync workers",
+            "<= 2x",
+            value,
+            f"{value:.2f}x ({own.p99_ms:.1f} / {sync.p99_ms:.1f} ms)",
+            value <= 2.0,
+        )
     for db in ("sqlite", "postgresql"):
         ratio("GET /item/{id}", db, 0.45 if db == "sqlite" else 0.20, "GET /item/{id}")
         plain, token = by.get(("GET /item/{id}", db)), by.get(("GET /item/{id} with token", db))
@@ -713,6 +745,41 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
             ratio(
                 "POST /item", db, round(1.5 * template_write, 4), "POST /item, 1.5x the template's"
             )
+            write, template_p99 = (
+                by.get(("POST /item", db)),
+                tails.get(template, {}).get("POST /item"),
+            )
+            if write and template_p99:
+                check(
+                    f"p99 of POST /item ({db})",
+                    f"<= the template's {template_p99} ms",
+                    write.p99_ms,
+                    f"{write.p99_ms:.1f} ms",
+                    write.p99_ms <= template_p99,
+                )
+        course_p99 = tails.get("course final app (gunicorn, SQLite)", {}).get(TOKEN_READ)
+        if token and course_p99:
+            check(
+                f"p99 of {TOKEN_READ} ({db})",
+                f"<= the course app's {course_p99} ms",
+                token.p99_ms,
+                f"{token.p99_ms:.1f} ms",
+                token.p99_ms <= course_p99,
+            )
+        then_peer = f"{BASELINE} ({'SQLite' if db == 'sqlite' else 'PostgreSQL'})"
+        baseline = _peers()["peers"].get(then_peer, {})
+        for scenario in baseline:
+            then = peer_ratio(then_peer, scenario)
+            now = by.get((scenario, db))
+            if then and now and now.ratio_to_flask_floor is not None:
+                value = now.ratio_to_flask_floor / then
+                check(
+                    f"{scenario} against issue 24's baseline ({db})",
+                    ">= 0.95x",
+                    value,
+                    f"{value:.2f}x",
+                    value >= 0.95,
+                )
         big = next((r for (s, d), r in by.items() if d == db and "deep, 1M" in s), None)
         deep = next(
             (
@@ -733,15 +800,16 @@ def targets(results: list[Result]) -> list[dict[str, Any]]:
             )
         for r in results:
             if (
-                r.db == db
+                own
+                and r.db == db
                 and r.scenario.startswith("GET")
                 and "1M" not in r.scenario
-                and r.p99_ratio_to_flask_floor
+                and r.connections == CONNECTIONS
             ):
-                value = r.p99_ratio_to_flask_floor
+                value = r.p99_ms / own.p99_ms
                 check(
                     f"p99 of {r.scenario} ({db})",
-                    "<= 3x the floor's p99",
+                    "<= 3x minimal Flask's on our server",
                     value,
                     f"{value:.2f}x",
                     value <= 3.0,
@@ -764,8 +832,12 @@ def peer_ratio(peer: str, scenario: str) -> float | None:
 
 def peer_table(results: list[Result]) -> list[dict[str, Any]]:
     """Per scenario the peers name: our ratios to this run's floor beside each peer's."""
-    peers = _peers()["peers"]
-    scenarios = list(dict.fromkeys(s for figures in peers.values() for s in figures))
+    everything = _peers()
+    peers = everything["peers"]
+    named = [*peers.values(), *everything.get("p99_ms", {}).values()]
+    scenarios = list(
+        dict.fromkeys(s for figures in named for s in figures if s.startswith(("GET", "POST")))
+    )
     by = {(r.scenario, r.db): r for r in results}
     rows = []
     for scenario in scenarios:
@@ -775,6 +847,23 @@ def peer_table(results: list[Result]) -> list[dict[str, Any]]:
             row[f"storekeeper ({db})"] = r.ratio_to_flask_floor if r else None
         for peer in peers:
             row[peer] = peer_ratio(peer, scenario)
+        rows.append(row)
+    return rows
+
+
+def tail_table(results: list[Result]) -> list[dict[str, Any]]:
+    """Per scenario bench/peers.json has a p99 for: ours (ms, this run) beside each peer's."""
+    tails = {k: v for k, v in _peers().get("p99_ms", {}).items() if k != "floors"}
+    scenarios = list(dict.fromkeys(s for figures in tails.values() for s in figures))
+    by = {(r.scenario, r.db): r for r in results}
+    rows = []
+    for scenario in scenarios:
+        row: dict[str, Any] = {"scenario": scenario}
+        for db in ("sqlite", "postgresql"):
+            r = by.get((scenario, db))
+            row[f"storekeeper ({db})"] = r.p99_ms if r else None
+        for peer, figures in tails.items():
+            row[peer] = figures.get(scenario)
         rows.append(row)
     return rows
 
@@ -861,6 +950,23 @@ def write(report: dict[str, Any], results: list[Result], out: Path) -> None:
         lines += [
             f"| {row['scenario']} | " + " | ".join(shown(row[n]) for n in names) + " |"
             for row in report["peers"]
+        ]
+    if report["tails"]:
+        names = [k for k in report["tails"][0] if k != "scenario"]
+        lines += [
+            "",
+            "## Tails beside the peers (p99, ms)",
+            "",
+            "Storekeeper's columns are this run; the others are bench/peers.json.",
+            "",
+            "| scenario | " + " | ".join(names) + " |",
+            "| --- |" + " ---: |" * len(names),
+        ]
+        lines += [
+            f"| {row['scenario']} | "
+            + " | ".join("—" if row[n] is None else f"{row[n]:.1f}" for n in names)
+            + " |"
+            for row in report["tails"]
         ]
     if report["targets"]:
         lines += [
@@ -986,6 +1092,7 @@ def main(argv: list[str] | None = None) -> int:
             r.ratio_to_server_floor = round(r.rps / own.rps, 4)
     report["targets"] = targets(results) if reference is not None else []
     report["peers"] = peer_table(results) if reference is not None else []
+    report["tails"] = tail_table(results)
     write(report, results, options.out)
     print(f"wrote {options.out / 'latest.md'} and latest.json", flush=True)
     return 0
