@@ -31,7 +31,7 @@ _LOOP_AT_START = "storekeeper.loop_iteration"
 # pass (up to its switch interval, checked every 50), so the greenlets that had just answered
 # were served again and again while those whose request had arrived since waited for a poll:
 # the loop lagged ~40 ms for a SQLite read, 90 ms for a list page, and p99s were 10x the
-# median (docs/performance.md, "Where the tail came from").
+# median (docs/performance.md, "The tail").
 _TURN_S = 1e-6
 # Linux only (macOS has TCP_NOPUSH, with other semantics): elsewhere an answer goes out in
 # the writes gunicorn makes, which costs a packet, not correctness.

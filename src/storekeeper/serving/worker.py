@@ -38,13 +38,6 @@ log = logging.getLogger("storekeeper.server")
 # How often a worker looks whether it should stop, and whether its requests have finished.
 _TICK_S = 0.1
 _HEARTBEAT_S = 1.0
-# How many connections a worker accepts at one wake-up when several workers share the
-# listener. gunicorn's gevent worker takes one: a worker busy serving then wakes for one
-# connection per turn of its loop (each turn serves every ready request, tens of ms under
-# load), and 256 new connections took 4 s to be accepted while wrk timed out on 94 of them
-# (p99 1.15 s). Sixteen: all 256 accepted within the first second, split 133 / 123, no
-# timeouts, p99 255 ms (docs/performance.md, "Where the tail came from").
-ACCEPT_BATCH = 16
 
 
 class Worker(GeventWorker):  # type: ignore[misc]
@@ -80,13 +73,15 @@ class Worker(GeventWorker):  # type: ignore[misc]
         self._drain(servers, time.monotonic() + self.cfg.graceful_timeout)
 
     def _listen(self, listener: socket.socket) -> StreamServer:
-        # As GeventWorker.run: at most worker_connections at once; a few accepts per wake-up
-        # when several workers share the listener (ACCEPT_BATCH), where gunicorn takes one.
+        # As GeventWorker.run: at most worker_connections at once, one accept per wake-up
+        # when several workers share the listener. More at once filled a crowd of new
+        # connections faster (256 in the first second instead of 4 s) but let one worker take
+        # all 32 of a burst while the other idled (docs/performance.md, "The tail").
         listener.setblocking(True)
         handle = partial(self.handle, listener)
         server = StreamServer(listener, handle=handle, spawn=Pool(self.worker_connections))
         if self.cfg.workers > 1:
-            server.max_accept = ACCEPT_BATCH
+            server.max_accept = 1
         server.start()
         return server
 
