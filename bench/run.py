@@ -27,7 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -889,6 +889,28 @@ def machine() -> dict[str, Any]:
     }
 
 
+def _beside_peers(
+    title: str, rows: list[dict[str, Any]], cell: Callable[[float | None], str]
+) -> list[str]:
+    """A markdown section: one row per scenario, our columns and then each peer's."""
+    if not rows:
+        return []
+    names = [k for k in rows[0] if k != "scenario"]
+    return [
+        "",
+        f"## {title}",
+        "",
+        "Storekeeper's columns are this run; the others are bench/peers.json.",
+        "",
+        "| scenario | " + " | ".join(names) + " |",
+        "| --- |" + " ---: |" * len(names),
+        *(
+            f"| {row['scenario']} | " + " | ".join(cell(row[n]) for n in names) + " |"
+            for row in rows
+        ),
+    ]
+
+
 def write(report: dict[str, Any], results: list[Result], out: Path) -> None:
     """latest.json and latest.md in `out` (bench/results by default)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -936,38 +958,16 @@ def write(report: dict[str, Any], results: list[Result], out: Path) -> None:
             f"| {r.scenario} | {r.db} | {r.connections} | {shown_shares(r.workers)} |"
             for r in watched
         ]
-    if report["peers"]:
-        names = [k for k in report["peers"][0] if k != "scenario"]
-        lines += [
-            "",
-            "## Beside the peers (rps / the reference floor of each one's own run)",
-            "",
-            "Storekeeper's columns are this run; the others are bench/peers.json.",
-            "",
-            "| scenario | " + " | ".join(names) + " |",
-            "| --- |" + " ---: |" * len(names),
-        ]
-        lines += [
-            f"| {row['scenario']} | " + " | ".join(shown(row[n]) for n in names) + " |"
-            for row in report["peers"]
-        ]
-    if report["tails"]:
-        names = [k for k in report["tails"][0] if k != "scenario"]
-        lines += [
-            "",
-            "## Tails beside the peers (p99, ms)",
-            "",
-            "Storekeeper's columns are this run; the others are bench/peers.json.",
-            "",
-            "| scenario | " + " | ".join(names) + " |",
-            "| --- |" + " ---: |" * len(names),
-        ]
-        lines += [
-            f"| {row['scenario']} | "
-            + " | ".join("—" if row[n] is None else f"{row[n]:.1f}" for n in names)
-            + " |"
-            for row in report["tails"]
-        ]
+    lines += _beside_peers(
+        "Beside the peers (rps / the reference floor of each one's own run)",
+        report["peers"],
+        shown,
+    )
+    lines += _beside_peers(
+        "Tails beside the peers (p99, ms)",
+        report["tails"],
+        lambda value: "—" if value is None else f"{value:.1f}",
+    )
     if report["targets"]:
         lines += [
             "",
