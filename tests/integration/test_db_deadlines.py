@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from storekeeper.db.session import Database, DatabaseUnavailable, DeadlineExceeded
+from storekeeper.db.session import Database, DatabaseBusy, DatabaseUnavailable, DeadlineExceeded
 from tests.e2e.live import proxied_postgres_database
 from tests.e2e.tcp_proxy import TcpProxy
 
@@ -66,6 +66,7 @@ def test_a_silent_postgres_is_unavailable_and_its_connection_discarded(
     proxy.silence()
     failed = _finishes(lambda: _backend(database, write))
     assert isinstance(failed, DatabaseUnavailable)
+    assert not isinstance(failed, DatabaseBusy)  # a silent database is not a busy one
     assert isinstance(failed.__cause__.orig, DeadlineExceeded)  # type: ignore[union-attr]
     # A new connection while silent: the connect timeout, not a hang.
     assert isinstance(_finishes(lambda: _backend(database, write)), DatabaseUnavailable)
@@ -74,6 +75,51 @@ def test_a_silent_postgres_is_unavailable_and_its_connection_discarded(
     # Served again, on a new connection: the one left mid-exchange went back to no pool.
     assert isinstance(after, int)
     assert after != before
+
+
+def test_a_pool_with_every_connection_taken_says_busy_then_serves_again(
+    proxied: tuple[TcpProxy, Database],
+) -> None:
+    _, database = proxied
+    pool = database.engine.pool
+    # Every connection the pool may open (its size and as many again), held by "others".
+    held = [database.engine.connect() for _ in range(pool.size() + pool._max_overflow)]  # type: ignore[attr-defined]
+    try:
+        failed = _finishes(lambda: _backend(database))
+        assert isinstance(failed, DatabaseBusy)
+        assert "busy" in failed.detail
+        assert isinstance(_finishes(database.ping), DatabaseBusy)
+    finally:
+        for conn in held:
+            conn.close()
+    assert isinstance(_finishes(lambda: _backend(database)), int)
+
+
+def test_writes_behind_this_process_other_writer_say_busy(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'busy.db'}")
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with database.unit_of_work(write=True):
+            holding.set()
+            release.wait(HANG_S)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert holding.wait(HANG_S)
+
+        def write() -> object:
+            with database.unit_of_work(write=True) as conn:
+                return conn.execute(text("SELECT 1")).scalar_one()
+
+        failed = _finishes(write)
+        assert isinstance(failed, DatabaseBusy)
+        assert failed.reason == "another request held the write lock"
+    finally:
+        release.set()
+        holder.join(HANG_S)
+        database.dispose()
 
 
 def test_a_slow_statement_is_cancelled_by_the_server_and_the_connection_kept(
@@ -112,7 +158,8 @@ def test_sqlite_writes_wait_a_bounded_time_for_another_process_lock(tmp_path: Pa
                 with database.unit_of_work(write=False) as conn:
                     return conn.execute(text("SELECT count(*) FROM t")).scalar_one()
 
-            assert isinstance(_finishes(write), DatabaseUnavailable)
+            # Held by someone else, not broken: the client is told the database is busy.
+            assert isinstance(_finishes(write), DatabaseBusy)
             assert _finishes(read) == 0  # WAL: readers never wait for the writer
         finally:
             other.execute("ROLLBACK")

@@ -228,13 +228,33 @@ def _transaction(conn: Connection) -> Iterator[Connection]:
 
 
 class DatabaseUnavailable(Unavailable):
-    """The database cannot be reached or is too busy to answer in time (a 503 for a client)."""
+    """The database cannot be reached or does not answer in time (a 503 for a client)."""
+
+    said = "The database is unavailable; retry shortly."
 
     def __init__(self, reason: str) -> None:
-        super().__init__("The database is unavailable; retry shortly.", reason)
+        super().__init__(self.said, reason)
 
     def __str__(self) -> str:
         return self.reason
+
+
+class DatabaseBusy(DatabaseUnavailable):
+    """The database answers, but every way in stayed taken by other requests for longer than a
+    request may wait: no pooled connection came free, or other writes held the write lock."""
+
+    said = "The database is busy with other requests; retry shortly."
+
+
+def _unavailable(exc: Exception) -> DatabaseUnavailable:
+    """What a failed wait on the database means to a client: busy, or unavailable."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(exc, PoolTimeout):
+        return DatabaseBusy("no pooled connection came free")
+    # SQLite's busy timeout ran out while another process held the write lock.
+    if str(orig).startswith("database is locked"):
+        return DatabaseBusy("another process held the write lock")
+    return DatabaseUnavailable(type(orig).__name__)
 
 
 # What PostgreSQL and the network say, and how to put it to an operator.
@@ -333,12 +353,12 @@ class Database:
             lock = self._write_lock if write else None
             wait = min(WRITE_LOCK_TIMEOUT_S, deadline - time.monotonic())
             if lock is not None and not lock.acquire(timeout=max(0.0, wait)):
-                raise DatabaseUnavailable("write lock timeout")
+                raise DatabaseBusy("another request held the write lock")
             try:
                 with self._connect(write) as conn:
                     yield conn
             except (OperationalError, InterfaceError, PoolTimeout) as exc:
-                raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc
+                raise _unavailable(exc) from exc
             finally:
                 if lock is not None:
                     lock.release()
@@ -349,7 +369,7 @@ class Database:
             with _bounded(), self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
         except (OperationalError, InterfaceError, PoolTimeout) as exc:
-            raise DatabaseUnavailable(type(getattr(exc, "orig", None) or exc).__name__) from exc
+            raise _unavailable(exc) from exc
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -41,7 +41,10 @@ _ERROR_TEXT = {
     422: "Invalid fields or query parameters; `errors` names each one.",
     429: "Too many requests (the client's request budget is spent) or attempts; retry after "
     "the number of seconds in `Retry-After`.",
-    503: "The database is unavailable; retry after `Retry-After` seconds.",
+    503: (
+        "The database is unavailable, or busy with other requests (the detail says which); "
+        "retry after `Retry-After` seconds."
+    ),
 }
 _STRING = {"type": "string"}
 _ERROR_HEADERS: dict[int, dict[str, Any]] = {
