@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import storekeeper
 from storekeeper.domain import events
 from storekeeper.domain.events import EventType
 from storekeeper.domain.values import Money
+
+CONSOLE = Path(storekeeper.__file__).parent / "console" / "static" / "assets"
 
 
 def test_diff_lists_only_the_changed_fields_as_old_and_new() -> None:
@@ -41,3 +47,13 @@ def test_the_types_are_the_contracts_words() -> None:
         "webhook.updated",
         "webhook.deleted",
     ]
+
+
+def test_the_console_names_every_type_and_no_other() -> None:
+    # The console words each type for a person (history rows, webhook checkboxes); a type
+    # added to the API must be worded there too.
+    source = (CONSOLE / "views" / "common.js").read_text()
+    start = source.index("export const EVENT_NAMES = {")
+    block = source[start : source.index("};", start)]
+    named = re.findall(r'^\s*"([a-z.]+)": "[^"]+",$', block, re.M)
+    assert named == [t.value for t in EventType]

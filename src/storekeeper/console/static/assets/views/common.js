@@ -3,6 +3,29 @@
 import * as api from "../api.js";
 import { h } from "../dom.js";
 
+// Each event type in words, for the history and the webhook forms: the API's types are a
+// stable vocabulary (docs/api.md), and tests/unit/test_events.py checks this list against them.
+export const EVENT_NAMES = {
+  "store.updated": "Store renamed",
+  "item.created": "Item created",
+  "item.updated": "Item changed",
+  "item.deleted": "Item deleted",
+  "item.restored": "Item restored",
+  "item.image.updated": "Photo set",
+  "item.image.deleted": "Photo removed",
+  "item.tagged": "Tag added to item",
+  "item.untagged": "Tag removed from item",
+  "tag.created": "Tag created",
+  "tag.deleted": "Tag deleted",
+  "member.added": "Member added",
+  "member.updated": "Member's role changed",
+  "member.removed": "Member removed",
+  "import.finished": "Import applied",
+  "webhook.created": "Webhook added",
+  "webhook.updated": "Webhook changed",
+  "webhook.deleted": "Webhook deleted",
+};
+
 /**
  * What the caller may do in a store, from the server's own table (GET /store/{id}/permission):
  * `role` ("owner", "manager", "staff" or null; "admin" for an admin without one) and the

@@ -5,31 +5,9 @@
 import * as api from "../api.js";
 import { fill, h } from "../dom.js";
 import { busyButton, describe, money } from "../ui.js";
-import { accessTo, scrollTable } from "./common.js";
+import { accessTo, EVENT_NAMES, scrollTable } from "./common.js";
 
 const PAGE = 25;
-// Each event type in words: the API's types are a stable vocabulary (docs/api.md).
-const WHAT = {
-  "store.updated": "Store renamed",
-  "item.created": "Item created",
-  "item.updated": "Item changed",
-  "item.deleted": "Item deleted",
-  "item.restored": "Item restored",
-  "item.image.updated": "Photo set",
-  "item.image.deleted": "Photo removed",
-  "item.tagged": "Tag added to item",
-  "item.untagged": "Tag removed from item",
-  "tag.created": "Tag created",
-  "tag.deleted": "Tag deleted",
-  "member.added": "Member added",
-  "member.updated": "Member's role changed",
-  "member.removed": "Member removed",
-  "import.finished": "Import applied",
-  "webhook.created": "Webhook added",
-  "webhook.updated": "Webhook changed",
-  "webhook.deleted": "Webhook deleted",
-};
-
 export async function historyView(ctx) {
   const id = Number(ctx.params[0]);
   const { data: store } = await api.request("GET", `/store/${id}`);
@@ -85,7 +63,7 @@ function eventRow(event) {
   return h("tr", {},
     h("td", {}, h("time", { datetime: event.created_at }, when.toLocaleString("en-GB"))),
     h("td", {}, event.actor ? event.actor.username : "a deleted user"),
-    h("td", {}, `${WHAT[event.type] || event.type} (${event.resource.type} ${event.resource.id})`),
+    h("td", {}, `${EVENT_NAMES[event.type] || event.type} (${event.resource.type} ${event.resource.id})`),
     h("td", {}, changeList(event.changes)));
 }
 

@@ -6,32 +6,11 @@
 import * as api from "../api.js";
 import { fill, h, uid } from "../dom.js";
 import { busyButton, clearErrors, confirmDialog, createOnSubmit, describe, field, problemSlot, showError } from "../ui.js";
-import { accessTo, scrollTable } from "./common.js";
+import { accessTo, EVENT_NAMES, scrollTable } from "./common.js";
 
 const LOG_PAGE = 20;
 // How often a log with a pending attempt is read again; a retry waits at least 5 s.
 const POLL_MS = 2000;
-// The event types a webhook may subscribe to (docs/api.md, "History" and "Webhooks").
-const EVENTS = [
-  ["store.updated", "Store renamed"],
-  ["item.created", "Item created"],
-  ["item.updated", "Item changed"],
-  ["item.deleted", "Item deleted"],
-  ["item.restored", "Item restored"],
-  ["item.image.updated", "Photo set"],
-  ["item.image.deleted", "Photo removed"],
-  ["item.tagged", "Tag added to item"],
-  ["item.untagged", "Tag removed from item"],
-  ["tag.created", "Tag created"],
-  ["tag.deleted", "Tag deleted"],
-  ["member.added", "Member added"],
-  ["member.updated", "Member's role changed"],
-  ["member.removed", "Member removed"],
-  ["import.finished", "Import applied"],
-  ["webhook.created", "Webhook added"],
-  ["webhook.updated", "Webhook changed"],
-  ["webhook.deleted", "Webhook deleted"],
-];
 const REASONS = {
   gone: "off: the receiver answered 410 Gone",
   failing: "off: every delivery failed for 3 days",
@@ -397,7 +376,7 @@ function webhookFields(hook) {
   const every = !hook || hook.events.includes("*");
   const all = h("input", { type: "checkbox", id: uid("all-events"), name: "all_events", checked: every });
   all.defaultChecked = every; // what form.reset() goes back to
-  const boxes = EVENTS.map(([type, text]) => {
+  const boxes = Object.entries(EVENT_NAMES).map(([type, text]) => {
     const on = Boolean(hook) && hook.events.includes(type);
     const box = h("input", { type: "checkbox", id: uid("event"), name: "events", value: type, checked: on });
     box.defaultChecked = on;
