@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -830,6 +831,26 @@ def peer_ratio(peer: str, scenario: str) -> float | None:
     return None if rps is None else rps / floor
 
 
+def _beside(
+    scenarios: list[str],
+    results: list[Result],
+    ours: Callable[[Result], float | None],
+    theirs: dict[str, Callable[[str], float | None]],
+) -> list[dict[str, Any]]:
+    """A row per scenario: our figure on each database beside each peer's."""
+    by = {(r.scenario, r.db): r for r in results}
+    rows = []
+    for scenario in scenarios:
+        row: dict[str, Any] = {"scenario": scenario}
+        for db in ("sqlite", "postgresql"):
+            r = by.get((scenario, db))
+            row[f"storekeeper ({db})"] = ours(r) if r else None
+        for peer, figure in theirs.items():
+            row[peer] = figure(scenario)
+        rows.append(row)
+    return rows
+
+
 def peer_table(results: list[Result]) -> list[dict[str, Any]]:
     """Per scenario the peers name: our ratios to this run's floor beside each peer's."""
     everything = _peers()
@@ -838,34 +859,18 @@ def peer_table(results: list[Result]) -> list[dict[str, Any]]:
     scenarios = list(
         dict.fromkeys(s for figures in named for s in figures if s.startswith(("GET", "POST")))
     )
-    by = {(r.scenario, r.db): r for r in results}
-    rows = []
-    for scenario in scenarios:
-        row: dict[str, Any] = {"scenario": scenario}
-        for db in ("sqlite", "postgresql"):
-            r = by.get((scenario, db))
-            row[f"storekeeper ({db})"] = r.ratio_to_flask_floor if r else None
-        for peer in peers:
-            row[peer] = peer_ratio(peer, scenario)
-        rows.append(row)
-    return rows
+    theirs: dict[str, Callable[[str], float | None]] = {
+        peer: partial(peer_ratio, peer) for peer in peers
+    }
+    return _beside(scenarios, results, lambda r: r.ratio_to_flask_floor, theirs)
 
 
 def tail_table(results: list[Result]) -> list[dict[str, Any]]:
     """Per scenario bench/peers.json has a p99 for: ours (ms, this run) beside each peer's."""
     tails = {k: v for k, v in _peers().get("p99_ms", {}).items() if k != "floors"}
     scenarios = list(dict.fromkeys(s for figures in tails.values() for s in figures))
-    by = {(r.scenario, r.db): r for r in results}
-    rows = []
-    for scenario in scenarios:
-        row: dict[str, Any] = {"scenario": scenario}
-        for db in ("sqlite", "postgresql"):
-            r = by.get((scenario, db))
-            row[f"storekeeper ({db})"] = r.p99_ms if r else None
-        for peer, figures in tails.items():
-            row[peer] = figures.get(scenario)
-        rows.append(row)
-    return rows
+    theirs = {peer: figures.get for peer, figures in tails.items()}
+    return _beside(scenarios, results, lambda r: r.p99_ms, theirs)
 
 
 def machine() -> dict[str, Any]:

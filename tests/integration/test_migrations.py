@@ -88,19 +88,24 @@ def _before(revision: str, engine: Any) -> str:
     return down
 
 
+def _add_user(conn: Any, user_id: int, name: str) -> None:
+    """A user row, with the columns of the revisions these tests start from."""
+    conn.execute(
+        text(
+            "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
+            "created_at, updated_at, credential_stamp) "
+            "VALUES (:id, :name, :name, 'h', false, :t, :t, 's')"
+        ),
+        {"id": user_id, "name": name, "t": "2026-12-01 00:00:00"},
+    )
+
+
 def test_0007_indexes_existing_items_and_goes_down_cleanly(scratch_database: Database) -> None:
     engine = scratch_database.engine
     before = _before("0007", engine)
     migrate.upgrade(engine, before)
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
-                "created_at, updated_at, credential_stamp) "
-                "VALUES (1, 'ann', 'ann', 'h', false, :t, :t, 's')"
-            ),
-            {"t": "2026-12-01 00:00:00"},
-        )
+        _add_user(conn, 1, "ann")
         conn.execute(
             text(
                 "INSERT INTO stores (id, name, name_key, owner_id, item_count, created_at, "
@@ -161,14 +166,7 @@ def test_0011_keys_existing_stores_and_keeps_look_alikes_apart(
     migrate.upgrade(engine, before)
     names = {1: "Corner Shop", 2: "C\u03bfrner Shop", 3: "Baker", 4: "CORNER\u200b SHOP"}
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
-                "created_at, updated_at, credential_stamp) "
-                "VALUES (1, 'ann', 'ann', 'h', false, :t, :t, 's')"
-            ),
-            {"t": "2026-12-01 00:00:00"},
-        )
+        _add_user(conn, 1, "ann")
         for store_id, name in names.items():
             conn.execute(
                 text(
@@ -228,14 +226,7 @@ def test_0010_keeps_links_photos_and_search_and_going_down_empties_the_trash(
     migrate.upgrade(engine, before)
     t = {"t": "2026-12-01 00:00:00"}
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
-                "created_at, updated_at, credential_stamp) "
-                "VALUES (1, 'ann', 'ann', 'h', false, :t, :t, 's')"
-            ),
-            t,
-        )
+        _add_user(conn, 1, "ann")
         # The columns a store has just before 0010 (0011's look-alike key, when it comes first).
         columns = {c["name"] for c in inspect(conn).get_columns("stores")}
         keyed = "name_skeleton" in columns
@@ -302,14 +293,7 @@ def test_0013_webhooks_keep_their_rules_and_go_with_their_store(
     t = {"t": "2026-12-07 00:00:00"}
     with engine.begin() as conn:
         for user_id, name in ((1, "ann"), (2, "bob")):
-            conn.execute(
-                text(
-                    "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
-                    "created_at, updated_at, credential_stamp) "
-                    "VALUES (:id, :name, :name, 'h', false, :t, :t, 's')"
-                ),
-                {**t, "id": user_id, "name": name},
-            )
+            _add_user(conn, user_id, name)
         for store_id in (1, 2):
             conn.execute(
                 text(
@@ -386,14 +370,7 @@ def test_0015_moves_each_count_to_a_slot_and_going_down_sums_them_back(
     migrate.upgrade(engine, before)
     t = {"t": "2026-12-07 00:00:00"}
     with engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO users (id, username, username_key, password_hash, is_admin, "
-                "created_at, updated_at, credential_stamp) "
-                "VALUES (1, 'ann', 'ann', 'h', false, :t, :t, 's')"
-            ),
-            t,
-        )
+        _add_user(conn, 1, "ann")
         for store_id, count in ((1, 2), (2, 0), (3, 0)):
             conn.execute(
                 text(
