@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 import time
 import weakref
@@ -19,7 +20,9 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.pool import QueuePool
 
+from storekeeper.db.turns import Turns
 from storekeeper.domain.errors import Unavailable
 
 WRITE_OPTION = "storekeeper_write"
@@ -42,6 +45,9 @@ STATEMENT_TIMEOUT_MS = 3000
 # wait is kept short, and the waiter pauses cooperatively between its tries (_begin_immediate).
 SQLITE_BUSY_STEP_MS = 2
 SQLITE_RETRY_PAUSE_S = 0.002
+# The connections a SQLite pool keeps open: as many of a worker's requests may use the
+# database at once, the others wait their turn (turns.py).
+SQLITE_CONNECTIONS = 16
 
 # When the current unit of work must be over (time.monotonic()); None outside one. A context
 # variable, so it is per thread and per greenlet alike.
@@ -54,6 +60,7 @@ class _Held:
     __slots__ = ("conn",)
 
     def __init__(self) -> None:
+        # Checked out after a turn (Database._turns), which release() gives back with it.
         self.conn: Connection | None = None
 
 
@@ -123,8 +130,8 @@ def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(
         url,
         connect_args={"timeout": CONNECT_TIMEOUT_S, "check_same_thread": False},
-        pool_size=8,
-        max_overflow=8,
+        pool_size=SQLITE_CONNECTIONS,
+        max_overflow=0,
         pool_timeout=POOL_TIMEOUT_S,
     )
 
@@ -178,8 +185,12 @@ def _begin_immediate(conn: Any) -> None:
 def _postgres_engine(url: str, pool_size: int) -> Engine:
     engine = create_engine(
         url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
+        # Twice the setting, kept open: with overflow connections, each one returned while
+        # the pool held its size idle was closed, and the next request opened a new one (a
+        # server process forked and authenticated); under a crowd, with requests taking turns,
+        # that churn cost a third of the throughput (docs/performance.md).
+        pool_size=2 * pool_size,
+        max_overflow=0,
         pool_timeout=POOL_TIMEOUT_S,
         # No pre-ping: it costs a round trip on every request. A connection that turns out to
         # be dead fails its request with a 503, and SQLAlchemy then recycles the whole pool.
@@ -298,6 +309,10 @@ class Database:
         # (its busy handler): with many threads that makes a long tail. Queuing this process's
         # writers on a lock leaves the busy handler only the other processes to wait for.
         self._write_lock = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        # A request's connection waits its turn (turns.py), one a pooled connection; a pool
+        # of another kind (none here) has no bound to wait for.
+        pool = self.engine.pool
+        self._turns = Turns(pool.size() if isinstance(pool, QueuePool) else sys.maxsize)
         self._write_engine = self.engine.execution_options(**{WRITE_OPTION: True})
         # Reads are single statements: no BEGIN/COMMIT round trips around them.
         self._read_engine = (
@@ -321,7 +336,10 @@ class Database:
         held = _held.get()
         _held.set(None)
         if held is not None and held.conn is not None:
-            held.conn.close()
+            try:
+                held.conn.close()
+            finally:
+                self._turns.give_back()
 
     def _connect(self, write: bool) -> AbstractContextManager[Connection]:
         """A transaction on the held connection, or on a connection of its own."""
@@ -329,7 +347,13 @@ class Database:
         if held is None or (held.conn is not None and held.conn.in_transaction()):
             return (self._write_engine if write else self._read_engine).begin()
         if held.conn is None:
-            held.conn = self.engine.connect()
+            if not self._turns.take(POOL_TIMEOUT_S):
+                raise DatabaseBusy("no pooled connection came free")
+            try:
+                held.conn = self.engine.connect()
+            except BaseException:
+                self._turns.give_back()
+                raise
         conn = held.conn
         if self.engine.dialect.name == "sqlite":
             conn.execution_options(**{WRITE_OPTION: write})
