@@ -102,7 +102,9 @@ VARIABLES: tuple[Variable, ...] = (
         _BOTH,
     ),
     Variable("TRUSTED_PROXIES", "unset", "proxies allowed to set X-Forwarded-For"),
-    Variable("DB_POOL_SIZE", "8", "PostgreSQL connections per worker process"),
+    Variable(
+        "DB_POOL_SIZE", "8", "PostgreSQL connections per worker process, twice this under load"
+    ),
     Variable(
         "DB_PREPARED_STATEMENTS",
         "true",

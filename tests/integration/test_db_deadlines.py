@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.pool import QueuePool
 
 from storekeeper.db.session import Database, DatabaseBusy, DatabaseUnavailable, DeadlineExceeded
 from tests.e2e.live import proxied_postgres_database
@@ -82,8 +83,9 @@ def test_a_pool_with_every_connection_taken_says_busy_then_serves_again(
 ) -> None:
     _, database = proxied
     pool = database.engine.pool
-    # Every connection the pool may open (its size and as many again), held by "others".
-    held = [database.engine.connect() for _ in range(pool.size() + pool._max_overflow)]  # type: ignore[attr-defined]
+    assert isinstance(pool, QueuePool)
+    # Every connection the pool may open (no overflow), held by "others" outside the turns.
+    held = [database.engine.connect() for _ in range(pool.size())]
     try:
         failed = _finishes(lambda: _backend(database))
         assert isinstance(failed, DatabaseBusy)
