@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
 
 from storekeeper.db.session import Database, DatabaseBusy, DatabaseUnavailable, DeadlineExceeded
+from storekeeper.db.turns import Turns
 from tests.e2e.live import proxied_postgres_database
 from tests.e2e.tcp_proxy import TcpProxy
 
@@ -167,5 +168,64 @@ def test_sqlite_writes_wait_a_bounded_time_for_another_process_lock(tmp_path: Pa
             other.execute("ROLLBACK")
             other.close()
         assert _finishes(write) == 1
+    finally:
+        database.dispose()
+
+
+def test_a_first_write_waits_for_its_turn_before_it_takes_the_write_lock(tmp_path: Path) -> None:
+    """Request A holds the one turn and will write next; request B's first unit is a write.
+    B must not hold the write lock while it waits for A's turn, or each waits for the other."""
+    database = Database(f"sqlite:///{tmp_path / 'turns.db'}")
+    database._turns = Turns(1)  # every turn but one taken by requests elsewhere
+    with database.unit_of_work(write=True) as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    a_has_turn = threading.Event()
+
+    def insert(value: int) -> None:
+        with database.unit_of_work(write=True) as conn:
+            conn.execute(text("INSERT INTO t VALUES (:x)"), {"x": value})
+
+    def request_a() -> object:
+        database.hold()
+        try:
+            with database.unit_of_work(write=False) as conn:  # its session check: a turn
+                conn.execute(text("SELECT 1"))
+            a_has_turn.set()
+            while database._turns.waiting == 0:  # B is in line
+                threading.Event().wait(0.001)
+            insert(1)
+            return "written"
+        finally:
+            database.release()
+
+    def request_b() -> object:
+        assert a_has_turn.wait(HANG_S)
+        database.hold()
+        try:
+            insert(2)
+            return "written"
+        finally:
+            database.release()
+
+    outcomes: dict[str, object] = {}
+
+    def run(name: str, work: Callable[[], object]) -> None:
+        try:
+            outcomes[name] = work()
+        except Exception as exc:
+            outcomes[name] = exc
+
+    threads = [
+        threading.Thread(target=run, args=(name, work), daemon=True)
+        for name, work in (("A", request_a), ("B", request_b))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(HANG_S)
+    try:
+        assert outcomes == {"A": "written", "B": "written"}
+        with database.unit_of_work(write=False) as conn:
+            assert conn.execute(text("SELECT x FROM t ORDER BY x")).scalars().all() == [1, 2]
     finally:
         database.dispose()

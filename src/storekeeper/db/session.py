@@ -342,7 +342,8 @@ class Database:
                 self._turns.give_back()
 
     def _connect(self, write: bool) -> AbstractContextManager[Connection]:
-        """A transaction on the held connection, or on a connection of its own."""
+        """A transaction on the held connection (checked out now if it was not), or on a
+        connection of its own (checked out when the transaction begins)."""
         held = _held.get()
         if held is None or (held.conn is not None and held.conn.in_transaction()):
             return (self._write_engine if write else self._read_engine).begin()
@@ -374,12 +375,19 @@ class Database:
         transaction; only the worker asks for more than a request's (an atomic import).
         """
         with _bounded(deadline_s) as deadline:
+            # A request's first unit takes its turn and connection here, before the write
+            # lock: a writer holding the lock while it waited for a turn would wait for
+            # requests that hold turns and wait for the lock.
+            try:
+                transaction = self._connect(write)
+            except (OperationalError, InterfaceError, PoolTimeout) as exc:
+                raise _unavailable(exc) from exc
             lock = self._write_lock if write else None
             wait = min(WRITE_LOCK_TIMEOUT_S, deadline - time.monotonic())
             if lock is not None and not lock.acquire(timeout=max(0.0, wait)):
                 raise DatabaseBusy("another request held the write lock")
             try:
-                with self._connect(write) as conn:
+                with transaction as conn:
                     yield conn
             except (OperationalError, InterfaceError, PoolTimeout) as exc:
                 raise _unavailable(exc) from exc
