@@ -140,6 +140,9 @@ class History:
     replays: dict[str, Sent] = field(default_factory=dict)
     # Items brought back from the trash: a read of one after its DELETE is no use-after-free.
     restored: set[int] = field(default_factory=set)
+    # Per item id, its store and ETag read just before a DELETE of it: a restore's
+    # preconditions compare with the ETag the item had when it was deleted.
+    deleted: dict[int, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def bearer(self) -> str:
@@ -329,9 +332,46 @@ def keep_the_session(case: Case) -> None:
 
 
 def current_etag(case: Case) -> str | None:
-    """The ETag of the resource a write targets (read at the same path), None if it has none."""
-    answer = history().get(case.formatted_path, case.headers.get("Authorization"))
+    """The ETag of the resource a write targets, None if it has none: read at the same path, or,
+    for a restore, the ETag the item had when deleted while it is in its store's trash."""
+    authorization = case.headers.get("Authorization")
+    if case.operation.label == RESTORE:
+        return _trashed_etag(_path_id(case), authorization)
+    answer = history().get(case.formatted_path, authorization)
     return answer.headers.get("ETag") if answer.status_code == 200 else None
+
+
+def _trashed_etag(item_id: int | None, authorization: str | None) -> str | None:
+    """The ETag an item had when deleted, if its store's trash (read now) holds it."""
+    runs = history()
+    if item_id is None or item_id not in runs.deleted:
+        return None
+    store_id, etag = runs.deleted[item_id]
+    query: dict[str, Any] | None = {"limit": "100"}
+    headers = {"Authorization": authorization} if authorization else {}
+    while query is not None:
+        answer = runs.http.get(
+            f"{runs.base_url}/store/{store_id}/trash",
+            params=query,
+            headers=headers,
+            timeout=TIMEOUT_S,
+        )
+        if answer.status_code != 200:
+            return None
+        if any(entry["id"] == item_id for entry in answer.json()):
+            return etag
+        query = _next_query(answer)
+    return None
+
+
+def remember_deleted(case: Case) -> None:
+    """Before an item's DELETE, its store and ETag, which a restore's preconditions use."""
+    item_id = _path_id(case)
+    if case.operation.label != "DELETE /item/{id}" or item_id is None:
+        return
+    answer = history().get(f"/item/{item_id}", case.headers.get("Authorization"))
+    if answer.status_code == 200 and "ETag" in answer.headers:
+        history().deleted[item_id] = (int(answer.json()["store_id"]), answer.headers["ETag"])
 
 
 def supply_etag(case: Case) -> None:
@@ -376,6 +416,7 @@ def before_call(context: HookContext, case: Case, kwargs: dict[str, Any]) -> Non
     supply_idempotency_key(case)
     keep_the_session(case)
     supply_etag(case)
+    remember_deleted(case)
 
 
 @schemathesis.hook
@@ -533,7 +574,8 @@ def filter_failure(context: HookContext, failure: Failure, case: Case, response:
     """Keep every failure but a valid request refused for a reason the state bears out.
 
     The document describes one request; some refusals depend on what exists: a 412 for an ETag
-    that is not (or, with If-None-Match, is) the current one, and the contract's 422s for a
+    that is not (or, with If-None-Match, is) the current one (a restore's: the one the item had
+    when deleted), and the contract's 422s for a
     `store_id` that names no store (or is missing when PUT would create), and for a tag of
     another store than the item, and for a PUT creating at an id above the client range that a
     link carried; a new member's username that names no user the run registered; an emailed
