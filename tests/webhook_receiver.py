@@ -8,6 +8,12 @@ delivery's signature with the `standardwebhooks` library, as a receiver would, a
 
 `answer(n)` decides the status of the n-th request (1-based); None makes the receiver hang:
 it accepts, reads the request, and never answers until the receiver stops.
+
+A test that checks deliveries itself, the way a user's receiver would (with the client's
+`verify_webhook`), takes them one by one as they arrive, at any path of the receiver:
+
+    url = hook.url_at("/shop")                     # tests tell theirs apart by the path
+    delivery = hook.next("/shop", "ping_")         # waits for the next one (webhook-id prefix)
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 Answer = Callable[[int], int | None]
 # A hanging request waits at most this long (a test's deadline comes first).
 HANG_S = 300.0
+# A hang detector for `next`, not a speed claim (tests/e2e/background.py's DELIVERY_S).
+WAIT_S = 45.0
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class Received:
     """One request as the receiver saw it."""
 
     number: int
+    path: str
     webhook_id: str
     body: dict[str, Any]
     headers: dict[str, str]
@@ -54,6 +63,9 @@ class Receiver:
         # Requests cut short before their whole body arrived.
         self.torn = 0
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
+        # How many requests `next` has gone past (handed out, or passed by as another's).
+        self.taken = 0
         self.release = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
@@ -62,7 +74,23 @@ class Receiver:
     @property
     def url(self) -> str:
         """Where deliveries go."""
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return self.url_at("/hook")
+
+    def url_at(self, path: str) -> str:
+        """A URL of this receiver at another path."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+
+    def next(self, path: str, id_prefix: str = "") -> Received:
+        """The next request to `path` whose webhook-id starts with `id_prefix`; the others (of
+        other tests, or a webhook's own changes when it wants every event) pass by."""
+        with self.arrived:
+            while True:
+                if not self.arrived.wait_for(lambda: self.taken < len(self.requests), WAIT_S):
+                    raise TimeoutError(f"no delivery to {path} within {WAIT_S} s")
+                found = self.requests[self.taken]
+                self.taken += 1
+                if found.path == path and found.webhook_id.startswith(id_prefix):
+                    return found
 
     def __enter__(self) -> Receiver:
         self.thread.start()
@@ -123,6 +151,7 @@ class Receiver:
             self.requests.append(
                 Received(
                     number,
+                    handler.path,
                     headers.get("webhook-id", ""),
                     body,
                     headers,
@@ -131,6 +160,7 @@ class Receiver:
                     status,
                 )
             )
+            self.arrived.notify_all()
         if status is None:
             self.release.wait(HANG_S)
             handler.close_connection = True

@@ -2,8 +2,8 @@
 receiver on loopback and its signature checked there, the delivery log, and the controls.
 
 The server and a real `storekeeper worker` may send to private addresses (the receiver is
-tests/webhook_inbox.py, a threaded http.server on 127.0.0.1); retries are scaled down to
-milliseconds.
+tests/webhook_receiver.py, a threaded http.server on 127.0.0.1 answering 204); retries are
+scaled down to milliseconds.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from storekeeper_client import verify_webhook
 from tests.console.harness import Console, Server
 from tests.e2e.background import FAST_JOBS
 from tests.e2e.live import BIN
-from tests.webhook_inbox import Inbox
+from tests.webhook_receiver import Receiver
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("console-webhooks")]
 SERVER_SETTINGS = {
@@ -32,9 +32,9 @@ SERVER_SETTINGS = {
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Inbox]:
-    """The receiver, serving in a thread for the module."""
-    with Inbox() as inbox:
+def receiver() -> Iterator[Receiver]:
+    """The receiver, serving in a thread for the module; the tests check what it gets."""
+    with Receiver(lambda n: 204) as inbox:
         yield inbox
 
 
@@ -55,7 +55,7 @@ def open_webhooks(console: Console, store: int, name: str) -> None:
 
 
 def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
-    console: Console, server: Server, receiver: Inbox, shots: Path
+    console: Console, server: Server, receiver: Receiver, shots: Path
 ) -> None:
     console.register("hooker")
     store = console.create_store("Hook Shop")
@@ -66,14 +66,14 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
     console.accessible()
 
     form = console.page.get_by_role("form", name="Add a webhook")
-    form.get_by_role("textbox", name="URL").fill(receiver.url("/shop"))
+    form.get_by_role("textbox", name="URL").fill(receiver.url_at("/shop"))
     form.get_by_role("checkbox", name="Every event, those added later too").uncheck()
     form.get_by_role("checkbox", name="Item changed (item.updated)").check()
     form.get_by_role("textbox", name="Description").fill("Stock sync")
     console.button("Add webhook").click()
 
     panel = console.page.get_by_role(
-        "region", name=f"New webhook: the secret of {receiver.url('/shop')}"
+        "region", name=f"New webhook: the secret of {receiver.url_at('/shop')}"
     )
     expect(panel.get_by_role("heading")).to_be_focused()
     expect(panel).to_contain_text("Copy it now: it will not be shown again.")
@@ -95,8 +95,8 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
     # A change of the item reaches the receiver, signed with that secret.
     server.call("PATCH", f"/item/{item['id']}", token, json={"price": 79.5})
     delivery = receiver.next("/shop")
-    payload = verify_webhook(secret, delivery.headers, delivery.body)
-    assert payload == Webhook(secret).verify(delivery.body, delivery.headers)
+    payload = verify_webhook(secret, delivery.headers, delivery.raw)
+    assert payload == Webhook(secret).verify(delivery.raw, delivery.headers)
     assert payload["type"] == "item.updated"
     assert payload["data"]["store_id"] == store
     assert payload["data"]["resource"] == {"type": "item", "id": item["id"]}
@@ -105,7 +105,7 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
 
     section.get_by_role("button", name="Show the delivery log").click()
     log = section.get_by_role(
-        "table", name=f"Delivery attempts to {receiver.url('/shop')}, newest first"
+        "table", name=f"Delivery attempts to {receiver.url_at('/shop')}, newest first"
     )
     newest = log.get_by_role("row").nth(1)
     expect(newest).to_contain_text("item.updated")
@@ -118,16 +118,16 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
     newest.get_by_role("button", name="Redeliver item.updated").click()
     again = receiver.next("/shop")
     assert again.headers["webhook-id"] == delivery.headers["webhook-id"]
-    assert verify_webhook(secret, again.headers, again.body)["data"] == payload["data"]
+    assert verify_webhook(secret, again.headers, again.raw)["data"] == payload["data"]
     expect(log.get_by_role("row")).to_have_count(3)
     expect(log.get_by_role("row").nth(1)).to_contain_text("Succeeded")
 
     # A ping, whenever the receiver is to be checked.
-    section.get_by_role("button", name=f"Send a ping to {receiver.url('/shop')}").click()
+    section.get_by_role("button", name=f"Send a ping to {receiver.url_at('/shop')}").click()
     expect(console.page.get_by_role("status").filter(has_text="Ping queued")).to_be_visible()
     ping = receiver.next("/shop", "ping_")
     assert ping.headers["webhook-id"].startswith("ping_")
-    assert verify_webhook(secret, ping.headers, ping.body)["type"] == "webhook.ping"
+    assert verify_webhook(secret, ping.headers, ping.raw)["type"] == "webhook.ping"
     expect(log.get_by_role("row").nth(1)).to_contain_text("webhook.ping")
     expect(log.get_by_role("row").nth(1)).to_contain_text("Succeeded")
     console.settled()
@@ -135,12 +135,12 @@ def test_a_webhook_added_here_delivers_a_signed_change_and_logs_it(
 
 
 def test_turn_off_and_on_rotate_and_delete(
-    console: Console, server: Server, receiver: Inbox
+    console: Console, server: Server, receiver: Receiver
 ) -> None:
     server.register("rotator")
     token = server.token("rotator")
     store = server.call("POST", "/store", token, json={"name": "Rotor Shop"})["id"]
-    url = receiver.url("/rotor")
+    url = receiver.url_at("/rotor")
     hook = server.call("POST", f"/store/{store}/webhook", token, json={"url": url, "events": ["*"]})
     console.sign_in("rotator")
     open_webhooks(console, store, "Rotor Shop")
@@ -166,8 +166,8 @@ def test_turn_off_and_on_rotate_and_delete(
     # For a day, both secrets sign: a receiver still holding the old one keeps working.
     section.get_by_role("button", name=f"Send a ping to {url}").click()
     ping = receiver.next("/rotor", "ping_")
-    verify_webhook(rotated, ping.headers, ping.body)
-    verify_webhook(hook["secret"], ping.headers, ping.body)
+    verify_webhook(rotated, ping.headers, ping.raw)
+    verify_webhook(hook["secret"], ping.headers, ping.raw)
 
     # Edit: other events, a description, which names its panel from then on.
     section.get_by_role("button", name=f"Edit the webhook to {url}").click()
